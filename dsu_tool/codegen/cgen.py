@@ -1,0 +1,134 @@
+"""C text out of the (rewritten) AST, with #line directives.
+
+Differences from pycparser's generator:
+* a `#line` before every top-level declaration and every statement, so
+  compiler messages and debuggers point at the user's source;
+* the program's own `__attribute__`s, recorded by the front end, are put
+  back (type attributes after struct/union/enum, declaration attributes
+  after the declarator, function attributes in front);
+* builtins that take a type, rewritten for the parser, are spelled back.
+"""
+
+from pycparser import c_ast, c_generator
+
+from ..frontend.errors import DsuError
+
+
+def _escape(path):
+    return path.replace('\\', '\\\\').replace('"', '\\"')
+
+
+class AttributeMap:
+    """Attributes of the program's own code, keyed by what they attach to."""
+
+    def __init__(self, attributes, decls, params=()):
+        """DECLS: every Decl of the program's own code; PARAMS: the ids of
+        those that are function parameters."""
+        self.params = set(params)
+        self.types = {}           # (file, line, col) of a tag or `{` -> [text]
+        self.decls = {}           # id(Decl) -> [text]
+        spans = [a for a in attributes if a.where == 'decl']
+        for a in attributes:
+            if a.where == 'type':
+                self.types.setdefault(a.anchor, []).append(a.text)
+        self._attach(spans, decls)
+
+    def _attach(self, spans, decls):
+        by_file = {}
+        for d in decls:
+            if d.coord is not None:
+                by_file.setdefault(d.coord.file, []).append(d)
+        for a in spans:
+            (f1, l1, c1), (f2, l2, c2) = a.anchor
+            inside = [d for d in by_file.get(f1, [])
+                      if (l1, c1) <= (d.coord.line, d.coord.column) <= (l2, c2)]
+            if not a.in_parens:
+                inside = [d for d in inside if id(d) not in self.params]
+            if len(inside) != 1:
+                raise DsuError(
+                    "cannot tell which declaration '%s' belongs to; put it "
+                    "right after the declared name, one declarator per "
+                    "declaration" % a.text, a.file, a.line)
+            self.decls.setdefault(id(inside[0]), []).append(a.text)
+
+    def for_type(self, node):
+        if node.coord is None:
+            return []
+        key = (node.coord.file, node.coord.line, node.coord.column)
+        return self.types.get(key, [])
+
+
+class CGen(c_generator.CGenerator):
+    def __init__(self, attributes=None, lines=True):
+        super().__init__()
+        self.attrs = attributes
+        self.lines = lines
+        self._last = None
+
+    # -- #line --------------------------------------------------------------
+
+    def line_of(self, node):
+        coord = getattr(node, 'coord', None)
+        if not self.lines or coord is None or not coord.line or \
+                coord.file.startswith('<'):
+            return ''
+        return '#line %d "%s"\n' % (coord.line, _escape(coord.file))
+
+    def toplevel(self, node):
+        text = self.visit(node)
+        if isinstance(node, c_ast.FuncDef):
+            pass
+        elif isinstance(node, c_ast.Pragma):
+            text += '\n'
+        else:
+            text += ';\n'
+        return self.line_of(node) + text
+
+    def _generate_stmt(self, n, add_indent=False):
+        text = super()._generate_stmt(n, add_indent)
+        if isinstance(n, c_ast.Compound):
+            return text
+        return self.line_of(n) + text
+
+    # -- attributes -------------------------------------------------------------
+
+    def _generate_struct_union_enum(self, n, name):
+        s = super()._generate_struct_union_enum(n, name)
+        if self.attrs is not None:
+            extra = self.attrs.for_type(n)
+            if extra:
+                s = name + ' ' + ' '.join(extra) + s[len(name):]
+        return s
+
+    def visit_Decl(self, n, no_type=False):
+        s = n.name if no_type else self._generate_decl(n)
+        extra = self.attrs.decls.get(id(n), []) if self.attrs else []
+        if extra and isinstance(n.type, c_ast.FuncDecl):
+            s = ' '.join(extra) + ' ' + s
+            extra = []
+        if n.bitsize:
+            s += ' : ' + self.visit(n.bitsize)
+        if extra:
+            s += ' ' + ' '.join(extra)
+        if n.init:
+            s += ' = ' + self._visit_expr(n.init)
+        return s
+
+    def visit_Typedef(self, n):
+        s = super().visit_Typedef(n)
+        extra = self.attrs.decls.get(id(n), []) if self.attrs else []
+        return s + (' ' + ' '.join(extra) if extra else '')
+
+    # -- builtins ------------------------------------------------------------------
+
+    def visit_FuncCall(self, n):
+        if isinstance(n.name, c_ast.ID) and n.args is not None:
+            if n.name.name == '__dsu_va_arg' and len(n.args.exprs) == 2:
+                ap, size = n.args.exprs
+                return '__builtin_va_arg(%s, %s)' % (
+                    self.visit(ap), self._generate_type(size.expr, emit_declname=False))
+            if n.name.name == 'offsetof' and len(n.args.exprs) == 2:
+                return '__builtin_offsetof(%s, %s)' % (
+                    self._generate_type(n.args.exprs[0], emit_declname=False),
+                    self.visit(n.args.exprs[1]))
+        return super().visit_FuncCall(n)

@@ -1,0 +1,369 @@
+"""Tidy GNU C so that pycparser can parse it, without losing meaning.
+
+Outside headers are only parsed for their declarations (they are included
+again, never regenerated), so there GNU extensions are simply blanked and
+inline function bodies dropped.  In the program's own code every rewrite
+must be undoable: keywords get their standard spelling, a few builtins
+that take a type are wrapped in a form the parser accepts (codegen turns
+them back), and `__attribute__` specifiers are recorded with their
+position and blanked, so that codegen can put them back.  A construct we
+cannot keep is refused with its file and line.
+
+Edits keep every line in place (and, where the replacement is not longer,
+every column), so parser coordinates still point at the user's source.
+"""
+
+import re
+from dataclasses import dataclass
+
+from .errors import DsuError
+from .preprocess import PROJECT, EXTERNAL
+
+_TOKEN = re.compile(r'''
+  (?P<ws>[ \t\f\v\r]+)
+| (?P<str>(?:u8|[uUL])?"(?:[^"\\\n]|\\.)*")
+| (?P<chr>(?:u8|[uUL])?'(?:[^'\\\n]|\\.)*')
+| (?P<id>[A-Za-z_$][\w$]*)
+| (?P<num>\.?\d(?:[eEpP][+-]|[\w.])*)
+| (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|.)
+''', re.X)
+
+# Same meaning, standard spelling.
+_RESPELL = {
+    '__restrict': 'restrict', '__restrict__': 'restrict',
+    '__inline': 'inline', '__inline__': 'inline',
+    '__volatile': 'volatile', '__volatile__': 'volatile',
+    '__const': 'const', '__const__': 'const',
+    '__signed': 'signed', '__signed__': 'signed',
+    '__alignof': '_Alignof', '__alignof__': '_Alignof',
+    '__thread': '_Thread_local',
+    '__builtin_offsetof': 'offsetof',
+    '_Noreturn': '', '__extension__': '',
+}
+
+# Types the parser does not know.  Outside headers get a stand-in of
+# the same kind; the program's own code gets a typedef name that codegen
+# defines as the real type.
+EXTENDED_TYPES = {
+    '__int128': '__dsu_int128', '_Float128': '__dsu_float128',
+    '__float128': '__dsu_float128', '_Float64x': '__dsu_float64x',
+    '_Float32': '__dsu_float32', '_Float64': '__dsu_float64',
+    '_Float32x': '__dsu_float32x', '_Float16': '__dsu_float16',
+    '__bf16': '__dsu_bf16',
+}
+EXTENDED_TYPEDEFS = {
+    '__dsu_int128': '__int128', '__dsu_uint128': 'unsigned __int128',
+    '__dsu_float128': '_Float128', '__dsu_float64x': '_Float64x',
+    '__dsu_float32': '_Float32', '__dsu_float64': '_Float64',
+    '__dsu_float32x': '_Float32x', '__dsu_float16': '_Float16',
+    '__dsu_bf16': '__bf16',
+}
+
+# Typedef names gcc knows without a declaration; given to the parser only.
+PARSER_PRELUDE = ''.join(
+    'typedef int %s;\n' % name for name in
+    ['__builtin_va_list', '__int128_t', '__uint128_t'] + sorted(EXTENDED_TYPEDEFS))
+
+_ASM = {'__asm__', '__asm', 'asm'}
+_ATTR = {'__attribute__', '__attribute'}
+_UNSUPPORTED = {
+    '__typeof__': 'typeof', '__typeof': 'typeof', 'typeof': 'typeof',
+    '__auto_type': '__auto_type', '__label__': 'local labels (__label__)',
+    '__builtin_types_compatible_p': '__builtin_types_compatible_p',
+    '__builtin_choose_expr': '__builtin_choose_expr',
+    '_Generic': '_Generic selections',
+}
+
+
+@dataclass
+class Attribute:
+    """An `__attribute__((...))` in the program's own code.
+
+    `where` is 'type' for one that follows struct/union/enum or the closing
+    brace of their body, else 'decl'.  `anchor` is the (file, line, col)
+    the attribute belongs to: the tag (or `{`) of a type, or the span of
+    the declaration (start, end) for a declaration attribute, in parser
+    coordinates."""
+    text: str
+    file: str
+    line: int
+    where: str
+    anchor: tuple
+    in_parens: bool
+
+
+class _Tok:
+    __slots__ = ('kind', 'text', 'row', 'col')
+
+    def __init__(self, kind, text, row, col):
+        self.kind, self.text, self.row, self.col = kind, text, row, col
+
+
+class Tidier:
+    def __init__(self, pre):
+        self.pre = pre
+        self.lines = pre.text.split('\n')
+        self.edits = {}          # row -> list of (col, end, replacement)
+        self.attributes = []
+        self.toks = self._tokenize()
+
+    # -- tokens and edits -------------------------------------------------
+
+    def _tokenize(self):
+        toks = []
+        for row, line in enumerate(self.lines):
+            if line.startswith('#'):
+                continue
+            for m in _TOKEN.finditer(line):
+                if m.lastgroup != 'ws':
+                    toks.append(_Tok(m.lastgroup, m.group(), row, m.start()))
+        return toks
+
+    def origin(self, tok):
+        return self.pre.origins[tok.row]
+
+    def where(self, tok):
+        loc = self.pre.locs[tok.row]
+        return loc if loc else (self.pre.source, None)
+
+    def fail(self, tok, message):
+        file, line = self.where(tok)
+        raise DsuError(message, file, line, tok.col + 1)
+
+    def replace(self, tok, text):
+        self.edits.setdefault(tok.row, []).append(
+            (tok.col, tok.col + len(tok.text), text))
+
+    def blank(self, i, j):
+        for tok in self.toks[i:j + 1]:
+            self.replace(tok, '')
+
+    def matching(self, i):
+        """Index of the token closing the bracket at index I."""
+        pairs = {'(': ')', '[': ']', '{': '}'}
+        opener, closer, depth = self.toks[i].text, pairs[self.toks[i].text], 0
+        for j in range(i, len(self.toks)):
+            t = self.toks[j].text
+            if t == opener:
+                depth += 1
+            elif t == closer:
+                depth -= 1
+                if depth == 0:
+                    return j
+        self.fail(self.toks[i], "unbalanced '%s'" % opener)
+
+    def next_is(self, i, text):
+        return i + 1 < len(self.toks) and self.toks[i + 1].text == text
+
+    def result(self):
+        lines = list(self.lines)
+        for row, edits in self.edits.items():
+            line = lines[row]
+            for col, end, text in sorted(edits, reverse=True):
+                width = end - col
+                if len(text) < width:
+                    text = text + ' ' * (width - len(text))
+                line = line[:col] + text + line[end:]
+            lines[row] = line
+        return '\n'.join(lines)
+
+    # -- the rewrite --------------------------------------------------------
+
+    def run(self):
+        toks, i = self.toks, 0
+        brace_kinds = []          # 'type' for struct/union/enum bodies
+        paren_depth = 0
+        decl_start = 0            # index of the first token of this declaration
+        while i < len(toks):
+            tok = toks[i]
+            project = self.origin(tok) == PROJECT
+            t = tok.text
+            if tok.kind == 'id':
+                if t in _ATTR and self.next_is(i, '('):
+                    j = self.matching(i + 1)
+                    if project:
+                        self._record_attribute(i, j, brace_kinds, decl_start,
+                                               paren_depth > 0)
+                    self.blank(i, j)
+                    i = j + 1
+                    continue
+                if t in _ASM:
+                    j = i + 1
+                    while j < len(toks) and toks[j].text in (
+                            'volatile', '__volatile__', 'goto', 'inline'):
+                        j += 1
+                    if j < len(toks) and toks[j].text == '(':
+                        if project:
+                            self.fail(tok, 'inline assembly and asm labels '
+                                      'are not supported by the dsu pass yet')
+                        self.blank(i, self.matching(j))
+                        i = self.matching(j) + 1
+                        continue
+                if t in _UNSUPPORTED and project:
+                    self.fail(tok, '%s is not supported by the dsu pass yet'
+                              % _UNSUPPORTED[t])
+                if t in _RESPELL:
+                    self.replace(tok, _RESPELL[t])
+                elif t in EXTENDED_TYPES:
+                    self._extended_type(i, project)
+                elif t == '__builtin_va_arg' and self.next_is(i, '('):
+                    self._va_arg(i)
+                elif (t in ('struct', 'union', 'enum') and project
+                      and i + 1 < len(toks) and toks[i + 1].text in _ATTR):
+                    pass  # handled when the attribute is reached
+            elif t == '(':
+                paren_depth += 1
+            elif t == ')':
+                paren_depth -= 1
+            elif t == '{':
+                if not project and not brace_kinds and self._is_function_body(i):
+                    j = self.matching(i)
+                    self.replace(tok, ';')
+                    self.blank(i + 1, j)
+                    i = j + 1
+                    decl_start = i
+                    continue
+                brace_kinds.append('type' if self._opens_type_body(i) else 'block')
+                decl_start = i + 1
+            elif t == '}':
+                if brace_kinds:
+                    kind = brace_kinds.pop()
+                    if kind != 'type':
+                        decl_start = i + 1
+            elif t == ';' and paren_depth == 0:
+                decl_start = i + 1
+            i += 1
+        return self.result()
+
+    def _opens_type_body(self, i):
+        k = i - 1
+        if k >= 0 and self.toks[k].kind == 'id' and self.toks[k].text not in (
+                'struct', 'union', 'enum'):
+            k -= 1
+        while k >= 0 and self.toks[k].text == ')':   # a blanked attribute
+            k = self._opening(k) - 2
+        return k >= 0 and self.toks[k].text in ('struct', 'union', 'enum')
+
+    def _opening(self, j):
+        depth = 0
+        for k in range(j, -1, -1):
+            t = self.toks[k].text
+            if t == ')':
+                depth += 1
+            elif t == '(':
+                depth -= 1
+                if depth == 0:
+                    return k
+        return 0
+
+    def _is_function_body(self, i):
+        k = i - 1
+        # skip blanked attribute/asm groups: they end in ')' too, but those
+        # have been blanked already and still look like ')'; harmless here
+        if k < 0 or self.toks[k].text != ')':
+            return False
+        before = self._opening(k) - 1
+        return before >= 0 and (self.toks[before].kind == 'id'
+                                or self.toks[before].text == ')')
+
+    def _extended_type(self, i, project):
+        tok = self.toks[i]
+        prev = self.toks[i - 1] if i else None
+        if tok.text == '__int128' and prev is not None and prev.text in (
+                'unsigned', 'signed', '__signed__', '__signed'):
+            self.replace(prev, '')
+            name = '__dsu_uint128' if prev.text == 'unsigned' else '__dsu_int128'
+        else:
+            name = EXTENDED_TYPES[tok.text]
+        if not project:
+            name = {'__dsu_int128': 'long long', '__dsu_uint128': 'unsigned long long'
+                    }.get(name, 'long double')
+        self.replace(tok, name)
+
+    def _va_arg(self, i):
+        """`__builtin_va_arg(ap, T)` -> `__dsu_va_arg(ap, sizeof(T))`."""
+        j = self.matching(i + 1)
+        depth, comma = 0, None
+        for k in range(i + 1, j):
+            t = self.toks[k].text
+            if t in '([{':
+                depth += 1
+            elif t in ')]}':
+                depth -= 1
+            elif t == ',' and depth == 1:
+                comma = k
+        if comma is None:
+            self.fail(self.toks[i], 'malformed __builtin_va_arg')
+        self.replace(self.toks[i], '__dsu_va_arg')
+        self.replace(self.toks[comma], ', sizeof(')
+        self.replace(self.toks[j], '))')
+
+    def _record_attribute(self, i, j, brace_kinds, decl_start, in_parens):
+        text = ' '.join(t.text for t in self.toks[i:j + 1])
+        text = re.sub(r'\s*([()])\s*', r'\1', text)
+        file, line = self.where(self.toks[i])
+        prev = self.toks[i - 1] if i else None
+        if prev is not None and prev.text in ('struct', 'union', 'enum'):
+            # `struct __attribute__((packed)) S {`: anchored at the tag or `{`
+            anchor_tok = self.toks[j + 1] if j + 1 < len(self.toks) else prev
+            self.attributes.append(Attribute(
+                text, file, line, 'type', self._pos(anchor_tok), in_parens))
+            return
+        if prev is not None and prev.text == '}' and self._closes_type(i - 1):
+            opener = self._brace_opening(i - 1)
+            k = opener - 1
+            anchor_tok = self.toks[k] if self.toks[k].kind == 'id' and \
+                self.toks[k].text not in ('struct', 'union', 'enum') else self.toks[opener]
+            self.attributes.append(Attribute(
+                text, file, line, 'type', self._pos(anchor_tok), in_parens))
+            return
+        end = j + 1
+        depth = 0
+        while end < len(self.toks):
+            t = self.toks[end].text
+            if t in '([':
+                depth += 1
+            elif t in ')]':
+                if depth == 0 and in_parens:
+                    break
+                depth -= 1
+            elif depth == 0 and t in (';', '{', '}', '=') or (
+                    depth == 0 and t == ',' and in_parens):
+                break
+            end += 1
+        start = decl_start
+        if in_parens:
+            start = i
+            while start > decl_start and self.toks[start - 1].text not in ('(', ','):
+                start -= 1
+        last = min(end, len(self.toks) - 1)
+        self.attributes.append(Attribute(
+            text, file, line, 'decl',
+            (self._pos(self.toks[min(start, last)]), self._pos(self.toks[last])),
+            in_parens))
+
+    def _brace_opening(self, j):
+        depth = 0
+        for k in range(j, -1, -1):
+            t = self.toks[k].text
+            if t == '}':
+                depth += 1
+            elif t == '{':
+                depth -= 1
+                if depth == 0:
+                    return k
+        return 0
+
+    def _closes_type(self, j):
+        return self._opens_type_body(self._brace_opening(j))
+
+    def _pos(self, tok):
+        file, line = self.where(tok)
+        return (file, line, tok.col + 1)
+
+
+def tidy(pre):
+    """Return (parser text, attributes of the program's own code)."""
+    tidier = Tidier(pre)
+    text = tidier.run()
+    return text, tidier.attributes

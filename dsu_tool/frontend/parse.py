@@ -1,0 +1,97 @@
+"""Parse one translation unit: preprocess, tidy, pycparser."""
+
+import re
+from dataclasses import dataclass
+
+from pycparser import c_parser
+
+from .errors import DsuError
+from .gnu import PARSER_PRELUDE, tidy
+from .preprocess import PROJECT, preprocess
+
+_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_PARSE_ERROR = re.compile(r'^(.*?):(\d+)(?::(\d+))?: (.*)$', re.S)
+
+
+@dataclass
+class Unit:
+    """A parsed translation unit and what codegen needs to regenerate it."""
+    source: str
+    ast: object
+    pre: object              # frontend.preprocess.Preprocessed
+    attributes: list         # frontend.gnu.Attribute, program code only
+    project_files: set       # files whose declarations are regenerated
+
+    def is_project(self, node):
+        return node.coord is not None and node.coord.file in self.project_files
+
+
+def parse_text(pre):
+    text, attributes = tidy(pre)
+    prelude = '# 1 "<dsu-builtins>"\n' + PARSER_PRELUDE
+    # The parser sees the prelude first; a line marker right after it puts
+    # the coordinates of the real text back on track.
+    first = '# 1 "%s"\n' % pre.source
+    parser = c_parser.CParser()
+    try:
+        ast = parser.parse(prelude + first + text, filename=pre.source)
+    except c_parser.ParseError as e:
+        raise _locate(str(e), pre, text) from None
+    project_files = {loc[0] for loc, origin in zip(pre.locs, pre.origins)
+                     if loc and origin == PROJECT}
+    return Unit(pre.source, ast, pre, attributes, project_files)
+
+
+def _locate(message, pre, text):
+    m = _PARSE_ERROR.match(message)
+    if m:
+        return DsuError('cannot parse: ' + m.group(4), m.group(1),
+                        int(m.group(2)), int(m.group(3)) if m.group(3) else None)
+    # pycparser sometimes gives no line ("file: Invalid expression"); point
+    # at the last line of the program's own code that the parser accepted
+    # is not knowable from outside, so find the first project line that
+    # does not parse on its own as part of a prefix of the text.
+    msg = message.split(': ', 1)[-1]
+    return DsuError('cannot parse: %s (position not reported by the parser; '
+                    'first suspicious line shown)' % msg,
+                    *_first_bad_line(pre, text))
+
+
+def _first_bad_line(pre, text):
+    """Bisect on whole top-level chunks of the program's own code."""
+    lines = text.split('\n')
+    parser = c_parser.CParser()
+    prelude = '# 1 "<dsu-builtins>"\n' + PARSER_PRELUDE + '# 1 "%s"\n' % pre.source
+
+    def parses(n):
+        try:
+            parser.parse(prelude + '\n'.join(lines[:n]), filename=pre.source)
+            return True
+        except c_parser.ParseError:
+            return False
+    # candidate cut points: ends of top-level constructs (brace depth 0),
+    # where "a prefix parses" is monotonic
+    cuts, depth = [], 0
+    for i, line in enumerate(lines):
+        if line.startswith('#'):
+            continue
+        code = _LITERAL.sub('""', line)
+        depth += code.count('{') - code.count('}')
+        if depth == 0 and code.rstrip().endswith((';', '}')):
+            cuts.append(i + 1)
+    lo, hi = 0, len(cuts)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if parses(cuts[mid]):
+            lo = mid + 1
+        else:
+            hi = mid
+    row = cuts[lo] - 1 if lo < len(cuts) else len(lines) - 1
+    while row > 0 and pre.locs[row] is None:
+        row -= 1
+    loc = pre.locs[row] if row < len(pre.locs) else None
+    return (loc[0], loc[1]) if loc else (pre.source, None)
+
+
+def parse_unit(cc, args, source, root, cwd=None):
+    return parse_text(preprocess(cc, args, source, root, cwd))

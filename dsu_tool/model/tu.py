@@ -1,0 +1,150 @@
+"""The model of one translation unit: its patchable definitions.
+
+Raw pycparser nodes stay inside this package and the passes; what other
+stages (version store, patch generator, CLI) see is `Entity` records and
+JSON made from them.
+"""
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+
+from pycparser import c_ast
+
+from ..frontend.errors import error_at
+from .ctypes import Canon, expr_text, type_hash
+
+FUNC, VAR = 'function', 'variable'
+
+
+def mangle_tu(tu_path):
+    """A readable, unique suffix for names made external from TU_PATH."""
+    stem = re.sub(r'\W', '_', os.path.basename(tu_path))
+    digest = hashlib.sha1(tu_path.encode()).hexdigest()[:6]
+    return '%s_%s' % (stem, digest)
+
+
+def static_link_name(name, tu_path):
+    return '%s__dsu_%s' % (name, mangle_tu(tu_path))
+
+
+def local_static_link_name(name, func, tu_path, ordinal=0):
+    suffix = '_%d' % ordinal if ordinal else ''
+    return '%s__dsu_%s_%s%s' % (name, func, mangle_tu(tu_path), suffix)
+
+
+@dataclass
+class Entity:
+    """A function or variable the program defines or declares at file scope."""
+    name: str                 # name in the source
+    kind: str                 # FUNC or VAR
+    link: str                 # link name: plain, or made external for statics
+    static: bool
+    defined: bool = False
+    const: bool = False
+    thread_local: bool = False
+    type_text: str = ''       # canonical type
+    init_text: str = ''       # initializer as regenerated C (variables)
+    hash: str = ''            # type hash (+ value for const variables)
+    file: str = ''
+    line: int = 0
+    decl: object = None       # defining (or first) c_ast node
+    owner: str = ''           # for a function-local static: its function
+    body_text: str = ''       # functions: regenerated body, for comparison
+    refs: set = field(default_factory=set)   # link names used by a function
+
+    def to_json(self):
+        return {k: v for k, v in {
+            'name': self.name, 'kind': self.kind, 'link': self.link,
+            'static': self.static, 'const': self.const,
+            'type': self.type_text, 'hash': self.hash, 'file': self.file,
+            'line': self.line, 'owner': self.owner or None,
+            'refs': sorted(self.refs) or None,
+        }.items() if v not in (None, False, '')}
+
+
+def storage(decl):
+    return set(decl.storage or [])
+
+
+def is_function_decl(decl):
+    return isinstance(decl, c_ast.Decl) and isinstance(decl.type, c_ast.FuncDecl)
+
+
+def qualifies_const(ty):
+    """Is the object itself const (not just something it points to)?"""
+    while isinstance(ty, c_ast.ArrayDecl):
+        ty = ty.type
+    return isinstance(ty, (c_ast.TypeDecl, c_ast.PtrDecl)) and 'const' in (ty.quals or [])
+
+
+class UnitModel:
+    """File-scope names of one translation unit and their entities."""
+
+    def __init__(self, unit, tu_path):
+        self.unit = unit
+        self.tu_path = tu_path
+        self.typedefs = {}
+        self.entities = {}        # source name -> Entity (file scope)
+        self.locals = []          # function-local statics (filled by passes)
+        self.canon = Canon(self.typedefs)
+        self._collect()
+
+    def _collect(self):
+        for ext in self.unit.ast.ext:
+            if isinstance(ext, c_ast.Typedef):
+                self.typedefs[ext.name] = ext.type
+                continue
+            project = self.unit.is_project(ext)
+            if isinstance(ext, c_ast.FuncDef):
+                self._declare(ext.decl, project, defined=True)
+            elif isinstance(ext, c_ast.Decl) and ext.name:
+                self._declare(ext, project, defined=None)
+
+    def _declare(self, decl, project, defined):
+        st = storage(decl)
+        is_func = is_function_decl(decl)
+        if defined is None:
+            defined = not is_func and 'extern' not in st
+        ent = self.entities.get(decl.name)
+        if ent is None:
+            if not project:
+                return  # a declaration from an outside header: not ours
+            static = 'static' in st
+            ent = Entity(name=decl.name, kind=FUNC if is_func else VAR,
+                         link=static_link_name(decl.name, self.tu_path)
+                         if static else decl.name,
+                         static=static, decl=decl)
+            self.entities[decl.name] = ent
+        if not project and not defined:
+            return
+        if project and ('inline' in (decl.funcspec or []) and defined
+                        and not ent.static and is_func):
+            raise error_at(decl.coord, "inline function '%s' with external "
+                           "linkage: not supported by the dsu pass yet "
+                           "(make it static inline)" % decl.name)
+        if defined or not ent.defined:
+            ent.decl = decl
+            ent.file, ent.line = decl.coord.file, decl.coord.line
+            ent.type_text = self.canon.of(decl.type)
+            ent.const = ent.kind == VAR and qualifies_const(decl.type)
+            ent.thread_local = '_Thread_local' in st
+            if defined:
+                ent.defined = True
+                if ent.kind == VAR and decl.init is not None:
+                    ent.init_text = expr_text(decl.init)
+            ent.hash = entity_hash(ent)
+
+    def functions(self):
+        return [e for e in self.entities.values() if e.kind == FUNC and e.defined]
+
+    def variables(self):
+        return [e for e in self.entities.values() if e.kind == VAR and e.defined]
+
+
+def entity_hash(ent):
+    text = ent.type_text
+    if ent.kind == VAR and ent.const:
+        text += ' = ' + ent.init_text
+    return type_hash(text)

@@ -1,0 +1,40 @@
+"""Small helpers shared by the passes."""
+
+import copy
+
+from pycparser import c_ast
+
+
+def innermost(ty):
+    """The TypeDecl at the bottom of a declarator chain (holds the name)."""
+    while not isinstance(ty, c_ast.TypeDecl):
+        ty = ty.type
+    return ty
+
+
+def rename_decl(decl, name):
+    decl.name = name
+    innermost(decl.type).declname = name
+
+
+def drop_storage(decl, word):
+    if decl.storage and word in decl.storage:
+        decl.storage = [s for s in decl.storage if s != word]
+
+
+def pointer_to(ty, name):
+    """A declarator `(*name)` of type pointer-to-TY, TY copied."""
+    ty = copy.deepcopy(ty)
+    innermost(ty).declname = name
+    return c_ast.PtrDecl([], ty)
+
+
+def declaration(ty, name, storage=(), funcspec=()):
+    """A Decl node declaring NAME with (a copy of) type TY."""
+    ty = copy.deepcopy(ty)
+    innermost(ty).declname = name
+    return c_ast.Decl(name, [], [], list(storage), list(funcspec), ty, None, None)
+
+
+def c_string(s):
+    return '"%s"' % s.replace('\\', '\\\\').replace('"', '\\"')

@@ -1,0 +1,116 @@
+"""Run the enabled passes over one parsed unit and regenerate it."""
+
+from pycparser import c_ast
+
+from ..codegen.cgen import AttributeMap, CGen
+from ..codegen.unit import render_program
+from ..frontend.errors import DsuError
+from ..model.tu import UnitModel
+from . import DEFAULT, REGISTRY
+from .binder import Rewriter
+
+
+class Context:
+    """What the passes share while one unit is rewritten."""
+
+    def __init__(self, unit, model, tu_path, cgen):
+        self.unit, self.model, self.tu_path, self.cgen = unit, model, tu_path, cgen
+        self.before = []       # nodes or C text to emit before the current node
+        self.after = []        # ... and after it
+        self.trailer = []      # C text at the end of the unit
+        self.registry = []     # initialisers of `struct dsu_sym`
+        self.functions = []    # (entity, function type) defined here
+
+
+class ProgramRewriter(Rewriter):
+    def __init__(self, ctx, passes):
+        super().__init__()
+        self.ctx, self.passes = ctx, passes
+        self.current = None    # entity of the function being rewritten
+
+    def _each(self, hook, *args):
+        for p in self.passes:
+            method = getattr(p, hook, None)
+            if method is not None:
+                method(*args)
+
+    def reference(self, name, node, call):
+        ent = self.ctx.model.entities.get(name)
+        if ent is None:
+            return None
+        if self.current is not None:
+            self.current.refs.add(ent.link)
+        cur = node
+        for p in self.passes:
+            method = getattr(p, 'reference', None)
+            new = method(ent, cur, call) if method else None
+            if new is not None:
+                cur = new
+        return None if cur is node else cur
+
+    def local_static(self, decl):
+        for p in self.passes:
+            if hasattr(p, 'local_static'):
+                return p.local_static(self, decl)
+        return decl
+
+    def local_static_reference(self, link, node):
+        if self.current is not None:
+            self.current.refs.add(link)
+        return super().local_static_reference(link, node)
+
+    def block_extern(self, decl):
+        self._each('block_extern', decl)
+
+
+def decls_of(ast, unit):
+    """Every Decl of the program's own code, and the ids of parameters."""
+    decls, params = [], []
+
+    class V(c_ast.NodeVisitor):
+        def visit_Decl(self, node):
+            decls.append(node)
+            self.generic_visit(node)
+
+        def visit_ParamList(self, node):
+            for p in node.params:
+                if isinstance(p, c_ast.Decl):
+                    params.append(id(p))
+            self.generic_visit(node)
+    v = V()
+    for ext in ast.ext:
+        if unit.is_project(ext):
+            v.visit(ext)
+    return decls, params
+
+
+def transform_unit(unit, tu_path, out_name, enabled=None):
+    """The updateable C text of UNIT, and its model."""
+    enabled = DEFAULT if enabled is None else enabled
+    unknown = set(enabled) - set(DEFAULT)
+    if unknown:
+        raise DsuError('unknown pass(es): %s' % ', '.join(sorted(unknown)))
+    model = UnitModel(unit, tu_path)
+    decls, params = decls_of(unit.ast, unit)
+    cgen = CGen(AttributeMap(unit.attributes, decls, params))
+    ctx = Context(unit, model, tu_path, cgen)
+    passes = [cls(ctx) for name, _, cls in REGISTRY if name in enabled]
+    rw = ProgramRewriter(ctx, passes)
+    chunks = []
+    for ext in unit.ast.ext:
+        if not unit.is_project(ext):
+            continue
+        ctx.before, ctx.after = [], []
+        decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
+        ent = None
+        if isinstance(decl, c_ast.Decl) and decl.name:
+            ent = model.entities.get(decl.name)
+        rw._each('prepare', ext, ent)
+        rw.current = ent if isinstance(ext, c_ast.FuncDef) else None
+        ext = rw.rewrite(ext)
+        rw.current = None
+        rw._each('toplevel', ext, ent)
+        for node in ctx.before + [ext] + ctx.after:
+            chunks.append(node if isinstance(node, str) else cgen.toplevel(node))
+    rw._each('trailer')
+    return render_program(unit, ctx, chunks, out_name), model

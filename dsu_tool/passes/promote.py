@@ -1,0 +1,72 @@
+"""Names made patchable.
+
+File-static functions and variables, and function-local statics, become
+external names mangled with the source path (model.tu), so that a patch
+can bind to them, two files may both define `static int valid(...)`, and
+a static local keeps its value when its function is replaced.  Every
+variable the unit defines is listed in the program's table (dsu_syms).
+"""
+
+import copy
+
+from pycparser import c_ast
+
+from ..model.tu import (VAR, Entity, entity_hash, local_static_link_name,
+                        qualifies_const)
+from .common import c_string, drop_storage, rename_decl
+
+
+class Promote:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.ordinals = {}
+
+    def toplevel(self, ext, ent):
+        decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
+        if ent is not None and ent.static:
+            rename_decl(decl, ent.link)
+            drop_storage(decl, 'static')
+
+    def reference(self, ent, node, call):
+        if ent.link != ent.name:
+            return c_ast.ID(ent.link, node.coord)
+        return None
+
+    def block_extern(self, decl):
+        ent = self.ctx.model.entities.get(decl.name)
+        if ent is not None and ent.link != decl.name:
+            rename_decl(decl, ent.link)
+
+    def local_static(self, rewriter, decl):
+        func = rewriter.function.decl.name
+        key = (func, decl.name)
+        ordinal = self.ordinals.get(key, 0)
+        self.ordinals[key] = ordinal + 1
+        link = local_static_link_name(decl.name, func, self.ctx.tu_path, ordinal)
+        rewriter.bind(decl.name, link)
+        hoisted = copy.deepcopy(decl)
+        rename_decl(hoisted, link)
+        drop_storage(hoisted, 'static')
+        self.ctx.before.append(hoisted)
+        model = self.ctx.model
+        ent = Entity(name=decl.name, kind=VAR, link=link, static=True,
+                     defined=True, decl=hoisted, owner=func,
+                     file=decl.coord.file, line=decl.coord.line,
+                     type_text=model.canon.of(decl.type),
+                     init_text=(self.ctx.cgen.visit(decl.init)
+                                if decl.init is not None else ''),
+                     const=qualifies_const(decl.type),
+                     thread_local='_Thread_local' in (decl.storage or []))
+        ent.hash = entity_hash(ent)
+        model.locals.append(ent)
+        return None
+
+    def trailer(self):
+        model = self.ctx.model
+        for ent in model.variables() + model.locals:
+            if ent.thread_local:
+                continue   # no link-time address; a patch cannot bind to it
+            self.ctx.registry.append(
+                '{%s, %s, %s, DSU_VAR, sizeof(%s), 0, (void *)&%s}' % (
+                    c_string(ent.link), c_string(ent.hash), c_string(ent.file),
+                    ent.link, ent.link))

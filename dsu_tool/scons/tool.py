@@ -1,0 +1,182 @@
+"""The `dsu` SCons tool: generate(env) and exists(env).
+
+Plain `scons`: the tool only makes `#include <dsu.h>` resolve, where
+`DSU_update()` compiles to nothing.
+
+`scons dsu=1 [version=NAME]`: every C compile runs through the
+updateability pass (the wrapper dsu_tool.cc is put in front of $CCCOM and
+$SHCCCOM, so it sees exactly the compile's flags); every Program is linked
+with the runtime and a generated object that names its version; the
+version is recorded under .dsu/versions/NAME/.
+
+`scons patch from=A to=B`: builds <program>.A-to-B.patch.so next to each
+Program, from the two recorded versions.
+"""
+
+import os
+import sys
+
+import SCons.Action
+import SCons.Defaults
+import SCons.Errors
+import SCons.Script
+import SCons.Tool
+
+from ..codegen.unit import RUNTIME_INCLUDE
+from ..frontend.errors import DsuError
+
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+RUNTIME_SOURCES = [os.path.join(os.path.dirname(RUNTIME_INCLUDE), 'dsu_runtime.c')]
+SIDE_SUFFIXES = ('.dsu.c', '.dsu.i', '.dsu.json')
+
+
+def _arguments():
+    return SCons.Script.ARGUMENTS
+
+
+def dsu_mode():
+    return _arguments().get('dsu', '0') not in ('0', '', 'no', 'false')
+
+
+def patch_mode():
+    return 'patch' in SCons.Script.COMMAND_LINE_TARGETS
+
+
+# -- objects ---------------------------------------------------------------
+
+def _object_emitter(original):
+    def emitter(target, source, env):
+        if original is not None:
+            target, source = original(target, source, env)
+        if not env.get('_DSU_PASS'):
+            return target, source
+        obj = target[0]
+        target = list(target) + [env.File(obj.get_abspath() + s) for s in SIDE_SUFFIXES]
+        return target, source
+    return emitter
+
+
+def _wrap_compiles(env):
+    static_obj, shared_obj = SCons.Tool.createObjBuilders(env)
+    env['_DSU_PASS'] = True
+    for builder, emitter in ((static_obj, SCons.Defaults.StaticObjectEmitter),
+                             (shared_obj, SCons.Defaults.SharedObjectEmitter)):
+        # Builders are shared between environments: the emitter is added
+        # once and acts only where _DSU_PASS is set.
+        if not getattr(builder, '_dsu_emitter', False):
+            builder.add_emitter('.c', _object_emitter(emitter))
+            builder._dsu_emitter = True
+    wrapper = '$DSU_PYTHON -m dsu_tool.cc --root $DSUROOT $_DSUPASSES -- '
+    for var in ('CCCOM', 'SHCCCOM'):
+        if not env[var].startswith(wrapper):
+            env[var] = wrapper + env[var]
+
+
+# -- programs ----------------------------------------------------------------
+
+_runtime = {}
+
+
+def _runtime_library(env):
+    """The runtime, compiled once per project without the pass."""
+    root = env.Dir('#').get_abspath()
+    if root in _runtime:
+        return _runtime[root]
+    rt_env = env.Clone()
+    for var in ('CCCOM', 'SHCCCOM'):
+        rt_env[var] = rt_env[var].split(' -- ', 1)[-1]
+    rt_env.Replace(CFLAGS=['-O2', '-fPIC', '-pthread'], CCFLAGS=[],
+                   CPPPATH=[RUNTIME_INCLUDE], CPPDEFINES=[], _DSU_PASS=False)
+    objects = [rt_env.Object('#.dsu/build/' + os.path.basename(src)[:-2] + '.o', src)
+               for src in RUNTIME_SOURCES]
+    _runtime[root] = rt_env.StaticLibrary('#.dsu/build/dsurt', objects)
+    return _runtime[root]
+
+
+def _program_emitter(target, source, env):
+    program = target[0]
+    # The object builder's side files (see _object_emitter) are not for
+    # the linker; the manifests go to the version record.
+    objects = [s for s in source if not str(s).endswith(SIDE_SUFFIXES)]
+    manifests = [env.File(o.get_abspath() + '.dsu.json') for o in objects
+                 if o.has_builder() and env.get('_DSU_PASS')
+                 and str(o.sources[0] if o.sources else '').endswith('.c')]
+    if patch_mode():
+        _patch_target(env, program)
+    if not dsu_mode() or not manifests:
+        return target, objects
+    rel = program.get_path(env.Dir('#'))
+    base = '#.dsu/build/' + rel
+    name = _arguments().get('version', '')
+    info = env.Command(
+        base + '.version.c', manifests + [env.Value(name), env.Value(rel)],
+        SCons.Action.Action(_record_version_action, '$DSUVERSIONCOMSTR'))
+    env.Depends(info, [m.get_abspath()[:-len('.json')] + '.i' for m in manifests])
+    rt_env = env.Clone()
+    rt_env.Replace(CCCOM=env['CCCOM'].split(' -- ', 1)[-1],
+                   CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
+    version_obj = rt_env.Object(base + '.version.o', info)
+    objects += [version_obj[0]]
+    return target, objects
+
+
+def _record_version_action(target, source, env):
+    from ..versions.record import record_version
+    manifests = [s.get_abspath() for s in source if str(s).endswith('.dsu.json')]
+    name, rel = source[-2].read() or None, source[-1].read()
+    try:
+        record_version(env.Dir('#').get_abspath(), rel, name, manifests,
+                       target[0].get_abspath())
+    except DsuError as e:
+        raise SCons.Errors.UserError(str(e))
+    return 0
+
+
+# -- patches -------------------------------------------------------------------
+
+def _patch_target(env, program):
+    """`<program>.A-to-B.patch.so`, built from the two recorded versions."""
+    args = _arguments()
+    frm, to = args.get('from'), args.get('to')
+    if not frm or not to:
+        raise SCons.Errors.UserError('scons patch needs from=VERSION and to=VERSION')
+    rel = program.get_path(env.Dir('#'))
+    patch = env.Command('#%s.%s-to-%s.patch.so' % (rel, frm, to),
+                        [env.Value(rel), env.Value(frm), env.Value(to)],
+                        SCons.Action.Action(_build_patch_action, '$DSUPATCHCOMSTR'))
+    env.AlwaysBuild(patch)
+    env.Alias('patch', patch)
+
+
+def _build_patch_action(target, source, env):
+    from ..patchgen import build_patch
+    rel, frm, to = (s.read() for s in source[:3])
+    try:
+        summary = build_patch(env.Dir('#').get_abspath(), rel, frm, to,
+                              target[0].get_abspath())
+    except DsuError as e:
+        raise SCons.Errors.UserError(str(e))
+    print(summary)
+    return 0
+
+
+def generate(env):
+    env.AppendUnique(CPPPATH=[RUNTIME_INCLUDE])
+    env.SetDefault(DSU_PYTHON='"%s"' % sys.executable,
+                   DSUROOT=env.Dir('#').get_abspath(),
+                   DSUPASSES='', DSUVERSIONCOMSTR='', DSUPATCHCOMSTR='')
+    env['_DSUPASSES'] = '${"--passes " + DSUPASSES if DSUPASSES else ""}'
+    pythonpath = env['ENV'].get('PYTHONPATH', '')
+    if _PACKAGE_PARENT not in pythonpath.split(os.pathsep):
+        env['ENV']['PYTHONPATH'] = os.pathsep.join(
+            p for p in (_PACKAGE_PARENT, pythonpath) if p)
+    env.AppendUnique(PROGEMITTER=[_program_emitter])
+    if dsu_mode():
+        env.AppendUnique(CPPDEFINES=['DSU_UPDATEABLE'])
+        _wrap_compiles(env)
+        env.Append(LIBS=[_runtime_library(env), 'dl'], LINKFLAGS=['-pthread'])
+
+
+def exists(env):
+    return True
