@@ -92,6 +92,7 @@ def run_pass(cmd, root, passes=None):
     write_if_changed(obj + '.dsu.i', cpp_text)
     manifest = {
         'tu': tu_path, 'source': source, 'cwd': os.getcwd(), 'cc': cmd.cc,
+        'root': root, 'prelude': pre.prelude,
         'cpp_args': cmd.cpp_args,
         'compile_args': [a for i, a in enumerate(cmd.argv[1:], 1)
                          if i != cmd.sources[0][0]],
@@ -113,6 +114,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog='dsu-cc')
     ap.add_argument('--root', default='.', help='project root (for names)')
     ap.add_argument('--passes', help='comma-separated passes to run')
+    ap.add_argument('--tool-id', help='ignored: makes build tools rebuild '
+                    'when the pass changes')
     opts = ap.parse_args(argv[:split_at])
     cmd = Command(argv[split_at + 1:])
     if not cmd.applies():

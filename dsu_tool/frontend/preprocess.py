@@ -99,8 +99,12 @@ class _Splitter:
         return '#include "%s"' % os.path.join(self.cwd, target)
 
 
-def split(cpp_text, source, root, cwd=None):
+def split(cpp_text, source, root, cwd=None, prelude=None):
+    """Split `cc -E -dD` output.  PRELUDE, when given, replaces the
+    directives to replay (a recorded version keeps the ones spelled from
+    the sources of its time)."""
     sp = _Splitter(root, cwd)
+    recorded = prelude
     out, origins, locs, prelude, macros = [], [], [], [], set()
     # Each stack entry: [file name, next line number, origin]
     stack = []
@@ -158,7 +162,8 @@ def split(cpp_text, source, root, cwd=None):
         if stack:
             stack[-1][1] += 1
     return Preprocessed(source=source, text='\n'.join(out), origins=origins,
-                        locs=locs, prelude=prelude, macros=macros)
+                        locs=locs, prelude=prelude if recorded is None else recorded,
+                        macros=macros)
 
 
 def preprocess(cc, args, source, root, cwd=None):

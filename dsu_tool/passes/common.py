@@ -37,4 +37,4 @@ def declaration(ty, name, storage=(), funcspec=()):
 
 
 def c_string(s):
-    return '"%s"' % s.replace('\\', '\\\\').replace('"', '\\"')
+    return '"%s"' % s.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')

@@ -13,6 +13,7 @@ version is recorded under .dsu/versions/NAME/.
 Program, from the two recorded versions.
 """
 
+import hashlib
 import os
 import sys
 
@@ -25,8 +26,8 @@ import SCons.Tool
 from ..codegen.unit import RUNTIME_INCLUDE
 from ..frontend.errors import DsuError
 
-_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_PARENT = os.path.dirname(_PACKAGE_DIR)
 RUNTIME_SOURCES = [os.path.join(os.path.dirname(RUNTIME_INCLUDE), 'dsu_runtime.c')]
 SIDE_SUFFIXES = ('.dsu.c', '.dsu.i', '.dsu.json')
 
@@ -44,6 +45,23 @@ def patch_mode():
 
 
 # -- objects ---------------------------------------------------------------
+
+_tool_id = []
+
+
+def tool_id():
+    """A digest of the pass's own sources."""
+    if not _tool_id:
+        h = hashlib.sha1()
+        for dirpath, dirnames, filenames in sorted(os.walk(_PACKAGE_DIR)):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.endswith(('.py', '.c', '.h')):
+                    with open(os.path.join(dirpath, name), 'rb') as f:
+                        h.update(name.encode() + f.read())
+        _tool_id.append(h.hexdigest()[:12])
+    return _tool_id[0]
+
 
 def _object_emitter(original):
     def emitter(target, source, env):
@@ -67,7 +85,10 @@ def _wrap_compiles(env):
         if not getattr(builder, '_dsu_emitter', False):
             builder.add_emitter('.c', _object_emitter(emitter))
             builder._dsu_emitter = True
-    wrapper = '$DSU_PYTHON -m dsu_tool.cc --root $DSUROOT $_DSUPASSES -- '
+    # The tool id is part of the command line, hence of SCons' build
+    # signature: a new version of the pass rebuilds what it made.
+    wrapper = ('$DSU_PYTHON -m dsu_tool.cc --root $DSUROOT --tool-id %s '
+               '$_DSUPASSES -- ' % tool_id())
     for var in ('CCCOM', 'SHCCCOM'):
         if not env[var].startswith(wrapper):
             env[var] = wrapper + env[var]

@@ -1,0 +1,241 @@
+"""correlate -> compare -> classify -> check: what a patch must contain.
+
+Definitions of the old version A and the new version B are correlated by
+link name; a static that became global (or the reverse) is correlated by
+its source name within the same unit.  Each function of B is then
+
+  NEW       not in A: gets a slot of its own in the patch
+  CHANGED   body differs: a new body for the existing slot
+  SIGNATURE type differs: a new slot (old callers keep the old function)
+  RENAMED   static <-> global: a new slot; the old slot gets the new body
+  REBOUND   same text, but it refers to something whose identity changed
+            (a new signature, a new constant value, a renamed function,
+            an enumerator with a new value): recompiled against it
+  SAME      left alone
+
+Variables of B are NEW (defined by the patch, initialised as in B), CONST
+(a const whose value or size changed: new storage, users rebound), KEPT (a
+changed initialiser of a non-const: the running value is kept), or SAME.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from ..frontend.errors import DsuError
+
+NEW, CHANGED, SIGNATURE, RENAMED, REBOUND = (
+    'new', 'changed', 'signature', 'renamed', 'rebound')
+CONST, KEPT = 'const', 'kept'
+
+_INT = re.compile(r'^\d+[uUlL]*$')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z_]\w*|\d[\w.]*|\S')
+
+
+@dataclass
+class FunctionChange:
+    link: str
+    kind: str
+    ent: object                     # entity in B
+    old: object = None              # correlated entity in A
+    note: str = ''
+
+
+@dataclass
+class VariableChange:
+    link: str
+    kind: str
+    ent: object
+    old: object = None
+    note: str = ''
+
+
+@dataclass
+class Plan:
+    a: object
+    b: object
+    functions: dict = field(default_factory=dict)     # link in B -> change
+    variables: dict = field(default_factory=dict)
+    deleted: list = field(default_factory=list)       # entities of A
+    notes: list = field(default_factory=list)
+
+    def patch_functions(self, unit=None):
+        return [c for c in self.functions.values()
+                if unit is None or self.b.unit_of[c.link] is unit]
+
+    def patch_variables(self, unit=None):
+        return [c for c in self.variables.values() if c.kind in (NEW, CONST)
+                and (unit is None or self.b.unit_of[c.link] is unit)]
+
+    def defined_by_patch(self, link):
+        """Does the patch give LINK new storage or a new slot?"""
+        f = self.functions.get(link)
+        if f is not None:
+            return f.kind in (NEW, SIGNATURE, RENAMED)
+        v = self.variables.get(link)
+        return v is not None and v.kind in (NEW, CONST)
+
+    def summary(self):
+        lines = ['patch %s: %s -> %s' % (self.b.program, self.a.name, self.b.name)]
+        order = [NEW, CHANGED, SIGNATURE, RENAMED, REBOUND]
+        words = {NEW: 'added function', CHANGED: 'changed function',
+                 SIGNATURE: 'changed signature', RENAMED: 'changed linkage',
+                 REBOUND: 'rebound function'}
+        for kind in order:
+            for c in sorted(self.functions.values(), key=lambda c: c.link):
+                if c.kind == kind:
+                    lines.append('  %-18s %s (%s:%d)%s' % (
+                        words[kind], c.ent.name, c.ent.file, c.ent.line,
+                        ': ' + c.note if c.note else ''))
+        vwords = {NEW: 'added global', CONST: 'changed constant', KEPT: 'kept value'}
+        for kind in (NEW, CONST, KEPT):
+            for c in sorted(self.variables.values(), key=lambda c: c.link):
+                if c.kind == kind:
+                    name = c.ent.name if not c.ent.owner else '%s (static in %s)' % (
+                        c.ent.name, c.ent.owner)
+                    lines.append('  %-18s %s (%s:%d)%s' % (
+                        vwords[kind], name, c.ent.file, c.ent.line,
+                        ': ' + c.note if c.note else ''))
+        for ent in sorted(self.deleted, key=lambda e: e.link):
+            lines.append('  %-18s %s (%s:%d): old code that still runs keeps it'
+                         % ('deleted ' + ent.kind, ent.name, ent.file, ent.line))
+        lines += ['  note: ' + n for n in self.notes]
+        if len(lines) == 1:
+            lines.append('  no changes')
+        return '\n'.join(lines)
+
+
+def correlate(a, b):
+    """Map each link of B to its counterpart in A (or None)."""
+    pairs = {}
+    by_source = {}
+    for link, ent in list(a.functions.items()) + list(a.variables.items()):
+        by_source.setdefault((a.unit_of[link].tu, ent.name, ent.owner), []).append(link)
+    for link, ent in list(b.functions.items()) + list(b.variables.items()):
+        if a.entity(link) is not None:
+            pairs[link] = link
+            continue
+        candidates = [l for l in by_source.get((b.unit_of[link].tu, ent.name, ent.owner), [])
+                      if b.entity(l) is None]
+        pairs[link] = candidates[0] if len(candidates) == 1 else None
+    return pairs
+
+
+def only_line_numbers(old_text, new_text, old_ent, new_ent):
+    """True when the bodies differ only in expanded __LINE__/__FILE__."""
+    t1, t2 = _TOKEN.findall(old_text), _TOKEN.findall(new_text)
+    if len(t1) != len(t2):
+        return False
+    delta = new_ent.line - old_ent.line
+    differs = False
+    for x, y in zip(t1, t2):
+        if x == y:
+            continue
+        differs = True
+        if _INT.match(x) and _INT.match(y):
+            if int(re.sub(r'[uUlL]', '', y)) - int(re.sub(r'[uUlL]', '', x)) != delta:
+                return False
+        elif x.startswith('"') and y.startswith('"'):
+            if (x[1:-1], y[1:-1]) != (old_ent.file, new_ent.file):
+                return False
+        else:
+            return False
+    return differs
+
+
+def compare(a, b):
+    plan = Plan(a, b)
+    pairs = correlate(a, b)
+    changed_identity = set()      # links of B whose users must be rebound
+    for link, ent in b.functions.items():
+        old_link = pairs.get(link)
+        old = a.functions.get(old_link) if old_link else None
+        if old is None:
+            plan.functions[link] = FunctionChange(link, NEW, ent)
+            continue
+        old_body = a.unit_of[old_link].body(old)
+        new_body = b.unit_of[link].body(ent)
+        if old_link != link:
+            plan.functions[link] = FunctionChange(
+                link, RENAMED, ent, old,
+                'now %s' % ('static' if ent.static else 'global'))
+            changed_identity.add(link)
+        elif old.hash != ent.hash:
+            plan.functions[link] = FunctionChange(
+                link, SIGNATURE, ent, old, '%s -> %s' % (old.type_text, ent.type_text))
+            changed_identity.add(link)
+        elif old_body != new_body:
+            note = ''
+            if only_line_numbers(old_body, new_body, old, ent):
+                note = 'only an expanded __LINE__ or __FILE__ differs (the code moved)'
+            plan.functions[link] = FunctionChange(link, CHANGED, ent, old, note)
+    for link, ent in b.variables.items():
+        old_link = pairs.get(link)
+        old = a.variables.get(old_link) if old_link else None
+        if old is None:
+            plan.variables[link] = VariableChange(link, NEW, ent)
+            continue
+        if old.type_text != ent.type_text and not ent.const:
+            raise DsuError(
+                "the type of '%s' changed from '%s' to '%s': changing the type "
+                "of a variable is not supported yet" % (ent.name, old.type_text,
+                                                          ent.type_text),
+                ent.file, ent.line)
+        if old_link != link and not ent.const:
+            raise DsuError("'%s' changed linkage (static <-> global): not "
+                           "supported for variables yet" % ent.name, ent.file, ent.line)
+        if ent.const and old.hash != ent.hash:
+            plan.variables[link] = VariableChange(
+                link, CONST, ent, old, 'new storage with the new value')
+            changed_identity.add(link)
+        elif old.init_text != ent.init_text:
+            plan.variables[link] = VariableChange(
+                link, KEPT, ent, old,
+                'initializer changed (%s -> %s); the running value is kept'
+                % (old.init_text or '0', ent.init_text or '0'))
+    b_links = set(b.functions) | set(b.variables)
+    matched = {v for v in pairs.values() if v}
+    for link, ent in list(a.functions.items()) + list(a.variables.items()):
+        if link not in b_links and link not in matched:
+            plan.deleted.append(ent)
+    _rebind(plan, changed_identity)
+    _check_types(a, b)
+    return plan
+
+
+def _changed_enumerators(a, b):
+    old, new = {}, {}
+    for u in a.units:
+        old.update(u.enums)
+    for u in b.units:
+        new.update(u.enums)
+    return {name for name, value in new.items() if old.get(name, value) != value}
+
+
+def _rebind(plan, changed_identity):
+    enums = _changed_enumerators(plan.a, plan.b)
+    b = plan.b
+    for link, ent in b.functions.items():
+        if link in plan.functions:
+            continue
+        reasons = sorted(r for r in ent.refs if r in changed_identity)
+        body_words = set(_TOKEN.findall(b.unit_of[link].body(ent)))
+        reasons += sorted(enums & body_words)
+        if reasons:
+            plan.functions[link] = FunctionChange(
+                link, REBOUND, ent, plan.a.functions.get(link),
+                'uses ' + ', '.join(reasons))
+
+
+def _check_types(a, b):
+    """Struct, union, enum and typedef definitions must be unchanged (type
+    changes need type wrapping, which this version of dsu refuses)."""
+    old = {}
+    for u in a.units:
+        old.update(u.types)
+    for u in b.units:
+        for key, (text, coord) in u.types.items():
+            if key in old and old[key][0] != text and not key.startswith('enum '):
+                raise DsuError(
+                    "%s changed; changes to data types are not supported yet: "
+                    "keep the old definition and add new data in new variables"
+                    % key, coord.file, coord.line)

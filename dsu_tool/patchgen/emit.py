@@ -1,0 +1,265 @@
+"""emit: the C of a patch, one file per unit of B that has changes.
+
+Patch code binds to the running program only through the runtime: every
+function it calls and every variable it uses is an import, a cell the
+runtime fills (by link name and type hash) before it changes anything.
+So the patch applies the same way to a fresh build of A and to an older
+build already patched up to A.  What the patch defines itself (new
+functions with their slots and stubs, new variables, new constants) has
+hidden visibility inside the patch and is announced to the runtime as a
+definition, so later patches can bind to it.
+"""
+
+import os
+
+from pycparser import c_ast
+
+from ..codegen.cgen import AttributeMap, CGen
+from ..codegen.stubs import stub_asm
+from ..codegen.unit import RUNTIME_INCLUDE, head, registry_table, standard_spellings
+from ..model.tu import FUNC, UnitModel, local_static_link_name
+from ..passes.binder import Rewriter
+from ..passes.common import c_string, declaration, pointer_to, rename_decl
+from ..passes.driver import decls_of
+from ..frontend.errors import error_at
+from .diff import CHANGED, REBOUND, RENAMED
+from .load import parse_recorded, type_key
+
+PBODY = '__dsu_pbody_%s'
+PSLOT = '__dsu_pslot_%s'
+PSTUB = '__dsu_pstub_%s'
+PVAR = '__dsu_pvar_%s'
+CELL = {'slot': '__dsu_imps_%s', 'stub': '__dsu_impa_%s', 'var': '__dsu_impv_%s'}
+IMPORT_KIND = {'slot': 'DSU_IMPORT_SLOT', 'stub': 'DSU_IMPORT_STUB',
+               'var': 'DSU_IMPORT_VAR'}
+HIDDEN = '__attribute__((visibility("hidden"))) '
+
+
+class PatchRewriter(Rewriter):
+    def __init__(self, emitter):
+        super().__init__()
+        self.e = emitter
+        self.ordinals = {}
+        self.local_types = {}      # link of a local static -> its type
+
+    def reference(self, name, node, call):
+        ent = self.e.model.entities.get(name)
+        if ent is None or self.e.plan.b.entity(ent.link) is None:
+            return None            # not defined by the program: bound directly
+        if self.e.plan.b.entity(ent.link).kind == FUNC:
+            return self.e.function_ref(ent, call, node)
+        return self.e.variable_ref(ent.link, ent.decl.type, node)
+
+    def local_static(self, decl):
+        func = self.function.decl.name
+        key = (func, decl.name)
+        ordinal = self.ordinals.get(key, 0)
+        self.ordinals[key] = ordinal + 1
+        link = local_static_link_name(decl.name, func, self.e.unit.tu, ordinal)
+        self.bind(decl.name, link)
+        self.local_types[link] = decl.type
+        if self.e.plan.defined_by_patch(link):
+            self.e.define_variable(link, decl)
+        return None
+
+    def local_static_reference(self, link, node):
+        return self.e.variable_ref(link, self.local_types[link], node)
+
+
+class UnitEmitter:
+    """Writes the patch file for one unit of B."""
+
+    def __init__(self, plan, unit):
+        self.plan, self.unit = plan, unit
+        self.parsed = parse_recorded(unit.manifest, unit.i_path)
+        self.model = UnitModel(self.parsed, unit.tu)
+        decls, params = decls_of(self.parsed.ast, self.parsed)
+        self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params))
+        self.imports = {}          # (link, kind) -> (cell, hash)
+        self.declared = set()      # names declared in this file
+        self.before = []           # C text to put before the current node
+        self.defs, self.updates = [], []
+        self.defined_vars = []
+        self.new_functions = []    # (link, entity, type) with a slot of their own
+
+    # -- references ----------------------------------------------------------
+
+    def function_ref(self, ent, call, node):
+        link = ent.link
+        if self.plan.defined_by_patch(link):
+            name = (PSLOT if call else PSTUB) % link
+            if name not in self.declared:
+                self.declared.add(name)
+                ty = pointer_to(ent.decl.type, name) if call else ent.decl.type
+                self.before.append(HIDDEN + self.cgen.visit(
+                    declaration(ty, name, ['extern'])) + ';\n')
+            return c_ast.ID(name, node.coord)
+        kind = 'slot' if call else 'stub'
+        cell = self._import(link, kind, ent.decl.type)
+        return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord) if call else \
+            c_ast.ID(cell, node.coord)
+
+    def variable_ref(self, link, ty, node):
+        if self.plan.defined_by_patch(link):
+            name = PVAR % link
+            if name not in self.declared:
+                self.declared.add(name)
+                self.before.append(HIDDEN + self.cgen.visit(
+                    declaration(ty, name, ['extern'])) + ';\n')
+            return c_ast.ID(name, node.coord)
+        target = self.plan.b.entity(link)
+        if target is not None and target.thread_local:
+            raise error_at(node.coord, "the patch uses thread-local '%s': not "
+                           "supported yet" % target.name)
+        cell = self._import(link, 'var', ty)
+        return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord)
+
+    def _import(self, link, kind, ty):
+        key = (link, kind)
+        if key not in self.imports:
+            cell = CELL[kind] % link
+            self.imports[key] = (cell, self.plan.b.entity(link).hash)
+            # var: T *cell; slot: R (**cell)(P); stub: R (*cell)(P)
+            cty = pointer_to(pointer_to(ty, cell), cell) if kind == 'slot' \
+                else pointer_to(ty, cell)
+            self.before.append(self.cgen.visit(declaration(cty, cell, ['static'])) + ';\n')
+        return self.imports[key][0]
+
+    # -- definitions ---------------------------------------------------------------
+
+    def define_variable(self, link, decl):
+        new = declaration(decl.type, PVAR % link)
+        rw = PatchRewriter(self)
+        new.init = rw.rewrite(decl.init) if decl.init is not None else None
+        if new.init is not None and self.imports_in(new.init):
+            raise error_at(decl.coord, "the initializer of new '%s' refers to "
+                           "the running program (%s); a patch cannot do that "
+                           "yet: initialise it in code" % (
+                               decl.name, ', '.join(self.imports_in(new.init))))
+        self.declared.add(PVAR % link)
+        self.before.append(HIDDEN + self.cgen.visit(new) + ';\n')
+        self.defined_vars.append(link)
+
+    def imports_in(self, node):
+        cells = {v[0] for v in self.imports.values()}
+        found = []
+
+        class V(c_ast.NodeVisitor):
+            def visit_ID(self, n):
+                if n.name in cells:
+                    found.append(n.name)
+        V().visit(node)
+        return found
+
+    # -- the file ---------------------------------------------------------------------
+
+    def emit(self):
+        changes = {c.link: c for c in self.plan.patch_functions(self.unit)}
+        new_vars = {c.link for c in self.plan.patch_variables(self.unit)}
+        chunks = []
+        for ext in self.parsed.ast.ext:
+            if not self.parsed.is_project(ext):
+                continue
+            self.before = []
+            if isinstance(ext, c_ast.FuncDef):
+                ent = self.model.entities.get(ext.decl.name)
+                change = changes.get(ent.link) if ent else None
+                if change is None:
+                    continue
+                rw = PatchRewriter(self)
+                ext = rw.rewrite(ext)
+                rename_decl(ext.decl, PBODY % ent.link)
+                ext.decl.storage = ['static']
+                ext.decl.funcspec = [f for f in ext.decl.funcspec or [] if f != 'inline']
+                self._table(change, ext.decl.type)
+            elif type_key(ext) or isinstance(ext, (c_ast.Pragma, c_ast.StaticAssert)) \
+                    or (isinstance(ext, c_ast.Decl) and ext.name is None):
+                ext = PatchRewriter(self).rewrite(ext)
+            elif isinstance(ext, c_ast.Decl) and ext.name:
+                ent = self.model.entities.get(ext.name)
+                if ent is None or ent.link not in new_vars or ent.kind == FUNC \
+                        or not ent.defined or ext is not ent.decl:
+                    continue
+                self.define_variable(ent.link, ext)
+                chunks += self.before
+                continue
+            else:
+                continue
+            chunks += self.before
+            chunks.append(self.cgen.toplevel(ext))
+        for link in self.defined_vars:
+            ent = self.plan.b.entity(link)
+            self.defs.append('{%s, %s, %s, DSU_VAR, sizeof(%s), 0, (void *)&%s}' % (
+                c_string(link), c_string(ent.hash), c_string(ent.file),
+                PVAR % link, PVAR % link))
+        return self._render(chunks)
+
+    def _table(self, change, functype):
+        link, ent = change.link, change.ent
+        body = PBODY % link
+        if change.kind in (CHANGED, REBOUND):
+            self.updates.append('{%s, %s, (void *)%s}' % (
+                c_string(link), c_string(ent.hash), body))
+            return
+        if change.kind == RENAMED and change.old.hash == ent.hash:
+            # old callers and old function pointers reach the new code too
+            self.updates.append('{%s, %s, (void *)%s}' % (
+                c_string(change.old.link), c_string(change.old.hash), body))
+        self.new_functions.append((link, ent, functype))
+
+    def _render(self, chunks):
+        trailer = []
+        for link, ent, functype in self.new_functions:
+            slot, stub = PSLOT % link, PSTUB % link
+            slot_def = declaration(pointer_to(functype, slot), slot)
+            slot_def.init = c_ast.ID(PBODY % link)
+            trailer.append(HIDDEN + self.cgen.visit(slot_def) + ';\n')
+            trailer.append(stub_asm(stub, slot, hidden=True))
+            self.defs.append('{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)%s}' % (
+                c_string(link), c_string(ent.hash), c_string(ent.file), slot, stub))
+            if stub not in self.declared:
+                chunks.insert(0, HIDDEN + self.cgen.visit(
+                    declaration(ent.decl.type, stub, ['extern'])) + ';\n')
+                self.declared.add(stub)
+            if slot not in self.declared:
+                self.declared.add(slot)
+        imports = ['{%s, %s, %s, (void **)&%s}' % (
+            c_string(link), c_string(h), IMPORT_KIND[kind], cell)
+            for (link, kind), (cell, h) in sorted(self.imports.items())]
+        body = standard_spellings(''.join(chunks))
+        tables = (registry_table(self.defs, 'dsu_defs', 'sym')
+                  + registry_table(imports, 'dsu_imports', 'import')
+                  + registry_table(self.updates, 'dsu_updates', 'update'))
+        tables = tables.replace('static struct dsu_sym __dsu_sym_', 'static struct dsu_sym __dsu_def_')
+        text = head(self.parsed, body + ''.join(trailer) + tables, 'patch') + body
+        self.counts = (len(self.defs), len(imports), len(self.updates))
+        return text + ''.join(trailer) + tables
+
+
+def emit_unit(plan, unit):
+    e = UnitEmitter(plan, unit)
+    text = e.emit()
+    return text, e.counts
+
+
+def descriptor(plan, counts, summary):
+    ndefs, nimports, nupdates = (sum(c[i] for c in counts) for i in range(3))
+    lines = ['/* Generated by dsu: the descriptor of patch %s -> %s. */'
+             % (plan.a.name, plan.b.name),
+             '#include "%s"' % os.path.join(RUNTIME_INCLUDE, 'dsu_internal.h')]
+    for section, ctype in (('dsu_defs', 'dsu_sym'), ('dsu_imports', 'dsu_import'),
+                           ('dsu_updates', 'dsu_update')):
+        lines.append('extern const struct %s __start_%s[] __attribute__((weak, '
+                     'visibility("hidden")));' % (ctype, section))
+    lines.append(
+        'const struct dsu_patch dsu_patch = {\n'
+        '    DSU_PATCH_MAGIC, DSU_ABI_VERSION, %s,\n'
+        '    %s, %s, %s, %s,\n'
+        '    __start_dsu_defs, %d, __start_dsu_imports, %d,\n'
+        '    __start_dsu_updates, %d,\n'
+        '    %s\n};' % (
+            c_string(os.path.basename(plan.b.program)),
+            c_string(plan.a.name), c_string(plan.a.id),
+            c_string(plan.b.name), c_string(plan.b.id),
+            ndefs, nimports, nupdates, c_string(summary)))
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,118 @@
+"""Read a recorded version back into models the patch generator compares."""
+
+import re
+
+from pycparser import c_ast
+
+from ..codegen.cgen import CGen
+from ..frontend.parse import parse_text
+from ..frontend.preprocess import split
+from ..model.tu import FUNC, UnitModel
+from ..passes.driver import transform_unit
+from ..versions.record import Version
+
+_PLAIN = CGen(lines=False)
+
+
+def parse_recorded(manifest, i_path):
+    with open(i_path) as f:
+        text = f.read()
+    pre = split(text, manifest['source'], manifest['root'], manifest['cwd'],
+                prelude=manifest.get('prelude'))
+    return parse_text(pre)
+
+
+def type_key(node):
+    """The name a project type declaration defines, or None."""
+    if isinstance(node, c_ast.Typedef):
+        return 'typedef ' + node.name
+    if isinstance(node, c_ast.Decl) and node.name is None:
+        t = node.type
+        if isinstance(t, (c_ast.Struct, c_ast.Union, c_ast.Enum)) and t.name:
+            kind = {c_ast.Struct: 'struct', c_ast.Union: 'union',
+                    c_ast.Enum: 'enum'}[type(t)]
+            if kind != 'enum' and t.decls is None:
+                return None          # a forward declaration
+            return '%s %s' % (kind, t.name)
+    return None
+
+
+def enumerators(node, out):
+    """Collect enumerator name -> value text from a declaration."""
+    for _, child in node.children():
+        if isinstance(child, c_ast.Enum) and child.values is not None:
+            value = 0
+            base = None
+            for e in child.values.enumerators:
+                if e.value is not None:
+                    base, value = _PLAIN.visit(e.value), 0
+                out[e.name] = base + ' + %d' % value if base is not None else str(value)
+                value += 1
+        else:
+            enumerators(child, out)
+
+
+class UnitVersion:
+    """One translation unit of a recorded version."""
+
+    def __init__(self, manifest, i_path):
+        self.manifest = manifest
+        self.i_path = i_path
+        self.tu = manifest['tu']
+        unit = parse_recorded(manifest, i_path)
+        self.bodies = {}          # source name -> regenerated text
+        self.types = {}           # type key -> (text, coord)
+        self.enums = {}           # enumerator -> value text
+        for ext in unit.ast.ext:
+            if not unit.is_project(ext):
+                continue
+            if isinstance(ext, c_ast.FuncDef):
+                self.bodies[ext.decl.name] = _PLAIN.visit(ext)
+            key = type_key(ext)
+            if key:
+                self.types[key] = (_PLAIN.visit(ext), ext.coord)
+            if not isinstance(ext, c_ast.FuncDef):
+                enumerators(ext, self.enums)
+        # The pass itself tells which names a unit defines, how they are
+        # linked and what each function refers to.
+        _, self.model = transform_unit(unit, self.tu, '<patch>',
+                                       manifest.get('passes'))
+
+    def functions(self):
+        return {e.link: e for e in self.model.functions()}
+
+    def variables(self):
+        return {e.link: e for e in self.model.variables() + self.model.locals}
+
+    def body(self, ent):
+        return self.bodies.get(ent.name, '')
+
+
+class ProgramVersion:
+    """All units of one recorded version of a program."""
+
+    def __init__(self, root, name, program):
+        v = Version(root, name, program)
+        self.name, self.id, self.program = v.name, v.id, program
+        self.units = [UnitVersion(m, p) for m, p in v.units]
+        self.functions, self.variables, self.unit_of = {}, {}, {}
+        for u in self.units:
+            for link, ent in u.functions().items():
+                self.functions[link] = ent
+                self.unit_of[link] = u
+            for link, ent in u.variables().items():
+                self.variables[link] = ent
+                self.unit_of[link] = u
+
+    def entity(self, link):
+        return self.functions.get(link) or self.variables.get(link)
+
+    def is_function(self, link):
+        return link in self.functions and self.functions[link].kind == FUNC
+
+
+_IDENT = re.compile(r'[A-Za-z_]\w*')
+
+
+def identifiers(text):
+    return set(_IDENT.findall(text))
