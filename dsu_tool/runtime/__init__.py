@@ -1,0 +1,1 @@
+"""The C runtime linked into updateable programs: include/dsu.h is public."""

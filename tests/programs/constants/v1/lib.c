@@ -1,0 +1,6 @@
+#include <stdio.h>
+static int count;
+static const int limit = 5;
+const char banner[] = "one";
+static const char *show(void) { return banner; }
+void handle(const char *cmd) { count++; printf("%s limit=%d banner=%s size=%zu\n", cmd, limit, show(), sizeof banner); }

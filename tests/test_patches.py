@@ -1,0 +1,168 @@
+"""Live patches, one small program per kind of change (tests/programs/).
+
+All cases are built together in one SCons project, as a developer would:
+`scons dsu=1 version=v1`, edit the sources into v2, `scons dsu=1
+version=v2`, `scons patch from=v1 to=v2`.  Each test then starts the v1
+binary, talks to it, applies the patch with `dsu apply`, and checks the
+answers: the new code runs and the old state is still there.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from conftest import PROGRAMS, copy_tree, dsu, scons
+from dsu_tool.adopt import init
+
+CASES = sorted(d for d in os.listdir(PROGRAMS)
+               if os.path.isdir(os.path.join(PROGRAMS, d)))
+
+SCONSTRUCT = '''
+env = Environment(tools=['default', 'dsu'])
+env.Append(CFLAGS=['-O2', '-Wall', '-Werror'])
+for case in %r:
+    env.Program(case + '/prog', Glob(case + '/*.c'))
+'''
+
+
+class Suite:
+    def __init__(self, root, patch_output):
+        self.root = str(root)
+        self.patch_output = patch_output
+
+    def binary(self, case):
+        return os.path.join(self.root, case, 'prog.v1')
+
+    def patch(self, case):
+        return os.path.join(self.root, case, 'prog.v1-to-v2.patch.so')
+
+
+def _install_version(root, version):
+    for case in CASES:
+        dst = os.path.join(root, case)
+        os.makedirs(dst, exist_ok=True)
+        for name in os.listdir(dst):
+            if name.endswith('.c'):
+                os.remove(os.path.join(dst, name))
+        shutil.copy(os.path.join(PROGRAMS, 'driver.c'), dst)
+        copy_tree(os.path.join(PROGRAMS, case, version), dst)
+
+
+@pytest.fixture(scope='session')
+def suite(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('suite'))
+    with open(os.path.join(root, 'SConstruct'), 'w') as f:
+        f.write(SCONSTRUCT % CASES)
+    init(root)
+    _install_version(root, 'v1')
+    scons(root, '-j2', 'dsu=1', 'version=v1')
+    for case in CASES:
+        shutil.copy(os.path.join(root, case, 'prog'), os.path.join(root, case, 'prog.v1'))
+    _install_version(root, 'v2')
+    scons(root, '-j2', 'dsu=1', 'version=v2')
+    proc = scons(root, '-j2', 'patch', 'from=v1', 'to=v2')
+    return Suite(root, proc.stdout)
+
+
+def update(suite, case, before, after, program):
+    """Ask BEFORE, apply the patch, ask AFTER; compare every answer."""
+    p = program(suite.binary(case))
+    for question, answer in before:
+        assert p.ask(question) == answer
+    r = dsu('apply', p.pid, suite.patch(case), '--timeout', '10')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'v1 -> v2' in r.stdout
+    for question, answer in after:
+        assert p.ask(question) == answer
+    return p
+
+
+def test_changed_function(suite, program):
+    update(suite, 'changed', [('a', 'a answer=1 count=1'), ('b', 'b answer=1 count=2')],
+           [('c', 'c answer=2 count=3')], program)
+
+
+def test_added_function_and_global(suite, program):
+    # `scale` starts at 3, as initialised in the new source
+    update(suite, 'added', [('a', 'a answer=1 count=1')],
+           [('b', 'b answer=1 count=2 scaled=6')], program)
+    assert 'added global       scale' in suite.patch_output
+    assert 'added function     scaled' in suite.patch_output
+
+
+def test_deleted_function(suite, program):
+    update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
+    assert 'deleted function   legacy' in suite.patch_output
+
+
+def test_signature_change_rebinds_callers(suite, program):
+    # add() gains a parameter (its caller changed); twice() is widened to
+    # long while report()'s text stays the same: report() is rebound.
+    update(suite, 'signature', [('a', 'a add=2 report=2')],
+           [('b', 'b add=12 report=6')], program)
+    assert 'changed signature  add' in suite.patch_output
+    assert 'rebound function   report' in suite.patch_output
+
+
+def test_const_globals_new_value_and_size(suite, program):
+    update(suite, 'constants', [('a', 'a limit=5 banner=one size=4')],
+           [('b', 'b limit=50 banner=version two size=12')], program)
+    assert 'changed constant   banner' in suite.patch_output
+    assert 'rebound function   show' in suite.patch_output
+
+
+def test_changed_initializer_keeps_running_value(suite, program):
+    update(suite, 'kept', [('a', 'a hits=1'), ('b', 'b hits=2')],
+           [('c', 'c hits=3 (v2)')], program)
+    assert 'kept value         hits' in suite.patch_output
+
+
+def test_static_becomes_global_and_back(suite, program):
+    # `saved` holds the address of helper() taken in v1, when it was static
+    update(suite, 'linkage', [('a', 'a helper=2 shared=2 via_b=1002 saved=2')],
+           [('b', 'b helper=12 shared=6 via_b=2012 saved=12')], program)
+    assert 'changed linkage    helper' in suite.patch_output
+    assert 'changed linkage    shared' in suite.patch_output
+
+
+def test_function_pointers_taken_before_reach_new_code(suite, program):
+    update(suite, 'callbacks', [('a', 'a sorted=123 inc=2 dec=0')],
+           [('b', 'b sorted=321 inc=102 dec=1')], program)
+
+
+def test_variadic_function(suite, program):
+    update(suite, 'variadic', [('a', 'a sum=3 fp=2')], [('b', 'b sum=60 fp=30')], program)
+
+
+def test_same_static_name_in_two_files(suite, program):
+    update(suite, 'samename', [('abcd', 'abcd a=1 b=1'), ('xyz', 'xyz a=0 b=0')],
+           [('abcd', 'abcd a=1 b=0'), ('abcdef', 'abcdef a=1 b=1')], program)
+
+
+def test_static_local_keeps_counting(suite, program):
+    update(suite, 'staticlocal', [('a', 'a n=1'), ('b', 'b n=2')],
+           [('c', 'c n=12')], program)
+
+
+def test_line_only_change_is_reported(suite, program):
+    update(suite, 'lineonly', [('a', 'a line=2')], [('b', 'b line=5')], program)
+    assert 'only an expanded __LINE__ or __FILE__ differs' in suite.patch_output
+
+
+def test_patch_for_another_version_is_refused(suite, program):
+    p = program(suite.binary('changed'))
+    assert p.ask('a') == 'a answer=1 count=1'
+    assert dsu('apply', p.pid, suite.patch('changed')).returncode == 0
+    again = dsu('apply', p.pid, suite.patch('changed'))
+    assert again.returncode == 3
+    assert 'v1' in again.stderr and 'v2' in again.stderr
+    assert p.ask('b') == 'b answer=2 count=2'
+
+
+def test_dsu_status_lists_applied_patch(suite, program):
+    p = program(suite.binary('kept'))
+    assert dsu('apply', p.pid, suite.patch('kept')).returncode == 0
+    status = dsu('status', p.pid)
+    assert status.returncode == 0
+    assert 'v2' in status.stdout and 'prog.v1-to-v2.patch.so' in status.stdout
