@@ -11,12 +11,21 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS = os.path.join(ROOT, 'tests', 'programs')
+EXAMPLES = os.path.join(ROOT, 'examples')
+
+try:            # the installed package when there is one, else the source tree
+    import dsu_tool
+except ImportError:
+    sys.path.insert(0, ROOT)
+    import dsu_tool
+TOOL_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(dsu_tool.__file__)))
 
 
 def tool_env():
+    """Subprocesses (dsu, scons) use the same dsu_tool as the tests."""
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (ROOT, env.get('PYTHONPATH', '')) if p)
+        p for p in (TOOL_PARENT, env.get('PYTHONPATH', '')) if p)
     return env
 
 

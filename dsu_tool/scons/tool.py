@@ -196,7 +196,10 @@ def generate(env):
     if dsu_mode():
         env.AppendUnique(CPPDEFINES=['DSU_UPDATEABLE'])
         _wrap_compiles(env)
-        env.Append(LIBS=[_runtime_library(env), 'dl'], LINKFLAGS=['-pthread'])
+        # Patch code that holds an update point refers to these three.
+        exported = ['dsu__pending', 'dsu__update_point', 'dsu_version']
+        env.Append(LIBS=[_runtime_library(env), 'dl'], LINKFLAGS=['-pthread'] + [
+            '-Wl,--export-dynamic-symbol=' + name for name in exported])
 
 
 def exists(env):

@@ -118,3 +118,17 @@ def list_versions(root):
     if not os.path.isdir(path):
         return []
     return sorted(d for d in os.listdir(path) if not d.endswith('.tmp'))
+
+
+def list_programs(root):
+    """(version, program, id, number of units) for each recorded build."""
+    rows = []
+    for name in list_versions(root):
+        base = os.path.join(root, STORE, name)
+        for dirpath, dirnames, filenames in os.walk(base):
+            if 'version.json' in filenames:
+                with open(os.path.join(dirpath, 'version.json')) as f:
+                    meta = json.load(f)
+                rows.append((name, meta['program'], meta['id'], len(meta['units'])))
+                dirnames[:] = []
+    return rows

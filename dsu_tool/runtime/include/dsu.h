@@ -33,8 +33,11 @@ const char *dsu_version(void);
 }
 #endif
 
+/* A relaxed atomic load: one plain load on common hardware, and no data
+ * race with the runtime's control thread that sets the flag. */
 #define DSU_update()                                                       \
-    ((void)(__builtin_expect(dsu__pending, 0)                              \
+    ((void)(__builtin_expect(__atomic_load_n(&dsu__pending,                \
+                                             __ATOMIC_RELAXED), 0)         \
                 ? (dsu__update_point(__FILE__, __LINE__), 0) : 0))
 
 #else /* ordinary build */

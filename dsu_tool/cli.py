@@ -1,0 +1,293 @@
+"""The `dsu` command (also `python -m dsu_tool`).
+
+Each subcommand is one function registered with @command, which names its
+arguments; the function gets the parsed arguments and returns the exit
+status.  The exit statuses are a contract that scripts rely on:
+
+    0  success (for apply: the patch is applied)
+    1  internal or communication error
+    2  bad usage or bad input (no such process, not an updateable program,
+       unreadable or not a patch file)
+    3  the process rejected the patch (the reason is printed on stderr)
+    4  the process reached no update point in time (nothing was changed)
+"""
+
+import argparse
+import json
+import os
+import stat
+import sys
+import time
+
+from . import __version__
+from .control import ControlError, request_apply, request_status
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_BAD_INPUT = 2
+EXIT_REJECTED = 3
+EXIT_TIMEOUT = 4
+
+# The runtime's answer codes, and ControlError codes, to exit statuses.
+EXIT_FOR_CODE = {
+    "applied": EXIT_OK,
+    "bad-input": EXIT_BAD_INPUT,
+    "rejected": EXIT_REJECTED,
+    "timeout": EXIT_TIMEOUT,
+}
+
+_COMMANDS = []
+
+
+def arg(*names, **options):
+    """One argument of a subcommand, as for ArgumentParser.add_argument."""
+    return names, options
+
+
+def command(name, help, *args):
+    """Registers the decorated function as subcommand NAME."""
+
+    def register(func):
+        _COMMANDS.append((name, help, args, func))
+        return func
+
+    return register
+
+
+def _pid(text):
+    try:
+        pid = int(text)
+    except ValueError:
+        pid = 0
+    if pid <= 0:
+        raise argparse.ArgumentTypeError("not a process id: %r" % text)
+    return pid
+
+
+def _seconds(text):
+    try:
+        s = float(text)
+    except ValueError:
+        s = -1.0
+    if not s >= 0 or s == float("inf"):
+        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text)
+    return s
+
+
+def _error(message):
+    print("dsu: %s" % message, file=sys.stderr)
+
+
+def _fmt_us(ns):
+    us = ns / 1000.0
+    return "%.1f us" % us if us < 10 else "%.0f us" % us
+
+
+def _exit_for(answer):
+    if answer.get("ok"):
+        return EXIT_OK
+    return EXIT_FOR_CODE.get(answer.get("code"), EXIT_ERROR)
+
+
+def _check_patch_file(path):
+    """Catches the plain mistakes here rather than in the target process."""
+    try:
+        # stat first: opening a FIFO would block
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ControlError("bad-input", "%s is not a regular file" % path)
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        raise ControlError(
+            "bad-input", "cannot read patch %s: %s" % (path, e.strerror)
+        ) from None
+
+
+@command(
+    "apply",
+    "apply a patch to a running updateable program at its next update point",
+    arg("pid", type=_pid, metavar="PID"),
+    arg("patch", metavar="PATCH", help="the patch (.so) made by dsu"),
+    arg(
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="S",
+        help="give up if no update point is reached within S seconds (default 10)",
+    ),
+    arg("--json", action="store_true", help="print the runtime's answer as JSON"),
+)
+def cmd_apply(args):
+    start = time.monotonic()
+    try:
+        _check_patch_file(args.patch)
+        answer = request_apply(args.pid, args.patch, args.timeout)
+    except ControlError as e:
+        answer = {"ok": False, "code": e.code, "reason": e.message}
+    total_ms = (time.monotonic() - start) * 1000.0
+    status = _exit_for(answer)
+    name = os.path.basename(args.patch)
+    if status == EXIT_OK:
+        if not args.json:
+            print(
+                "applied %s to pid %d: %s -> %s (pause %s, total %.1f ms)"
+                % (
+                    name,
+                    args.pid,
+                    answer.get("from"),
+                    answer.get("to"),
+                    _fmt_us(answer.get("pause_ns", 0)),
+                    total_ms,
+                )
+            )
+    else:
+        _error(
+            "cannot apply %s to pid %d: %s"
+            % (name, args.pid, answer.get("reason", answer.get("code")))
+        )
+    if args.json:
+        answer = dict(answer, exit_code=status, total_ms=round(total_ms, 3))
+        print(json.dumps(answer))
+    return status
+
+
+@command(
+    "status",
+    "show the version and applied patches of a running updateable program",
+    arg("pid", type=_pid, metavar="PID"),
+    arg("--json", action="store_true", help="print the runtime's answer as JSON"),
+)
+def cmd_status(args):
+    try:
+        answer = request_status(args.pid)
+    except ControlError as e:
+        _error(e.message)
+        if args.json:
+            print(json.dumps({"ok": False, "code": e.code, "reason": e.message}))
+        return EXIT_FOR_CODE.get(e.code, EXIT_ERROR)
+    if args.json:
+        print(json.dumps(answer))
+        return _exit_for(answer)
+    if not answer.get("ok"):
+        _error(answer.get("reason", "status refused"))
+        return _exit_for(answer)
+    print(
+        "pid %d: %s %s (base %s)"
+        % (
+            answer["pid"],
+            answer["program"],
+            answer["version"],
+            answer["base_version"],
+        )
+    )
+    print("version id: %s" % answer["version_id"])
+    patches = answer.get("patches", [])
+    print("patches applied: %d" % len(patches))
+    for p in patches:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(p["applied_at"]))
+        print(
+            "  %s -> %s  %s  pause %s  at %s  %s"
+            % (
+                p["from"],
+                p["to"],
+                when,
+                _fmt_us(p["pause_ns"]),
+                p.get("update_point", "?"),
+                p["path"],
+            )
+        )
+    if answer.get("pending"):
+        print("an update is waiting for an update point")
+    return EXIT_OK
+
+
+@command(
+    "init",
+    "make an SCons project able to use the dsu tool (installs its shim "
+    "under site_scons/site_tools/dsu)",
+    arg("directory", nargs="?", default=".", help="the project (default: here)"),
+)
+def cmd_init(args):
+    from .adopt import init
+
+    try:
+        done = init(args.directory)
+    except OSError as e:
+        _error(str(e))
+        return EXIT_BAD_INPUT
+    for line in done:
+        print(line)
+    print("now add the tool to an Environment in your SConstruct:\n"
+          "    env = Environment(tools=['default', 'dsu'])\n"
+          "then build with `scons dsu=1 version=v1`")
+    return EXIT_OK
+
+
+@command(
+    "info",
+    "describe a patch: the versions it joins and what it changes",
+    arg("patch", metavar="PATCH"),
+)
+def cmd_info(args):
+    from .patchinfo import PatchInfoError, read_patch
+
+    try:
+        info = read_patch(args.patch)
+    except PatchInfoError as e:
+        _error(str(e))
+        return EXIT_BAD_INPUT
+    print("%s: patch of %s from %s (id %s) to %s (id %s)" % (
+        args.patch, info["program"], info["from"], info["from_id"],
+        info["to"], info["to_id"]))
+    print("%d new definitions, %d imports, %d updated functions" % (
+        info["ndefs"], info["nimports"], info["nupdates"]))
+    print(info["summary"])
+    return EXIT_OK
+
+
+@command(
+    "versions",
+    "list the versions recorded in a project (.dsu/versions)",
+    arg("directory", nargs="?", default=".", help="the project (default: here)"),
+)
+def cmd_versions(args):
+    from .versions.record import list_programs
+
+    rows = list_programs(os.path.abspath(args.directory))
+    if not rows:
+        print("no versions recorded; build with `scons dsu=1 version=NAME`")
+        return EXIT_OK
+    for name, program, vid, units in rows:
+        print("%-12s %-30s id %s  %d units" % (name, program, vid, units))
+    return EXIT_OK
+
+
+@command(
+    "demo",
+    "build the example server, run it and update it live twice",
+    arg("--dir", help="work directory (default: a new temporary one)"),
+    arg("--keep", action="store_true", help="keep the work directory"),
+)
+def cmd_demo(args):
+    from .demo import run_demo
+
+    return run_demo(args.dir, args.keep)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="dsu", description="Dynamic software updating for C programs."
+    )
+    parser.add_argument("--version", action="version", version="dsu " + __version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help, args, func in _COMMANDS:
+        p = sub.add_parser(name, help=help, description=help)
+        for names, options in args:
+            p.add_argument(*names, **options)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,824 @@
+/* dsu_runtime.c -- the part of dsu that lives inside an updateable program.
+ *
+ * A control thread listens on the abstract Unix socket "\0dsu-<pid>" for
+ * one request per connection (APPLY or STATUS, see below) and answers with
+ * one JSON line.  An APPLY is checked and prepared entirely in the control
+ * thread; the program itself is touched only at an update point
+ * (DSU_update() -> dsu__update_point), where the prepared patch is
+ * installed by a handful of pointer stores while the program's own thread
+ * is known to be at a safe place.
+ *
+ *   APPLY <timeout_ms> <absolute path>\n   ->  {"ok":true,"code":"applied",...}
+ *   STATUS\n                               ->  {"ok":true,"pid":...,...}
+ *
+ * Failures answer {"ok":false,"code":C,"reason":R} with C one of
+ * "bad-input", "rejected", "timeout".
+ */
+#define _GNU_SOURCE
+#define DSU_UPDATEABLE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsu.h"
+#include "dsu_internal.h"
+
+volatile int dsu__pending;
+
+/* The linker defines these only if some object has a "dsu_syms" section;
+ * weak so that a program without updateable definitions still links. */
+extern const struct dsu_sym __start_dsu_syms[] __attribute__((weak, visibility("hidden")));
+extern const struct dsu_sym __stop_dsu_syms[] __attribute__((weak, visibility("hidden")));
+
+/* ---- state ------------------------------------------------------------ */
+
+/* The registry is a list of tables, newest first: the program's own table
+ * at the end, then the defs of each applied patch.  Lookup takes the first
+ * match, so a patch's definition shadows the one it replaces. */
+struct chunk {
+    const struct chunk *next;
+    const struct dsu_sym *syms;
+    size_t n;
+};
+
+struct applied {
+    struct applied *next;
+    char *path;
+    const char *from, *to;
+    struct timespec at;
+    long long pause_ns;
+    const char *up_file;
+    int up_line;
+};
+
+/* Patch objects this runtime holds open, with the file each came from.
+ * Needed because dlopen matches "/proc/self/fd/N" by *name* against
+ * objects loaded earlier through the same fd number (see load_patch). */
+struct loaded {
+    struct loaded *next;
+    void *handle;
+    dev_t dev;
+    ino_t ino;
+    unsigned refs;
+};
+
+static struct chunk program_table;
+static const struct chunk *registry;
+static const char *cur_version, *cur_id;
+static struct applied *applied_head, **applied_tail = &applied_head;
+static struct loaded *loaded;        /* control thread only */
+static int verbose;
+
+/* The hand-off between the control thread and an update point.  `lock`
+ * makes taking the request (update point) and withdrawing it (timeout)
+ * mutually exclusive, so a patch is either installed completely or not at
+ * all; it also orders the prepared data before the update point reads it. */
+enum { IDLE, PENDING, DONE };
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cv;
+static struct {
+    int state;
+    const struct dsu_patch *patch;
+    void ***slots;            /* the slot each update writes */
+    struct chunk *defs;       /* allocated beforehand: installing cannot fail */
+    struct applied *rec;      /* filled in by the update point */
+} req;
+
+/* The listening socket, remembered by identity so that we notice when the
+ * program closes it (daemons close every fd) and never touch an fd number
+ * the program has reused for something of its own. */
+static int lfd = -1;
+static dev_t l_dev;
+static ino_t l_ino;
+
+/* Connections being served (the outer one, and a STATUS served while an
+ * APPLY waits), so that a forked child can drop its copies. */
+static int conns[2] = {-1, -1};
+
+static long long ns_of(struct timespec t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
+
+static long long mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return ns_of(t);
+}
+
+/* ---- the update point ------------------------------------------------- */
+
+void dsu__update_point(const char *file, int line)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&lock);
+    if (req.state != PENDING) { /* withdrawn, or another thread took it */
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    const struct dsu_patch *p = req.patch;
+    __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < p->nupdates; i++)
+        __atomic_store_n(req.slots[i], p->updates[i].body, __ATOMIC_RELEASE);
+    if (req.defs) {
+        req.defs->next = registry;
+        registry = req.defs;
+    }
+    __atomic_store_n(&cur_version, p->to_version, __ATOMIC_RELEASE);
+    cur_id = p->to_id;
+    clock_gettime(CLOCK_REALTIME, &req.rec->at);
+    req.rec->up_file = file;
+    req.rec->up_line = line;
+    *applied_tail = req.rec;
+    applied_tail = &req.rec->next;
+    req.state = DONE;
+    pthread_cond_signal(&done_cv);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    req.rec->pause_ns = ns_of(t1) - ns_of(t0);
+    pthread_mutex_unlock(&lock);
+}
+
+const char *dsu_version(void)
+{
+    return __atomic_load_n(&cur_version, __ATOMIC_ACQUIRE);
+}
+
+/* ---- JSON output ------------------------------------------------------ */
+
+struct jbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 512;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void jb_raw(struct jbuf *b, const char *s) { jb_put(b, s, strlen(s)); }
+
+static void jb_fmt(struct jbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void jb_fmt(struct jbuf *b, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        jb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0.  Paths and symbol names
+ * are bytes; JSON must be UTF-8, so invalid bytes become U+FFFD. */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    if (s[0] >= 0xF5)
+        return 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+static void jb_str(struct jbuf *b, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    jb_put(b, "\"", 1);
+    while (*s) {
+        if (*s == '"' || *s == '\\') {
+            char e[2] = {'\\', (char)*s};
+            jb_put(b, e, 2);
+            s++;
+        } else if (*s == '\n') {
+            jb_raw(b, "\\n"), s++;
+        } else if (*s == '\t') {
+            jb_raw(b, "\\t"), s++;
+        } else if (*s < 0x20) {
+            jb_fmt(b, "\\u%04x", *s++);
+        } else if (*s < 0x80) {
+            jb_put(b, (const char *)s++, 1);
+        } else {
+            int n = utf8_len(s);
+            if (n) {
+                jb_put(b, (const char *)s, (size_t)n);
+                s += n;
+            } else {
+                jb_raw(b, "\\ufffd"), s++;
+            }
+        }
+    }
+    jb_put(b, "\"", 1);
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static void send_all(int c, const char *s, size_t n)
+{
+    while (n > 0) {
+        /* MSG_NOSIGNAL: a client that went away must not raise SIGPIPE */
+        ssize_t w = send(c, s, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void reply(int c, struct jbuf *b)
+{
+    static const char oom[] = "{\"ok\":false,\"code\":\"rejected\",\"reason\":\"out of memory\"}\n";
+    jb_raw(b, "\n");
+    if (b->oom)
+        send_all(c, oom, sizeof oom - 1);
+    else
+        send_all(c, b->p, b->len);
+    free(b->p);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    if (!verbose)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dsu: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* Fills OUT with a failure answer; returns -1 for the caller to pass on. */
+static int fail(struct jbuf *out, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct jbuf *out, const char *code, const char *fmt, ...)
+{
+    char reason[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    jb_raw(out, "{\"ok\":false,\"code\":");
+    jb_str(out, code);
+    jb_raw(out, ",\"reason\":");
+    jb_str(out, reason);
+    jb_raw(out, "}");
+    say("%s: %s", code, reason);
+    return -1;
+}
+
+/* ---- loading a patch -------------------------------------------------- */
+
+static struct loaded *find_loaded(void *h)
+{
+    for (struct loaded *l = loaded; l; l = l->next)
+        if (l->handle == h)
+            return l;
+    return NULL;
+}
+
+static void release(void *h)
+{
+    struct loaded **pl = &loaded;
+    while (*pl && (*pl)->handle != h)
+        pl = &(*pl)->next;
+    dlclose(h);
+    if (*pl && --(*pl)->refs == 0) {
+        struct loaded *l = *pl;
+        *pl = l->next;
+        free(l);
+    }
+}
+
+/* dlopen()s the already opened and checked file FD through /proc/self/fd,
+ * so what gets mapped is exactly the file we looked at.  glibc first
+ * compares the *name* with those of loaded objects, so "/proc/self/fd/5"
+ * can yield a different patch loaded earlier through fd 5; we detect that
+ * by the file identity we recorded and ask again under another fd number.
+ * (Re-opening the same file under any name correctly yields its handle.) */
+static void *load_patch(int fd, const struct stat *st, const char **err)
+{
+    void *h = NULL;
+    int cur = fd;
+    /* each loaded object can hold a few such names (dlopen adds aliases) */
+    unsigned tries = 64;
+    for (struct loaded *l = loaded; l; l = l->next)
+        tries += 2;
+    *err = NULL;
+    while (tries-- > 0) {
+        char name[64];
+        snprintf(name, sizeof name, "/proc/self/fd/%d", cur);
+        h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            *err = dlerror();
+            break;
+        }
+        struct loaded *l = find_loaded(h);
+        if (!l) {
+            if (!(l = calloc(1, sizeof *l))) {
+                dlclose(h), h = NULL;
+                *err = "out of memory";
+                break;
+            }
+            l->handle = h;
+            l->dev = st->st_dev;
+            l->ino = st->st_ino;
+            l->next = loaded;
+            loaded = l;
+        }
+        if (l->dev == st->st_dev && l->ino == st->st_ino) {
+            l->refs++;
+            break;
+        }
+        dlclose(h), h = NULL;
+        int next = fcntl(fd, F_DUPFD_CLOEXEC, cur + 1);
+        if (cur != fd)
+            close(cur);
+        cur = next;
+        if (cur < 0) {
+            *err = strerror(errno);
+            cur = fd;
+            break;
+        }
+    }
+    if (cur != fd)
+        close(cur);
+    if (!h && !*err)
+        *err = "the dynamic loader keeps returning another patch";
+    return h;
+}
+
+/* ---- APPLY -------------------------------------------------------------- */
+
+static const struct dsu_sym *lookup(const char *name)
+{
+    for (const struct chunk *c = registry; c; c = c->next)
+        for (size_t i = c->n; i-- > 0;)
+            if (c->syms[i].name && strcmp(c->syms[i].name, name) == 0)
+                return &c->syms[i];
+    return NULL;
+}
+
+static const char *kind_name(unsigned kind)
+{
+    return kind == DSU_FUNC ? "function" : kind == DSU_VAR ? "variable" : "unknown kind";
+}
+
+static int same(const char *a, const char *b) { return strcmp(a ? a : "", b ? b : "") == 0; }
+
+/* Finds the program's definition a patch needs: a function for slot/stub
+ * imports and updates, a variable for variable imports, with an identical
+ * type hash.  WHAT is "import" or "update", for the reason. */
+static const struct dsu_sym *resolve(struct jbuf *out, const char *what, const char *name,
+                                     const char *hash, unsigned want)
+{
+    const struct dsu_sym *e = name ? lookup(name) : NULL;
+    if (!e) {
+        fail(out, "rejected", "%s %s (%s, type hash %s) is not defined in the running program",
+             what, name ? name : "(null)", kind_name(want), hash ? hash : "");
+        return NULL;
+    }
+    if (e->kind != want || (want == DSU_FUNC && !e->slot)) {
+        fail(out, "rejected", "%s %s: the patch needs a %s, the running program defines a %s",
+             what, name, kind_name(want), kind_name(e->kind));
+        return NULL;
+    }
+    if (!same(e->type_hash, hash)) {
+        fail(out, "rejected", "%s %s: type hash %s in the patch, %s in the running program",
+             what, name, hash ? hash : "", e->type_hash ? e->type_hash : "");
+        return NULL;
+    }
+    return e;
+}
+
+static void serve(int c, int busy);
+static int listener_alive(void);
+
+/* Checks, prepares, posts and awaits one patch.  Nothing observable by the
+ * program changes before the update point takes the request. */
+static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
+{
+    long long t0 = mono_ns();
+    struct stat st;
+    const char *err;
+    void *h = NULL;
+    void ***slots = NULL;
+    struct chunk *defs = NULL;
+    struct applied *rec = NULL;
+
+    /* O_NONBLOCK: opening a FIFO must not hang the control thread */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        fail(out, "bad-input", "cannot open %s: %s", path, strerror(errno));
+        return;
+    }
+    if (fstat(fd, &st) < 0) {
+        fail(out, "bad-input", "cannot stat %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fail(out, "rejected", "%s is not a regular file", path);
+        goto out;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        fail(out, "rejected", "%s is owned by uid %u, neither the process's user (uid %u) nor root",
+             path, (unsigned)st.st_uid, (unsigned)geteuid());
+        goto out;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        fail(out, "rejected", "%s is writable by %s (mode %04o)", path,
+             (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    if (!(h = load_patch(fd, &st, &err))) {
+        /* unresolved symbols or missing libraries mean "not for this
+         * process"; anything else means the file itself is broken */
+        int foreign = strstr(err, "undefined symbol") || strstr(err, "cannot open shared object");
+        const char *colon = strchr(err, ':'); /* drop the "/proc/self/fd/N" */
+        if (strncmp(err, "/proc/self/fd/", 14) == 0 && colon)
+            err = colon + strspn(colon, ": ");
+        fail(out, foreign ? "rejected" : "bad-input", "%s: %s", path, err);
+        goto out;
+    }
+    const struct dsu_patch *p = dlsym(h, "dsu_patch");
+    if (!p) {
+        fail(out, "bad-input", "%s is not a dsu patch (it defines no dsu_patch)", path);
+        goto out;
+    }
+    if (p->magic != DSU_PATCH_MAGIC) {
+        fail(out, "bad-input", "%s is not a dsu patch (bad magic 0x%08x)", path, p->magic);
+        goto out;
+    }
+    if (p->abi != DSU_ABI_VERSION) {
+        fail(out, "rejected", "%s was built for runtime ABI %u, this runtime has ABI %u", path,
+             p->abi, DSU_ABI_VERSION);
+        goto out;
+    }
+    if (!same(p->from_id, cur_id)) {
+        fail(out, "rejected", "the patch applies to %s %s (id %s), but the process runs %s %s (id %s)",
+             p->program ? p->program : "?", p->from_version ? p->from_version : "?",
+             p->from_id ? p->from_id : "", dsu__program_name, cur_version, cur_id);
+        goto out;
+    }
+    /* No update point can change the registry meanwhile: only a request
+     * from this thread does that, and none is pending. */
+    for (unsigned i = 0; i < p->nimports; i++) {
+        const struct dsu_import *im = &p->imports[i];
+        if (im->kind < DSU_IMPORT_SLOT || im->kind > DSU_IMPORT_VAR || !im->cell) {
+            fail(out, "bad-input", "import %s has an invalid kind %u or no cell",
+                 im->name ? im->name : "(null)", im->kind);
+            goto out;
+        }
+        if (!resolve(out, "import", im->name, im->type_hash,
+                     im->kind == DSU_IMPORT_VAR ? DSU_VAR : DSU_FUNC))
+            goto out;
+    }
+    slots = calloc(p->nupdates + 1, sizeof *slots);
+    rec = calloc(1, sizeof *rec);
+    defs = p->ndefs ? calloc(1, sizeof *defs) : NULL;
+    if (!slots || !rec || (p->ndefs && !defs) || !(rec->path = strdup(path))) {
+        fail(out, "rejected", "out of memory");
+        goto out;
+    }
+    for (unsigned i = 0; i < p->nupdates; i++) {
+        const struct dsu_sym *e = resolve(out, "update", p->updates[i].name,
+                                          p->updates[i].type_hash, DSU_FUNC);
+        if (!e)
+            goto out;
+        slots[i] = e->slot;
+    }
+    /* Everything checks: now the cells, which only the patch's own (not
+     * yet reachable) code reads. */
+    for (unsigned i = 0; i < p->nimports; i++) {
+        const struct dsu_import *im = &p->imports[i];
+        const struct dsu_sym *e = lookup(im->name);
+        *im->cell = im->kind == DSU_IMPORT_SLOT ? (void *)e->slot : e->addr;
+    }
+    if (defs) {
+        defs->syms = p->defs;
+        defs->n = p->ndefs;
+    }
+    rec->from = p->from_version;
+    rec->to = p->to_version;
+
+    pthread_mutex_lock(&lock);
+    req.patch = p;
+    req.slots = slots;
+    req.defs = defs;
+    req.rec = rec;
+    req.state = PENDING;
+    __atomic_store_n(&dsu__pending, 1, __ATOMIC_RELEASE);
+    long long t_posted = mono_ns();
+    long long deadline = t_posted + timeout_ms * 1000000LL;
+    /* Wait in short slices, answering STATUS requests in between, so the
+     * process stays observable while it has not reached an update point. */
+    while (req.state == PENDING) {
+        long long now = mono_ns();
+        if (now >= deadline)
+            break;
+        long long until = now + 20000000LL < deadline ? now + 20000000LL : deadline;
+        struct timespec ts = {until / 1000000000LL, until % 1000000000LL};
+        pthread_cond_timedwait(&done_cv, &lock, &ts);
+        if (req.state != PENDING)
+            break;
+        pthread_mutex_unlock(&lock);
+        struct pollfd pfd = {lfd, POLLIN, 0};
+        if (listener_alive() && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
+            int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+            if (c >= 0)
+                serve(c, 1);
+        }
+        pthread_mutex_lock(&lock);
+    }
+    int applied = req.state == DONE;
+    if (!applied)
+        __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
+    req.state = IDLE;
+    pthread_mutex_unlock(&lock);
+
+    if (!applied) {
+        fail(out, "timeout", "no update point was reached within %lld ms; nothing was changed",
+             timeout_ms);
+        goto out;
+    }
+    char where[4200];
+    snprintf(where, sizeof where, "%s:%d", rec->up_file ? rec->up_file : "?", rec->up_line);
+    long long pause_ns = rec->pause_ns;
+    h = NULL, defs = NULL, rec = NULL; /* now part of the running program */
+    jb_raw(out, "{\"ok\":true,\"code\":\"applied\",\"from\":");
+    jb_str(out, p->from_version);
+    jb_raw(out, ",\"to\":");
+    jb_str(out, p->to_version);
+    jb_fmt(out, ",\"pause_ns\":%lld,\"prepare_us\":%lld,\"update_point\":", pause_ns,
+           (t_posted - t0) / 1000);
+    jb_str(out, where);
+    jb_raw(out, ",\"summary\":");
+    jb_str(out, p->summary);
+    jb_raw(out, "}");
+    say("applied %s (%s -> %s) at %s", path, p->from_version, p->to_version, where);
+out:
+    if (h)
+        release(h);
+    free(slots);
+    free(defs);
+    if (rec)
+        free(rec->path);
+    free(rec);
+    close(fd);
+}
+
+/* ---- STATUS ----------------------------------------------------------- */
+
+static void do_status(struct jbuf *out)
+{
+    pthread_mutex_lock(&lock);
+    jb_fmt(out, "{\"ok\":true,\"pid\":%ld,\"program\":", (long)getpid());
+    jb_str(out, dsu__program_name);
+    jb_raw(out, ",\"version\":");
+    jb_str(out, cur_version);
+    jb_raw(out, ",\"version_id\":");
+    jb_str(out, cur_id);
+    jb_raw(out, ",\"base_version\":");
+    jb_str(out, dsu__program_version);
+    jb_raw(out, ",\"patches\":[");
+    for (struct applied *a = applied_head; a; a = a->next) {
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%d", a->up_file ? a->up_file : "?", a->up_line);
+        jb_raw(out, a == applied_head ? "{\"path\":" : ",{\"path\":");
+        jb_str(out, a->path);
+        jb_raw(out, ",\"from\":");
+        jb_str(out, a->from);
+        jb_raw(out, ",\"to\":");
+        jb_str(out, a->to);
+        jb_fmt(out, ",\"applied_at\":%lld.%06ld,\"pause_ns\":%lld,\"update_point\":",
+               (long long)a->at.tv_sec, a->at.tv_nsec / 1000, a->pause_ns);
+        jb_str(out, where);
+        jb_raw(out, "}");
+    }
+    jb_fmt(out, "],\"pending\":%s}", req.state == PENDING ? "true" : "false");
+    pthread_mutex_unlock(&lock);
+}
+
+/* ---- the control thread ----------------------------------------------- */
+
+/* Reads one request line; returns its length without the newline, or -1. */
+static ssize_t read_line(int c, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap - 1) {
+        ssize_t r = recv(c, buf + n, cap - 1 - n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        char *nl = memchr(buf + n, '\n', (size_t)r);
+        n += (size_t)r;
+        if (nl) {
+            *nl = '\0';
+            return nl - buf;
+        }
+    }
+    return -1;
+}
+
+/* Answers one request on C and closes it.  BUSY: an APPLY is waiting for
+ * an update point; only STATUS is served. */
+static void serve(int c, int busy)
+{
+    struct jbuf out = {0};
+    struct ucred cr;
+    socklen_t crlen = sizeof cr;
+    char line[8192];
+    /* a client that connects and says nothing must not stall us */
+    struct timeval tv = {busy ? 1 : 5, 0};
+    __atomic_store_n(&conns[busy], c, __ATOMIC_SEQ_CST);
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+    /* read before judging the peer: closing on unread data would reset
+     * the connection and lose the answer */
+    ssize_t n = read_line(c, line, sizeof line);
+    if (n > 0 && line[n - 1] == '\r')
+        line[--n] = '\0';
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
+        fail(&out, "rejected", "cannot identify the requesting process");
+    } else if (cr.uid != geteuid() && cr.uid != 0) {
+        fail(&out, "rejected", "uid %u may not control this process (it runs as uid %u)",
+             (unsigned)cr.uid, (unsigned)geteuid());
+    } else if (n < 0 || memchr(line, '\0', (size_t)n)) {
+        fail(&out, "bad-input", "malformed request");
+    } else if (strcmp(line, "STATUS") == 0) {
+        do_status(&out);
+    } else if (strncmp(line, "APPLY ", 6) == 0) {
+        char *end;
+        errno = 0;
+        long long ms = strtoll(line + 6, &end, 10);
+        if (end == line + 6 || *end != ' ' || end[1] != '/' || ms < 0 || errno)
+            fail(&out, "bad-input", "malformed request: want APPLY <timeout_ms> <absolute path>");
+        else if (busy)
+            fail(&out, "rejected", "another update of this process is in progress");
+        else
+            do_apply(&out, ms > 86400000 ? 86400000 : ms, end + 1);
+    } else {
+        fail(&out, "bad-input", "unknown request");
+    }
+    reply(c, &out);
+    /* forget the number before it is free for the program to reuse */
+    __atomic_store_n(&conns[busy], -1, __ATOMIC_SEQ_CST);
+    close(c);
+}
+
+static int listener_alive(void)
+{
+    struct stat st;
+    return lfd >= 0 && fstat(lfd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == l_dev &&
+           st.st_ino == l_ino;
+}
+
+static int listen_now(void)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int len = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "dsu-%ld", (long)getpid());
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
+    struct stat st;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, alen) < 0 || listen(fd, 16) < 0 || fstat(fd, &st) < 0) {
+        close(fd);
+        return -1;
+    }
+    l_dev = st.st_dev;
+    l_ino = st.st_ino;
+    lfd = fd;
+    return 0;
+}
+
+static void *control_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        if (!listener_alive()) {
+            /* Our fd was closed (or reused by the program): forget the
+             * number without closing it, and listen anew. */
+            lfd = -1;
+            if (listen_now() < 0) {
+                sleep(1);
+                continue;
+            }
+        }
+        /* If the program closes lfd while we block here, the socket lives
+         * on until accept returns, which serves that connection; the
+         * identity check above then notices. */
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno != EINTR && errno != ECONNABORTED)
+                usleep(100000); /* e.g. EMFILE: do not spin */
+            continue;
+        }
+        serve(c, 0);
+    }
+    return NULL;
+}
+
+static void start_control_thread(void)
+{
+    sigset_t all, old;
+    /* Listen before returning, so that the process is updateable as soon
+     * as main() (or the child side of fork()) runs; the thread retries if
+     * this fails. */
+    listen_now();
+    pthread_attr_t attr;
+    pthread_t t;
+    /* created with every signal blocked, so the program's signals keep
+     * going to its own threads exactly as before */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    if (pthread_create(&t, &attr, control_main, NULL) != 0)
+        say("cannot start the control thread; this process cannot be updated");
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void init_sync(void)
+{
+    pthread_condattr_t ca;
+    pthread_mutex_init(&lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&done_cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+/* Holding the lock across fork() gives the child a consistent registry. */
+static void fork_prepare(void) { pthread_mutex_lock(&lock); }
+static void fork_parent(void) { pthread_mutex_unlock(&lock); }
+
+static void fork_child(void)
+{
+    init_sync();
+    /* a request in flight belongs to the parent's control thread */
+    req.state = IDLE;
+    dsu__pending = 0;
+    if (listener_alive())
+        close(lfd); /* else "\0dsu-<parent>" would outlive the parent */
+    lfd = -1;
+    for (int i = 0; i < 2; i++)
+        if (conns[i] >= 0)
+            close(conns[i]), conns[i] = -1;
+    start_control_thread();
+}
+
+__attribute__((constructor)) static void dsu_runtime_init(void)
+{
+    const struct dsu_sym *start = __start_dsu_syms, *stop = __stop_dsu_syms;
+    if (start && stop > start) {
+        program_table.syms = start;
+        program_table.n = (size_t)(stop - start);
+    }
+    registry = &program_table;
+    cur_version = dsu__program_version;
+    cur_id = dsu__program_version_id;
+    const char *v = getenv("DSU_VERBOSE");
+    verbose = v && strcmp(v, "1") == 0;
+    init_sync();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    start_control_thread();
+}

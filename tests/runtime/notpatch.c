@@ -1,0 +1,2 @@
+/* A well-formed shared object that is not a dsu patch. */
+int answer(void) { return 42; }

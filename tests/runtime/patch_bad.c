@@ -1,0 +1,35 @@
+/* Patches from v1 that the runtime must refuse, one per value of BAD:
+ *   1 imports a definition the program does not have
+ *   2 updates greet() with a different type hash
+ *   3 imports the variable `hits` as a function
+ *   4 has a wrong magic number
+ *   5 was built for another runtime ABI */
+#include "dsu_internal.h"
+
+static void *cell;
+
+static int new_greet(int x) { return x; }
+
+#if BAD == 1
+#define IMPORT {"nosuch", "h-int(int)", DSU_IMPORT_SLOT, &cell}
+#elif BAD == 3
+#define IMPORT {"hits", "h-int", DSU_IMPORT_SLOT, &cell}
+#else
+#define IMPORT {"twice", "h-int(int)", DSU_IMPORT_SLOT, &cell}
+#endif
+
+#if BAD == 2
+#define HASH "h-long(long)"
+#else
+#define HASH "h-int(int)"
+#endif
+
+static const struct dsu_import imports[] = {IMPORT};
+static const struct dsu_update updates[] = {{"greet", HASH, (void *)new_greet}};
+
+const struct dsu_patch dsu_patch = {
+    BAD == 4 ? 0x12345678u : DSU_PATCH_MAGIC, BAD == 5 ? 99u : DSU_ABI_VERSION, "testprog",
+    "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
+    0, 0, imports, 1, updates, 1,
+    "bad",
+};

@@ -1,0 +1,232 @@
+"""The SCons tool in real projects: adoption, ordinary builds, versions,
+incremental rebuilds, and errors that name the user's file and line."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import dsu, scons, wait_until
+from dsu_tool.codegen.unit import RUNTIME_INCLUDE
+
+MAIN = r'''
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <dsu.h>
+#include "stats.h"
+
+int main(void)
+{
+    char line[256];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("ready\n");
+    for (;;) {
+        struct pollfd in = { 0, POLLIN, 0 };
+        DSU_update();
+        if (poll(&in, 1, 10) <= 0)
+            continue;
+        if (!fgets(line, sizeof line, stdin))
+            break;
+        line[strcspn(line, "\n")] = '\0';
+        printf("%s\n", describe(line));
+    }
+    return 0;
+}
+'''
+
+STATS_H = 'const char *describe(const char *word);\n'
+
+STATS_V1 = r'''
+#include <stdio.h>
+#include <string.h>
+#include "stats.h"
+
+static char reply[128];
+
+static int words(void)
+{
+    static int seen;        /* counts across the update */
+    return ++seen;
+}
+
+const char *describe(const char *word)
+{
+    snprintf(reply, sizeof reply, "%s: %zu letters, word %d", word, strlen(word), words());
+    return reply;
+}
+'''
+
+STATS_V2 = r'''
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include "stats.h"
+
+static char reply[128];
+int vowels_seen = 1000;     /* a new global, initialised as written */
+
+static int words(void)
+{
+    static int seen;
+    return ++seen;
+}
+
+static int vowels(const char *w)
+{
+    int n = 0;
+    for (; *w; w++)
+        n += strchr("aeiou", tolower((unsigned char)*w)) != NULL;
+    vowels_seen += n;
+    return n;
+}
+
+const char *describe(const char *word)
+{
+    int n = vowels(word);
+    snprintf(reply, sizeof reply, "%s: %zu letters, %d vowels, word %d, total vowels %d",
+             word, strlen(word), n, words(), vowels_seen);
+    return reply;
+}
+'''
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """An ordinary SCons project with sources in a subdirectory."""
+    root = str(tmp_path / 'wordsvc')
+    write(os.path.join(root, 'src', 'main.c'), MAIN)
+    write(os.path.join(root, 'src', 'stats.h'), STATS_H)
+    write(os.path.join(root, 'src', 'stats.c'), STATS_V1)
+    write(os.path.join(root, 'SConstruct'),
+          "env = Environment(tools=['default', 'dsu'])\n"
+          "env.Append(CFLAGS=['-O2', '-Wall'])\n"
+          "env.Program('wordsvc', ['src/main.c', 'src/stats.c'])\n")
+    r = dsu('init', root)
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(os.path.join(root, 'site_scons', 'site_tools', 'dsu', '__init__.py'))
+    return root
+
+
+def test_outside_project_updates_live(project, program):
+    """dsu init + the one-line tool change; an update that changes
+    functions, adds a global and keeps a static local counting."""
+    scons(project, 'dsu=1', 'version=v1')
+    shutil.copy(os.path.join(project, 'wordsvc'), os.path.join(project, 'wordsvc.v1'))
+    p = program(os.path.join(project, 'wordsvc.v1'))
+    assert p.ask('hello') == 'hello: 5 letters, word 1'
+    assert p.ask('world') == 'world: 5 letters, word 2'
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V2)
+    scons(project, 'dsu=1', 'version=v2')
+    out = scons(project, 'patch', 'from=v1', 'to=v2').stdout
+    assert 'added function     vowels' in out
+    assert 'added global       vowels_seen' in out
+    patch = os.path.join(project, 'wordsvc.v1-to-v2.patch.so')
+    r = dsu('apply', p.pid, patch)
+    assert r.returncode == 0, r.stderr
+    assert p.ask('update') == 'update: 6 letters, 3 vowels, word 3, total vowels 1003'
+    assert p.ask('again') == 'again: 5 letters, 3 vowels, word 4, total vowels 1006'
+
+
+def test_ordinary_build_is_unchanged(project, tmp_path):
+    """Plain `scons` with the tool builds the same binary as without it."""
+    scons(project)
+    with_tool = open(os.path.join(project, 'wordsvc'), 'rb').read()
+    plain = str(tmp_path / 'plain')
+    shutil.copytree(project, plain, ignore=shutil.ignore_patterns(
+        'site_scons', '*.o', 'wordsvc', '.sconsign*'))
+    write(os.path.join(plain, 'SConstruct'),
+          "env = Environment(tools=['default'], CPPPATH=[%r])\n"
+          "env.Append(CFLAGS=['-O2', '-Wall'])\n"
+          "env.Program('wordsvc', ['src/main.c', 'src/stats.c'])\n" % RUNTIME_INCLUDE)
+    scons(plain)
+    assert open(os.path.join(plain, 'wordsvc'), 'rb').read() == with_tool
+    symbols = subprocess.run(['nm', os.path.join(project, 'wordsvc')],
+                             capture_output=True, text=True).stdout
+    assert 'dsu' not in symbols
+
+
+def test_updateable_build_behaves_like_ordinary(project, program):
+    scons(project)
+    shutil.copy(os.path.join(project, 'wordsvc'), os.path.join(project, 'plain'))
+    scons(project, 'dsu=1', 'version=v1')
+    a, b = program(os.path.join(project, 'plain')), program(os.path.join(project, 'wordsvc'))
+    for word in ('one', 'three', '', 'x' * 40):
+        assert a.ask(word) == b.ask(word)
+
+
+def test_version_name_reused_for_other_sources_is_an_error(project):
+    scons(project, 'dsu=1', 'version=v1')
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V2)
+    r = scons(project, 'dsu=1', 'version=v1', check=False)
+    assert r.returncode != 0
+    assert "version 'v1' of wordsvc was already recorded from different sources" in r.stderr
+
+
+def test_default_version_name_from_content(project):
+    scons(project, 'dsu=1')
+    versions = dsu('versions', project).stdout
+    assert versions.startswith('h') and 'wordsvc' in versions
+
+
+def test_header_edit_reruns_only_dependent_units(project):
+    scons(project, 'dsu=1', 'version=v1')
+    with open(os.path.join(project, 'src', 'stats.h'), 'a') as f:
+        f.write('int unused_declaration(void);\n')
+    out = scons(project, 'dsu=1', 'version=v1b').stdout
+    assert 'src/main.c' in out and 'src/stats.c' in out
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + '\n/* edit */\n')
+    out = scons(project, 'dsu=1', 'version=v1c').stdout
+    assert 'src/stats.c' in out and 'src/main.c' not in out
+
+
+def test_pass_error_names_users_file_and_line(project):
+    write(os.path.join(project, 'src', 'stats.c'),
+          STATS_V1 + '\nint spin(void)\n{\n    __asm__ volatile("nop");\n    return 0;\n}\n')
+    r = scons(project, 'dsu=1', 'version=bad', check=False)
+    assert r.returncode != 0
+    line = STATS_V1.count('\n') + 4
+    assert 'src/stats.c:%d:' % line in r.stderr
+    assert 'inline assembly' in r.stderr
+
+
+def test_patch_needs_from_and_to(project):
+    r = scons(project, 'patch', check=False)
+    assert r.returncode != 0 and 'from=VERSION and to=VERSION' in r.stderr
+
+
+def test_struct_change_is_refused_naming_type_and_file(project):
+    write(os.path.join(project, 'src', 'stats.c'),
+          STATS_V1 + '\nstruct tally { int words; };\nstruct tally totals;\n')
+    scons(project, 'dsu=1', 'version=v1')
+    write(os.path.join(project, 'src', 'stats.c'),
+          STATS_V1 + '\nstruct tally { int words; long letters; };\nstruct tally totals;\n')
+    scons(project, 'dsu=1', 'version=v2')
+    r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
+    assert r.returncode != 0
+    assert 'src/stats.c:%d' % (STATS_V1.count('\n') + 2) in r.stderr
+    assert 'struct tally changed' in r.stderr
+
+
+def test_installed_copy_is_patched_without_build_tree(project, program, tmp_path):
+    """The running program needs nothing from the build tree."""
+    scons(project, 'dsu=1', 'version=v1')
+    elsewhere = tmp_path / 'opt'
+    elsewhere.mkdir()
+    shutil.copy(os.path.join(project, 'wordsvc'), elsewhere / 'wordsvc')
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V2)
+    scons(project, 'dsu=1', 'version=v2')
+    scons(project, 'patch', 'from=v1', 'to=v2')
+    shutil.copy(os.path.join(project, 'wordsvc.v1-to-v2.patch.so'), elsewhere / 'p.so')
+    shutil.rmtree(project)
+    p = program(str(elsewhere / 'wordsvc'))
+    assert p.ask('a') == 'a: 1 letters, word 1'
+    assert dsu('apply', p.pid, elsewhere / 'p.so').returncode == 0
+    assert p.ask('ab') == 'ab: 2 letters, 1 vowels, word 2, total vowels 1001'
