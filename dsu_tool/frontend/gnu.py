@@ -300,7 +300,7 @@ class Tidier:
 
     def _record_attribute(self, i, j, brace_kinds, decl_start, in_parens):
         text = ' '.join(t.text for t in self.toks[i:j + 1])
-        text = re.sub(r'\s*([()])\s*', r'\1', text)
+        text = re.sub(r'\s*([()])\s*', r'\1', text).replace(' ,', ',')
         file, line = self.where(self.toks[i])
         prev = self.toks[i - 1] if i else None
         if prev is not None and prev.text in ('struct', 'union', 'enum'):

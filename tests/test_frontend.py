@@ -1,0 +1,193 @@
+"""The pass on single units: what it keeps, what it refuses, where it
+points, and that the updateable code computes what the original does
+(loaded in-process with cffi)."""
+
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+from dsu_tool.codegen.unit import RUNTIME_INCLUDE
+from dsu_tool.frontend.errors import DsuError
+from dsu_tool.frontend.parse import parse_unit
+from dsu_tool.passes.driver import transform_unit
+
+
+def transform(tmp_path, source, name='unit.c', args=()):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    unit = parse_unit('gcc', list(args), str(path), str(tmp_path), cwd=str(tmp_path))
+    text, model = transform_unit(unit, name, str(tmp_path / (name + '.dsu.c')))
+    out = tmp_path / (name + '.dsu.c')
+    out.write_text(text)
+    return str(path), str(out), text, model
+
+
+RUNTIME_C = os.path.join(os.path.dirname(RUNTIME_INCLUDE), 'dsu_runtime.c')
+VERSION_C = ('const char dsu__program_name[] = "t", dsu__program_version[] = "v1",'
+             ' dsu__program_version_id[] = "x";\n')
+
+
+def build_and_run(tmp_path, src, exe):
+    subprocess.run(['gcc', '-O2', '-Wall', '-o', str(tmp_path / exe), src],
+                   check=True, cwd=str(tmp_path))
+    return subprocess.run([str(tmp_path / exe)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def build_and_run_updateable(tmp_path, generated, exe='dsu', shared=False):
+    """Link generated code with the runtime, as `scons dsu=1` does."""
+    version = tmp_path / 'version.c'
+    version.write_text(VERSION_C)
+    out = str(tmp_path / exe)
+    subprocess.run(['gcc', '-O2', '-Wall', '-pthread', '-I', RUNTIME_INCLUDE,
+                    '-DDSU_UPDATEABLE', '-o', out, generated, RUNTIME_C, str(version),
+                    '-ldl'] + (['-shared', '-fPIC'] if shared else []), check=True)
+    if shared:
+        return out
+    return subprocess.run([out], capture_output=True, text=True, check=True).stdout
+
+
+ATTRIBUTES = '''
+    #include <stdio.h>
+    #include <stddef.h>
+    struct __attribute__((packed)) wire { char tag; int value; };
+    struct tail { char c; long long x; } __attribute__((aligned(32)));
+    struct field { char c; int x __attribute__((aligned(16))); };
+    static int counter __attribute__((aligned(64)));
+    __attribute__((noinline)) static int twice(int x) { return 2 * x; }
+    static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+    static void say(const char *fmt, ...) { (void)fmt; }
+    static int ignore(int used, int spare __attribute__((unused))) { return used; }
+    int main(void)
+    {
+        say("%d", 1);
+        printf("%zu %zu %zu %zu %d %d %d\\n", sizeof(struct wire), _Alignof(struct tail),
+               offsetof(struct field, x), (size_t)&counter % 64, twice(3), ignore(4, 5),
+               counter);
+        return 0;
+    }
+'''
+
+
+def test_attributes_of_the_program_are_kept(tmp_path):
+    src, out, text, _ = transform(tmp_path, ATTRIBUTES)
+    for attr in ('packed', 'aligned(32)', 'aligned(16)', 'aligned(64)', 'noinline',
+                 'format(printf, 1, 2)', 'unused'):
+        assert attr in text, attr
+    assert build_and_run(tmp_path, src, 'plain') == '5 32 16 0 6 4 0\n'
+    assert build_and_run_updateable(tmp_path, out) == '5 32 16 0 6 4 0\n'
+
+
+def test_attribute_shared_by_two_declarators_is_refused(tmp_path):
+    with pytest.raises(DsuError) as e:
+        transform(tmp_path, 'int a, b __attribute__((unused));\n')
+    assert e.value.file.endswith('unit.c') and e.value.line == 1
+    assert "cannot tell which declaration" in str(e.value)
+
+
+@pytest.mark.parametrize('code, construct', [
+    ('int f(int x) { __typeof__(x) y = x; return y; }', 'typeof'),
+    ('int f(void) { __asm__ volatile("nop"); return 0; }', 'inline assembly'),
+    ('int f(int x) { return _Generic(x, int: 1, default: 0); }', '_Generic'),
+])
+def test_unsupported_construct_is_refused_at_its_line(tmp_path, code, construct):
+    with pytest.raises(DsuError) as e:
+        transform(tmp_path, '#include <stdio.h>\n\n' + code + '\n')
+    assert e.value.line == 3 and construct in str(e.value)
+
+
+def test_parse_error_is_located_in_the_users_file(tmp_path):
+    (tmp_path / 'defs.h').write_text('int ok(void);\n')
+    with pytest.raises(DsuError) as e:
+        transform(tmp_path, '#include "defs.h"\nint a = 1;\n\nint b = ;\nint c;\n')
+    assert e.value.file.endswith('unit.c')
+    assert e.value.line == 4
+
+
+def test_system_headers_are_included_not_regenerated(tmp_path):
+    (tmp_path / 'local.h').write_text('#include <string.h>\n#define LOCAL 1\n')
+    _, _, text, _ = transform(tmp_path, '''
+        #define _GNU_SOURCE
+        #include <stdio.h>
+        #include <sys/socket.h>
+        #include "local.h"
+        int main(void) { return EXIT_CODE; }
+    ''', args=['-DEXIT_CODE=3'])
+    head = text.split('#line', 1)[0]
+    assert head.index('#define _GNU_SOURCE') < head.index('#include <stdio.h>') \
+        < head.index('#include <sys/socket.h>') < head.index('#include <string.h>') \
+        < head.index('#define LOCAL 1')
+    assert 'struct sockaddr' not in text      # no system declaration regenerated
+    assert 'return 3;' in text
+
+
+def test_gnu_spellings_and_builtins_round_trip(tmp_path):
+    src, out, text, _ = transform(tmp_path, '''
+        #include <stdarg.h>
+        #include <stddef.h>
+        #include <stdio.h>
+        struct s { int a; char b[4]; };
+        static __inline__ int first(int n, ...)
+        {
+            va_list ap; va_start(ap, n);
+            int v = va_arg(ap, int);
+            va_end(ap);
+            return v;
+        }
+        static __int128 big(void) { return (__int128)1 << 100; }
+        static unsigned __int128 ubig(void) { return ~(unsigned __int128)0; }
+        int old_style(a, b) int a; char *b; { return a + b[0]; }
+        static __thread int tls = 7;
+        int main(void)
+        {
+            char z[] = "0";
+            printf("%d %zu %d %d %d %d\\n", first(2, 41, 5), offsetof(struct s, b),
+                   (int)(big() >> 99), (int)(ubig() & 0xff), old_style(1, z), tls);
+            return 0;
+        }
+    ''')
+    assert build_and_run(tmp_path, src, 'plain') == '41 4 2 255 49 7\n'
+    assert build_and_run_updateable(tmp_path, out) == '41 4 2 255 49 7\n'
+
+
+EQUIVALENCE = '''
+    #include <stdlib.h>
+    #include <string.h>
+    struct pair { int a, b; };
+    static int calls;
+    static int fact(int n) { return n <= 1 ? 1 : n * fact(n - 1); }
+    static int by_value(struct pair p) { return p.a * 10 + p.b; }
+    static struct pair swap(struct pair p) { struct pair q = { p.b, p.a }; return q; }
+    static int cmp(const void *x, const void *y) { return *(const int *)x - *(const int *)y; }
+    int count(void) { static int n; return ++n + calls; }
+    int compute(int x)
+    {
+        int v[4] = { x, 3, -x, 1 };
+        struct pair p = { x, x + 1 };
+        calls++;
+        qsort(v, 4, sizeof v[0], cmp);
+        return fact(x % 7) + by_value(swap(p)) + v[0] * 1000 + count();
+    }
+'''
+
+
+def test_updateable_code_computes_the_same_in_process(tmp_path):
+    """Both builds as shared objects, loaded with cffi, called side by side."""
+    cffi = pytest.importorskip('cffi')
+    src, out, _, _ = transform(tmp_path, EQUIVALENCE)
+    plain_so = str(tmp_path / 'plain.so')
+    subprocess.run(['gcc', '-O2', '-shared', '-fPIC', '-o', plain_so, src], check=True)
+    dsu_so = build_and_run_updateable(tmp_path, out, 'dsu.so', shared=True)
+    ffi = cffi.FFI()
+    ffi.cdef('int compute(int x); int count(void);')
+    plain = ffi.dlopen(plain_so)
+    dsu = ffi.dlopen(dsu_so)
+    for x in range(-20, 60):
+        assert plain.compute(x) == dsu.compute(x)
+    assert plain.count() == dsu.count()
+    # every call of the updateable one went through a slot: the stub that
+    # cffi called is not the body
+    nm = subprocess.run(['nm', dsu_so], capture_output=True, text=True).stdout
+    assert '__dsu_slot_compute' in nm and '__dsu_body_compute' in nm
