@@ -1,45 +1,54 @@
-"""Read the descriptor of a patch file (for `dsu info`)."""
+"""Read what a patch file says about itself (for `dsu info`).
 
-import ctypes
-import os
+Every patch carries a JSON description in its ELF section "dsu_info"
+(written by patchgen.emit.descriptor).  It is read from the file, so
+describing a patch runs and binds nothing.
+"""
+
+import json
+import struct
 
 
 class PatchInfoError(Exception):
     pass
 
 
-class _Patch(ctypes.Structure):
-    _fields_ = [('magic', ctypes.c_uint), ('abi', ctypes.c_uint),
-                ('program', ctypes.c_char_p),
-                ('from_version', ctypes.c_char_p), ('from_id', ctypes.c_char_p),
-                ('to_version', ctypes.c_char_p), ('to_id', ctypes.c_char_p),
-                ('defs', ctypes.c_void_p), ('ndefs', ctypes.c_uint),
-                ('imports', ctypes.c_void_p), ('nimports', ctypes.c_uint),
-                ('updates', ctypes.c_void_p), ('nupdates', ctypes.c_uint),
-                ('summary', ctypes.c_char_p)]
+def elf_section(path, wanted):
+    """The bytes of section WANTED of the ELF file at PATH, or None."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data[:4] != b'\x7fELF':
+        raise PatchInfoError('%s is not an ELF shared object' % path)
+    if data[4] != 2 or data[5] != 1:
+        raise PatchInfoError('%s: only 64-bit little-endian ELF is supported' % path)
+    try:
+        shoff, = struct.unpack_from('<Q', data, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from('<HHH', data, 0x3A)
 
-
-DSU_PATCH_MAGIC = 0x50555344
+        def header(i):
+            name, _type, _flags, _addr, offset, size = struct.unpack_from(
+                '<IIQQQQ', data, shoff + i * shentsize)
+            return name, offset, size
+        _, str_off, str_size = header(shstrndx)
+        names = data[str_off:str_off + str_size]
+        for i in range(shnum):
+            name, offset, size = header(i)
+            end = names.index(b'\0', name)
+            if names[name:end].decode() == wanted:
+                return data[offset:offset + size]
+    except (struct.error, ValueError, UnicodeDecodeError):
+        raise PatchInfoError('%s: truncated or corrupt ELF file' % path) from None
+    return None
 
 
 def read_patch(path):
-    """The descriptor's fields as a dict.  Loading a patch runs none of its
-    code (patches have no constructors); it only maps it."""
-    if not os.path.isfile(path):
-        raise PatchInfoError('%s: no such file' % path)
     try:
-        lib = ctypes.CDLL(os.path.abspath(path), mode=os.RTLD_LAZY | os.RTLD_LOCAL)
+        raw = elf_section(path, 'dsu_info')
     except OSError as e:
-        raise PatchInfoError('%s is not a loadable shared object: %s' % (path, e))
+        raise PatchInfoError('cannot read %s: %s' % (path, e.strerror)) from None
+    if raw is None:
+        raise PatchInfoError('%s is not a dsu patch (no dsu_info section)' % path)
     try:
-        p = _Patch.in_dll(lib, 'dsu_patch')
+        return json.loads(raw.rstrip(b'\0').decode())
     except ValueError:
-        raise PatchInfoError('%s is not a dsu patch (no dsu_patch descriptor)' % path)
-    if p.magic != DSU_PATCH_MAGIC:
-        raise PatchInfoError('%s: bad descriptor magic' % path)
-
-    def s(b):
-        return b.decode('utf-8', 'replace') if b else ''
-    return {'program': s(p.program), 'from': s(p.from_version), 'from_id': s(p.from_id),
-            'to': s(p.to_version), 'to_id': s(p.to_id), 'ndefs': p.ndefs,
-            'nimports': p.nimports, 'nupdates': p.nupdates, 'summary': s(p.summary)}
+        raise PatchInfoError('%s: corrupt dsu_info section' % path) from None

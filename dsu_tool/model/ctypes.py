@@ -105,19 +105,25 @@ class Canon:
         return ','.join(out)
 
     def param_decay(self, p, text):
+        """A parameter's type as the function's type sees it: arrays and
+        functions decay to pointers, and its own top-level qualifiers
+        (`int *const p`, `const int n`) do not count."""
         ty = p.type
         while isinstance(ty, c_ast.TypeDecl) and isinstance(ty.type, c_ast.IdentifierType) \
                 and len(ty.type.names) == 1 and ty.type.names[0] in self.typedefs:
-            ty = self.typedefs[ty.type.names[0]]
+            inner = self.typedefs[ty.type.names[0]]
+            if not isinstance(inner, (c_ast.ArrayDecl, c_ast.FuncDecl)):
+                break
+            ty = inner
         if isinstance(ty, c_ast.ArrayDecl):
             return self.of(ty.type) + ' *'
         if isinstance(ty, c_ast.FuncDecl):
             return self.of(ty) + ' *'
-        # top-level qualifiers of a parameter do not belong to the type
-        for q in ('const ', 'volatile ', 'restrict '):
-            if text.startswith(q):
-                text = text[len(q):]
-        return text.rstrip()
+        if isinstance(ty, c_ast.PtrDecl):
+            return self.of(ty.type) + ' *'
+        if isinstance(ty, c_ast.TypeDecl):
+            return self._base(ty.type, [])
+        return text
 
 
 def _quals(quals):

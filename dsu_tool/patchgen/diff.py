@@ -217,7 +217,7 @@ def _rebind(plan, changed_identity):
     for link, ent in b.functions.items():
         if link in plan.functions:
             continue
-        reasons = sorted(r for r in ent.refs if r in changed_identity)
+        reasons = sorted(b.entity(r).name for r in ent.refs if r in changed_identity)
         body_words = set(_TOKEN.findall(b.unit_of[link].body(ent)))
         reasons += sorted(enums & body_words)
         if reasons:

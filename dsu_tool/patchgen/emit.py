@@ -10,6 +10,7 @@ hidden visibility inside the patch and is announced to the runtime as a
 definition, so later patches can bind to it.
 """
 
+import json
 import os
 
 from pycparser import c_ast
@@ -262,4 +263,10 @@ def descriptor(plan, counts, summary):
             c_string(plan.a.name), c_string(plan.a.id),
             c_string(plan.b.name), c_string(plan.b.id),
             ndefs, nimports, nupdates, c_string(summary)))
+    info = {'program': os.path.basename(plan.b.program), 'from': plan.a.name,
+            'from_id': plan.a.id, 'to': plan.b.name, 'to_id': plan.b.id,
+            'ndefs': ndefs, 'nimports': nimports, 'nupdates': nupdates,
+            'summary': summary}
+    lines.append('static const char __dsu_info_text[] __attribute__((used, section("dsu_info"))) '
+                 '= %s;' % c_string(json.dumps(info)))
     return '\n'.join(lines) + '\n'
