@@ -166,3 +166,7 @@ def test_dsu_status_lists_applied_patch(suite, program):
     status = dsu('status', p.pid)
     assert status.returncode == 0
     assert 'v2' in status.stdout and 'prog.v1-to-v2.patch.so' in status.stdout
+
+
+def test_new_function_on_a_program_struct(suite, program):
+    update(suite, 'structarg', [('a', 'a w=3 h=3')], [('b', 'b w=4 h=3 area=12')], program)

@@ -76,11 +76,9 @@ class CGen(c_generator.CGenerator):
 
     def toplevel(self, node):
         text = self.visit(node)
-        if isinstance(node, c_ast.FuncDef):
-            pass
-        elif isinstance(node, c_ast.Pragma):
+        if isinstance(node, c_ast.Pragma):
             text += '\n'
-        else:
+        elif not isinstance(node, c_ast.FuncDef):
             text += ';\n'
         return self.line_of(node) + text
 

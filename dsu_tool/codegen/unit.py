@@ -38,12 +38,12 @@ def head(unit, body, what):
     return '\n'.join(lines) + '\n'
 
 
-def registry_table(entries, section='dsu_syms', tag='sym'):
-    out = []
-    for i, init in enumerate(entries):
-        out.append('static struct dsu_%s __dsu_%s_%d __attribute__((used, '
-                   'section("%s"), aligned(8))) = %s;\n' % (tag, tag, i, section, init))
-    return ''.join(out)
+def registry_table(entries, section='dsu_syms', ctype='dsu_sym', prefix='sym'):
+    """Static entries that the linker gathers into one array per section."""
+    return ''.join(
+        'static struct %s __dsu_%s_%d __attribute__((used, section("%s"), '
+        'aligned(8))) = %s;\n' % (ctype, prefix, i, section, init)
+        for i, init in enumerate(entries))
 
 
 def render_program(unit, ctx, chunks, out_name):

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import DsuError
-from .preprocess import PROJECT, EXTERNAL
+from .preprocess import PROJECT
 
 _TOKEN = re.compile(r'''
   (?P<ws>[ \t\f\v\r]+)
@@ -208,9 +208,6 @@ class Tidier:
                     self._extended_type(i, project)
                 elif t == '__builtin_va_arg' and self.next_is(i, '('):
                     self._va_arg(i)
-                elif (t in ('struct', 'union', 'enum') and project
-                      and i + 1 < len(toks) and toks[i + 1].text in _ATTR):
-                    pass  # handled when the attribute is reached
             elif t == '(':
                 paren_depth += 1
             elif t == ')':

@@ -34,6 +34,20 @@ def local_static_link_name(name, func, tu_path, ordinal=0):
     return '%s__dsu_%s_%s%s' % (name, func, mangle_tu(tu_path), suffix)
 
 
+class LocalStaticNames:
+    """Link names of function-local statics, in the order a traversal of
+    a unit meets them; the pass and the patch generator must agree."""
+
+    def __init__(self, tu_path):
+        self.tu_path = tu_path
+        self.seen = {}
+
+    def next(self, func, name):
+        ordinal = self.seen.get((func, name), 0)
+        self.seen[(func, name)] = ordinal + 1
+        return local_static_link_name(name, func, self.tu_path, ordinal)
+
+
 @dataclass
 class Entity:
     """A function or variable the program defines or declares at file scope."""

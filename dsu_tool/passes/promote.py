@@ -11,7 +11,7 @@ import copy
 
 from pycparser import c_ast
 
-from ..model.tu import (VAR, Entity, entity_hash, local_static_link_name,
+from ..model.tu import (VAR, Entity, LocalStaticNames, entity_hash,
                         qualifies_const)
 from .common import c_string, drop_storage, rename_decl
 
@@ -19,7 +19,7 @@ from .common import c_string, drop_storage, rename_decl
 class Promote:
     def __init__(self, ctx):
         self.ctx = ctx
-        self.ordinals = {}
+        self.names = LocalStaticNames(ctx.tu_path)
 
     def toplevel(self, ext, ent):
         decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
@@ -39,10 +39,7 @@ class Promote:
 
     def local_static(self, rewriter, decl):
         func = rewriter.function.decl.name
-        key = (func, decl.name)
-        ordinal = self.ordinals.get(key, 0)
-        self.ordinals[key] = ordinal + 1
-        link = local_static_link_name(decl.name, func, self.ctx.tu_path, ordinal)
+        link = self.names.next(func, decl.name)
         rewriter.bind(decl.name, link)
         hoisted = copy.deepcopy(decl)
         rename_decl(hoisted, link)

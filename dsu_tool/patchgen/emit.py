@@ -18,7 +18,7 @@ from pycparser import c_ast
 from ..codegen.cgen import AttributeMap, CGen
 from ..codegen.stubs import stub_asm
 from ..codegen.unit import RUNTIME_INCLUDE, head, registry_table, standard_spellings
-from ..model.tu import FUNC, UnitModel, local_static_link_name
+from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
 from ..passes.driver import decls_of
@@ -40,7 +40,7 @@ class PatchRewriter(Rewriter):
     def __init__(self, emitter):
         super().__init__()
         self.e = emitter
-        self.ordinals = {}
+        self.names = LocalStaticNames(emitter.unit.tu)
         self.local_types = {}      # link of a local static -> its type
 
     def reference(self, name, node, call):
@@ -52,11 +52,7 @@ class PatchRewriter(Rewriter):
         return self.e.variable_ref(ent.link, ent.decl.type, node)
 
     def local_static(self, decl):
-        func = self.function.decl.name
-        key = (func, decl.name)
-        ordinal = self.ordinals.get(key, 0)
-        self.ordinals[key] = ordinal + 1
-        link = local_static_link_name(decl.name, func, self.e.unit.tu, ordinal)
+        link = self.names.next(self.function.decl.name, decl.name)
         self.bind(decl.name, link)
         self.local_types[link] = decl.type
         if self.e.plan.defined_by_patch(link):
@@ -216,22 +212,19 @@ class UnitEmitter:
             slot_def.init = c_ast.ID(PBODY % link)
             trailer.append(HIDDEN + self.cgen.visit(slot_def) + ';\n')
             trailer.append(stub_asm(stub, slot, hidden=True))
+            if stub not in self.declared:      # the table below takes its address
+                self.declared.add(stub)
+                trailer.append(HIDDEN + self.cgen.visit(
+                    declaration(ent.decl.type, stub, ['extern'])) + ';\n')
             self.defs.append('{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)%s}' % (
                 c_string(link), c_string(ent.hash), c_string(ent.file), slot, stub))
-            if stub not in self.declared:
-                chunks.insert(0, HIDDEN + self.cgen.visit(
-                    declaration(ent.decl.type, stub, ['extern'])) + ';\n')
-                self.declared.add(stub)
-            if slot not in self.declared:
-                self.declared.add(slot)
         imports = ['{%s, %s, %s, (void **)&%s}' % (
             c_string(link), c_string(h), IMPORT_KIND[kind], cell)
             for (link, kind), (cell, h) in sorted(self.imports.items())]
         body = standard_spellings(''.join(chunks))
-        tables = (registry_table(self.defs, 'dsu_defs', 'sym')
-                  + registry_table(imports, 'dsu_imports', 'import')
-                  + registry_table(self.updates, 'dsu_updates', 'update'))
-        tables = tables.replace('static struct dsu_sym __dsu_sym_', 'static struct dsu_sym __dsu_def_')
+        tables = (registry_table(self.defs, 'dsu_defs', 'dsu_sym', 'def')
+                  + registry_table(imports, 'dsu_imports', 'dsu_import', 'import')
+                  + registry_table(self.updates, 'dsu_updates', 'dsu_update', 'update'))
         text = head(self.parsed, body + ''.join(trailer) + tables, 'patch') + body
         self.counts = (len(self.defs), len(imports), len(self.updates))
         return text + ''.join(trailer) + tables
