@@ -21,7 +21,7 @@ except ImportError:
     from dsu_tool.scons.tool import generate, exists  # noqa: F401
 '''
 
-GITIGNORE = ['.dsu/', '*.dsu.c', '*.dsu.i', '*.dsu.json', '*.patch.so']
+GITIGNORE = ['.dsu/', '*.patch.so']
 
 
 def init(project_dir):

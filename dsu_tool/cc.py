@@ -6,7 +6,8 @@ wraps the whole command line, the pass sees exactly the flags the compile
 uses (the SCons tool puts it in front of $CCCOM; any build system can put
 it in front of $CC).
 
-Beside the object OBJ it leaves:
+For the object OBJ it leaves, under .dsu/gen/ of the project (out of the
+way of `Glob('*.c')`), at the object's path:
   OBJ.dsu.c     the generated, updateable C
   OBJ.dsu.i     the preprocessed unit (`cc -E -dD`), kept in the version
                 store so a patch can later be generated from it
@@ -19,7 +20,9 @@ import os
 import subprocess
 import sys
 
+from .elf import elf_section, unsigned_longs
 from .frontend.errors import DsuError
+from .model.structs import load_layouts, record_layouts
 from .frontend.parse import parse_text
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
@@ -66,6 +69,18 @@ class Command:
         return argv
 
 
+GEN = os.path.join('.dsu', 'gen')
+
+
+def side_base(root, obj):
+    """Where the side files of object OBJ go."""
+    obj = os.path.abspath(obj)
+    rel = os.path.relpath(obj, root)
+    if rel.startswith('..'):
+        rel = os.path.join('_abs', obj.lstrip(os.sep))
+    return os.path.join(root, GEN, rel)
+
+
 def write_if_changed(path, text):
     """Keep builds incremental: an unchanged file keeps its timestamp."""
     try:
@@ -81,15 +96,20 @@ def write_if_changed(path, text):
 def run_pass(cmd, root, passes=None):
     """Transform the command's source; return the generated file's path."""
     source = cmd.sources[0][1]
-    obj = cmd.output
+    base = side_base(root, cmd.output)
+    os.makedirs(os.path.dirname(base), exist_ok=True)
     tu_path = os.path.relpath(os.path.abspath(source), root)
     cpp_text = run_cpp(cmd.cc, cmd.cpp_args, source)
     pre = split(cpp_text, source, root)
     unit = parse_text(pre)
-    generated = obj + '.dsu.c'
-    text, model = transform_unit(unit, tu_path, generated, passes)
+    generated = base + '.dsu.c'
+    text, model = transform_unit(unit, tu_path, generated, passes, load_layouts(root))
     write_if_changed(generated, text)
-    write_if_changed(obj + '.dsu.i', cpp_text)
+    write_if_changed(base + '.dsu.i', cpp_text)
+    structs = [{'key': d.key, 'name': d.name, 'hash': d.hash, 'tag': d.tag_value(),
+                'layout': d.layout, 'wrapped': d.wrapped, 'reason': d.reason,
+                'file': d.node.coord.file, 'line': d.node.coord.line}
+               for d in model.structs]
     manifest = {
         'tu': tu_path, 'source': source, 'cwd': os.getcwd(), 'cc': cmd.cc,
         'root': root, 'prelude': pre.prelude,
@@ -99,9 +119,28 @@ def run_pass(cmd, root, passes=None):
         'passes': list(passes or DEFAULT),
         'functions': [e.to_json() for e in model.functions()],
         'variables': [e.to_json() for e in model.variables() + model.locals],
+        'structs': structs,
     }
-    write_if_changed(obj + '.dsu.json', json.dumps(manifest, indent=1) + '\n')
-    return generated
+    return generated, manifest
+
+
+def record_sizes(obj, manifest, root):
+    base = side_base(root, obj)
+    """After the compile: the measured size and tag offset of each wrapped
+    type go into the unit's manifest and the project's layouts.json."""
+    raw = elf_section(obj, 'dsu_sizes') if any(
+        s['wrapped'] for s in manifest['structs']) else None
+    values = unsigned_longs(raw) if raw else []
+    measured = {values[i]: (values[i + 1], values[i + 2])
+                for i in range(0, len(values) - 2, 3)}
+    kept = {}
+    for s in manifest['structs']:
+        if s['wrapped']:
+            s['size'], s['tag_offset'] = measured[s['tag']]
+            kept[s['key']] = {'size': s['size'], 'tag_offset': s['tag_offset']}
+    if kept:
+        record_layouts(root, kept)
+    write_if_changed(base + '.dsu.json', json.dumps(manifest, indent=1) + '\n')
 
 
 def main(argv=None):
@@ -121,12 +160,16 @@ def main(argv=None):
     if not cmd.applies():
         return subprocess.call(cmd.argv)
     passes = opts.passes.split(',') if opts.passes else None
+    root = os.path.abspath(opts.root)
     try:
-        generated = run_pass(cmd, os.path.abspath(opts.root), passes)
+        generated, manifest = run_pass(cmd, root, passes)
     except DsuError as e:
         print(str(e), file=sys.stderr)
         return 1
-    return subprocess.call(cmd.with_source(generated))
+    status = subprocess.call(cmd.with_source(generated))
+    if status == 0:
+        record_sizes(cmd.output, manifest, root)
+    return status
 
 
 if __name__ == '__main__':

@@ -139,7 +139,8 @@ def run_demo(directory=None, keep=False):
         c.ask('EXISTS n', '1', 'a static function made global, used by new code')
         c.ask('COUNT n', '1', 'a new parameter')
         c.ask('GET n', '42')
-        c.ask('WHO', 'name=alice requests=17')
+        c.ask('READS n', '1', 'a field added to struct entry; v1 data converted')
+        c.ask('WHO', 'name=alice requests=18')
         status = _run([sys.executable, '-m', 'dsu_tool', 'status', str(server.pid)], work,
                       'dsu status %d' % server.pid)
         print('      ' + status.strip().replace('\n', '\n      '))

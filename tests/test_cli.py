@@ -12,7 +12,8 @@ def test_demo_runs_live_updates_end_to_end():
     r = dsu('demo', timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert 'v1 -> v2' in r.stdout and 'v2 -> v3' in r.stdout
-    assert 'name=alice requests=17' in r.stdout
+    assert 'name=alice requests=18' in r.stdout
+    assert 'changed type       struct entry' in r.stdout
     assert 'was never restarted' in r.stdout
 
 

@@ -37,7 +37,19 @@ BAD_PATCHES = {  # -DBAD=n variant of patch_bad.c: exit status, reason words
     3: (3, ["hits", "function", "variable"]),
     4: (2, ["magic"]),
     5: (3, ["ABI", "99"]),
+    6: (3, ["ABI 1,", "ABI 2"]),
 }
+
+# -DBAD=n variants of patch_t12.c that the runtime refuses: reason words
+BAD_TYPE_PATCHES = {
+    1: ["patch expects struct rec@typeprog.c in layout L-rec-0, the process has L-rec-1"],
+    2: ["struct rec@typeprog.c", "size 40", "size 32", "offset 24"],
+    3: ["struct rec@typeprog.c", "L-rec-1", "L-rec-2"],
+    4: ["struct nosuch@typeprog.c", "no such wrapped type"],
+}
+# the program's wrapped type, as STATUS shows it before any patch
+REC_V1 = {"name": "struct rec@typeprog.c", "layout": "L-rec-1", "base_layout": "L-rec-1",
+          "changed": False, "steps": 0}
 
 
 def _gcc(*args):
@@ -56,6 +68,9 @@ def build(tmp_path_factory):
          "-I", INCLUDE, RUNTIME_C, "-o", rt)
     prog_flags = ["-O2", "-Wall", "-Wextra", "-DDSU_UPDATEABLE", "-I", INCLUDE]
     so_flags = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-I", INCLUDE]
+    # what the build system adds, so that patches can call into the program
+    exports = ["-Wl,--export-dynamic-symbol=%s" % s for s in (
+        "dsu__pending", "dsu__update_point", "dsu_version", "dsu__convert")]
     jobs = [
         [*prog_flags, SRC / "prog.c", SRC / "version_v1.c", rt, "-o", d / "prog",
          "-pthread", "-ldl"],
@@ -63,7 +78,22 @@ def build(tmp_path_factory):
          "-pthread", "-ldl"],
         [*so_flags, SRC / "patch_undef.c", "-o", d / "undef.so"],
         [*so_flags, SRC / "notpatch.c", "-o", d / "notpatch.so"],
+        [*prog_flags, SRC / "typeprog.c", rt, "-o", d / "typeprog", *exports,
+         "-pthread", "-ldl"],
+        [*prog_flags, "-DDUP_ENTRY=1", SRC / "typeprog.c", rt, "-o", d / "typeprog_dup1",
+         *exports, "-pthread", "-ldl"],
+        [*prog_flags, "-DDUP_ENTRY=2", SRC / "typeprog.c", rt, "-o", d / "typeprog_dup2",
+         *exports, "-pthread", "-ldl"],
+        ["-O2", "-Wall", "-Wextra", "-I", INCLUDE, "-I", RUNTIME_C.parent,
+         SRC / "convert_unit.c", "-o", d / "convert_unit", "-pthread", "-ldl"],
+        [*so_flags, SRC / "patch_t12.c", "-o", d / "t12.so"],
+        [*so_flags, SRC / "patch_t23.c", "-o", d / "t23.so"],
+        [*so_flags, SRC / "patch_tsame.c", "-o", d / "tsame.so"],
+        [*so_flags, "-DBAD=1", SRC / "patch_tsame.c", "-o", d / "tsame_bad1.so"],
     ]
+    for bad in (*BAD_TYPE_PATCHES, 5, 6):
+        jobs.append([*so_flags, "-DBAD=%d" % bad, SRC / "patch_t12.c",
+                     "-o", d / ("t12_bad%d.so" % bad)])
     for name in ("v1_v2", "v2_v1", "v2_v3"):
         jobs.append([*so_flags, SRC / ("patch_%s.c" % name), "-o", d / ("%s.so" % name)])
     for bad in BAD_PATCHES:
@@ -74,6 +104,8 @@ def build(tmp_path_factory):
     for so in d.glob("*.so"):
         os.chmod(so, 0o755)  # whatever the umask: patches must not be group-writable
     return SimpleNamespace(dir=d, runtime=rt, prog=d / "prog", empty=d / "empty",
+                           typeprog=d / "typeprog", convert_unit=d / "convert_unit",
+                           typeprog_dup1=d / "typeprog_dup1", typeprog_dup2=d / "typeprog_dup2",
                            **{p.stem: p for p in d.glob("*.so")})
 
 
@@ -176,7 +208,7 @@ def test_runtime_exports_only_its_interface(build):
     r = subprocess.run(["nm", "-g", "--defined-only", build.runtime],
                        capture_output=True, text=True, check=True)
     names = sorted(line.split()[-1] for line in r.stdout.splitlines())
-    assert names == ["dsu__pending", "dsu__update_point", "dsu_version"]
+    assert names == ["dsu__convert", "dsu__pending", "dsu__update_point", "dsu_version"]
 
 
 def test_program_without_updateable_definitions(build):
@@ -435,7 +467,7 @@ def test_status(prog, build):
     s = status(prog.pid)
     assert s == {"ok": True, "pid": prog.pid, "program": "testprog", "version": "v1",
                  "version_id": "id-v1-5e7a", "base_version": "v1", "patches": [],
-                 "pending": False}
+                 "types": [], "pending": False}
     before = time.time()
     assert dsu("apply", prog.pid, build.v1_v2).returncode == 0
     s = status(prog.pid)
@@ -560,3 +592,188 @@ def test_daemonizing_program_stays_updateable(prog, build):
     assert s["pid"] == prog.pid and s["version"] == "v2" and len(s["patches"]) == 1
     assert dsu("apply", prog.pid, build.v2_v3).returncode == 0
     assert prog.greet(5) == 35
+
+
+# ---- wrapped types ----------------------------------------------------------------
+
+
+@pytest.fixture
+def tprog(build):
+    p = Program(build.typeprog)
+    yield p
+    assert p.stop() == ""
+
+
+def test_layout_change_converts_objects_on_first_access(tprog, build):
+    p = tprog
+    assert p.ask("show 0") == "a=1 b=10"
+    assert p.ask("show 100") == "a=100 b=1000"
+    assert p.ask("set 3 5 7") == "ok"
+    assert (p.ask("tag 1"), p.ask("tag 101")) == ("00000000", "a5a5a5a5")
+    rc, answer, err = apply_json(p.pid, build.t12)
+    assert rc == 0, err
+    # the update converts nothing itself: every object waits for new code
+    assert (p.ask("tag 0"), p.ask("tag 1"), p.ask("tag 101")) == (
+        "00000000", "00000000", "a5a5a5a5")
+    assert p.ask("show 1") == "a=2 b=20 c=0"
+    assert p.ask("tag 1") == "22222222"
+    assert p.ask("show 101") == "a=101 b=1001 c=0"  # garbage tag: the base layout
+    assert p.ask("tag 101") == "22222222"
+    assert p.ask("show 3") == "a=5 b=7 c=0"  # set by the old code
+    assert p.ask("show 1") == "a=2 b=20 c=0"  # converted once only
+    # the widened field, written by new code, in a converted object and a new one
+    assert p.ask("set 2 3 5000000000") == "ok"
+    assert p.ask("show 2") == "a=3 b=5000000000 c=0"
+    assert p.ask("add 9 6000000000") == "103"
+    assert p.ask("tag 103") == "22222222"
+    assert p.ask("show 103") == "a=9 b=6000000000 c=0"
+    assert p.ask("show 102") == "a=102 b=1002 c=0"
+    assert p.ask("show 0") == "a=1 b=10 c=0"
+    # `counter` moved to the patch's storage (a long) by its state transformer
+    assert p.ask("count") == "10"
+    assert p.ask("version") == "v2"
+
+
+def test_status_shows_wrapped_types(tprog, build):
+    assert status(tprog.pid)["types"] == [REC_V1]
+    assert dsu("apply", tprog.pid, build.t12).returncode == 0
+    assert status(tprog.pid)["types"] == [dict(REC_V1, layout="L-rec-2", changed=True,
+                                               steps=1)]
+
+
+def test_two_layout_changes_convert_in_two_steps(tprog, build):
+    p = tprog
+    assert dsu("apply", p.pid, build.t12).returncode == 0
+    assert p.ask("show 0") == "a=1 b=10 c=0"
+    assert p.ask("set 1 -4 5000000000") == "ok"
+    assert p.ask("add 9 6000000000") == "103"
+    rc, answer, err = apply_json(p.pid, build.t23)
+    assert rc == 0, err
+    assert (answer["from"], answer["to"]) == ("v2", "v3")
+    # untouched since v1: both transformers at once
+    assert (p.ask("tag 2"), p.ask("tag 100")) == ("00000000", "a5a5a5a5")
+    assert p.ask("show 2") == "a=3 b=30 c=0 d=7"
+    assert p.ask("show 100") == "a=100 b=1000 c=0 d=7"
+    assert (p.ask("tag 2"), p.ask("tag 100")) == ("33333333", "33333333")
+    # converted in v2, or made by v2 code: the second transformer only
+    assert p.ask("tag 1") == "22222222"
+    assert p.ask("show 1") == "a=-4 b=5000000000 c=0 d=7"
+    assert p.ask("show 103") == "a=9 b=6000000000 c=0 d=7"
+    assert p.ask("show 0") == "a=1 b=10 c=0 d=7"
+    assert p.ask("add 1 2") == "104"
+    assert p.ask("show 104") == "a=1 b=2 c=0 d=7"
+    assert p.ask("count") == "7"  # v3 counts in the storage v2 made
+    (t,) = status(p.pid)["types"]
+    assert t == dict(REC_V1, layout="L-rec-3", changed=True, steps=2)
+
+
+def test_failing_state_transformer_rolls_back(tprog, build):
+    p = tprog
+    assert p.ask("show 0") == "a=1 b=10"
+    before = status(p.pid)
+    rc, answer, err = apply_json(p.pid, build.t12_bad6)
+    assert (rc, answer["code"]) == (3, "rejected"), answer
+    assert answer["reason"] == ("state transformer for limit failed (returned 4); "
+                                "the update was rolled back")
+    assert answer["reason"] in err
+    # old code, old objects, old version, old state
+    assert p.ask("show 1") == "a=2 b=20"
+    assert p.ask("tag 1") == "00000000"
+    assert p.ask("version") == "v1"
+    assert p.ask("count") == "2"
+    assert status(p.pid) == before
+    # the same update without the failing transformer goes in
+    rc, answer, err = apply_json(p.pid, build.t12)
+    assert rc == 0, err
+    assert p.ask("show 1") == "a=2 b=20 c=0"
+    assert p.ask("count") == "3"
+    assert p.ask("version") == "v2"
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_TYPE_PATCHES))
+def test_inconsistent_type_patch_refused(tprog, build, bad):
+    rc, answer, err = apply_json(tprog.pid, getattr(build, "t12_bad%d" % bad))
+    assert (rc, answer["code"]) == (3, "rejected"), answer
+    for w in BAD_TYPE_PATCHES[bad]:
+        assert w in answer["reason"], answer["reason"]
+    assert tprog.ask("show 0") == "a=1 b=10" and tprog.ask("version") == "v1"
+    s = status(tprog.pid)
+    assert s["types"] == [REC_V1] and s["patches"] == []
+
+
+def test_type_import_without_layout_change(tprog, build):
+    rc, answer, err = apply_json(tprog.pid, build.tsame_bad1)
+    assert rc == 3 and "L-rec-2" in answer["reason"] and "L-rec-1" in answer["reason"]
+    rc, answer, err = apply_json(tprog.pid, build.tsame)
+    assert rc == 0, err
+    assert tprog.ask("show 0") == "v1b a=1 b=10"
+    assert tprog.ask("tag 0") == "00000000"
+    assert status(tprog.pid)["types"] == [REC_V1]
+
+
+@pytest.mark.parametrize("dup", [1, 2])
+def test_type_listed_twice(build, dup):
+    p = Program(getattr(build, "typeprog_dup%d" % dup))
+    try:
+        (t,) = status(p.pid)["types"]
+        assert t["name"] == REC_V1["name"]
+        rc, answer, err = apply_json(p.pid, build.t12)
+        if dup == 1:
+            assert t == REC_V1
+            assert rc == 0, err
+            assert p.ask("show 0") == "a=1 b=10 c=0"
+        else:  # which entry is right is unknown: touch the type in no way
+            assert rc == 3 and "inconsistently" in answer["reason"], answer
+            assert p.ask("show 0") == "a=1 b=10"
+    finally:
+        assert p.stop() == ""
+
+
+def test_failing_type_transformer_aborts(build):
+    p = Program(build.typeprog)
+    try:
+        assert p.ask("set 2 666 1") == "ok"
+        assert dsu("apply", p.pid, build.t12_bad5).returncode == 0
+        assert p.ask("show 1") == "a=2 b=20 c=0"
+        p.send("show 2")  # a half-converted object must not be used
+        with pytest.raises(EOFError):
+            p.read_line()
+        assert p.proc.wait(10) == -signal.SIGABRT
+    finally:
+        err = p.stop()
+    assert re.search(r"^dsu: converting struct rec@typeprog\.c at 0x[0-9a-f]+ failed at step "
+                     r"1 of 1 \(layout L-rec-1 -> L-rec-2, from the patch v1 -> v2\): the "
+                     r"transformer returned 9;", err, re.M), err
+
+
+def test_convert_follows_the_chain(build):
+    r = subprocess.run([build.convert_unit, "paths"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    # chain A->B (1), B->A (2), A->C (3); untagged and unknown tags mean A
+    assert r.stdout.splitlines() == [
+        "00000000->bbbbbbbb: 1 bbbbbbbb",
+        "00000000->cccccccc: 123 cccccccc",
+        "aaaaaaaa->cccccccc: 123 cccccccc",
+        "bbbbbbbb->cccccccc: 23 cccccccc",
+        "cccccccc->cccccccc: - cccccccc",
+        "deadbeef->aaaaaaaa: 12 aaaaaaaa",
+        "bbbbbbbb->aaaaaaaa: 2 aaaaaaaa",
+    ]
+
+
+@pytest.mark.parametrize("case,message", [
+    ("empty", r"dsu: cannot convert struct obj@unit at 0x[0-9a-f]+ to layout bbbbbbbb"),
+    # C is a layout the chain made: it must not be taken for the base layout
+    ("known-unreachable",
+     r"dsu: cannot convert struct obj@unit at 0x[0-9a-f]+ to layout bbbbbbbb: from its "
+     r"tag cccccccc"),
+    ("fail", r"dsu: converting struct obj@unit at 0x[0-9a-f]+ failed at step 3 of 3 .*"
+             r"returned 9"),
+])
+def test_convert_aborts(build, case, message):
+    r = subprocess.run([build.convert_unit, case], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == -signal.SIGABRT
+    assert r.stdout == ""
+    assert re.match(message, r.stderr), r.stderr

@@ -202,17 +202,36 @@ def test_patch_needs_from_and_to(project):
     assert r.returncode != 0 and 'from=VERSION and to=VERSION' in r.stderr
 
 
-def test_struct_change_is_refused_naming_type_and_file(project):
+def test_change_to_a_fixed_struct_is_refused_naming_type_and_file(project):
     write(os.path.join(project, 'src', 'stats.c'),
-          STATS_V1 + '\nstruct tally { int words; };\nstruct tally totals;\n')
+          STATS_V1 + '\nstruct tally { int words; } DSU_FIXED;\nstruct tally totals;\n')
     scons(project, 'dsu=1', 'version=v1')
     write(os.path.join(project, 'src', 'stats.c'),
-          STATS_V1 + '\nstruct tally { int words; long letters; };\nstruct tally totals;\n')
+          STATS_V1 + '\nstruct tally { int words; long letters; } DSU_FIXED;\n'
+          'struct tally totals;\n')
     scons(project, 'dsu=1', 'version=v2')
     r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
     assert r.returncode != 0
     assert 'src/stats.c:%d' % (STATS_V1.count('\n') + 2) in r.stderr
-    assert 'struct tally changed' in r.stderr
+    assert 'struct tally changed, but its layout cannot change in a patch: ' \
+        'it is marked DSU_FIXED' in r.stderr
+
+
+def test_observable_size_of_a_wrapped_struct_is_refused(project):
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + (
+        '\n#include <unistd.h>\nstruct tally { int words; };\n'
+        'int save(int fd, struct tally *t) { return write(fd, t, sizeof *t); }\n'))
+    r = scons(project, 'dsu=1', 'version=v1', check=False)
+    assert r.returncode != 0
+    line = STATS_V1.count('\n') + 4
+    assert 'src/stats.c:%d' % line in r.stderr
+    assert 'the size of struct tally is observable here' in r.stderr and 'DSU_FIXED' in r.stderr
+    # the ordinary build is untouched, and DSU_FIXED makes the dsu build work
+    scons(project)
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + (
+        '\n#include <unistd.h>\n#include <dsu.h>\nstruct tally { int words; } DSU_FIXED;\n'
+        'int save(int fd, struct tally *t) { return write(fd, t, sizeof *t); }\n'))
+    scons(project, 'dsu=1', 'version=v1')
 
 
 def test_installed_copy_is_patched_without_build_tree(project, program, tmp_path):

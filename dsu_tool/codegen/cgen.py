@@ -13,6 +13,8 @@ from pycparser import c_ast, c_generator
 
 from ..frontend.errors import DsuError
 
+FIXED = '__dsu_fixed__'
+
 
 def _escape(path):
     return path.replace('\\', '\\\\').replace('"', '\\"')
@@ -51,11 +53,14 @@ class AttributeMap:
                     "declaration" % a.text, a.file, a.line)
             self.decls.setdefault(id(inside[0]), []).append(a.text)
 
-    def for_type(self, node):
+    def for_type(self, node, ours=True):
+        """Type attributes of NODE; with ours=False, without dsu's own
+        marker (which only the pass reads)."""
         if node.coord is None:
             return []
         key = (node.coord.file, node.coord.line, node.coord.column)
-        return self.types.get(key, [])
+        attrs = self.types.get(key, [])
+        return attrs if ours else [a for a in attrs if FIXED not in a]
 
 
 class CGen(c_generator.CGenerator):
@@ -93,7 +98,7 @@ class CGen(c_generator.CGenerator):
     def _generate_struct_union_enum(self, n, name):
         s = super()._generate_struct_union_enum(n, name)
         if self.attrs is not None:
-            extra = self.attrs.for_type(n)
+            extra = self.attrs.for_type(n, ours=False)
             if extra:
                 s = name + ' ' + ' '.join(extra) + s[len(name):]
         return s

@@ -46,9 +46,18 @@ def registry_table(entries, section='dsu_syms', ctype='dsu_sym', prefix='sym'):
         for i, init in enumerate(entries))
 
 
+def sizes_table(entries):
+    return ''.join(
+        'static const unsigned long __dsu_size_%d[3] __attribute__((used, '
+        'section("dsu_sizes"), aligned(8))) = %s;\n' % (i, init)
+        for i, init in enumerate(entries))
+
+
 def render_program(unit, ctx, chunks, out_name):
     body = standard_spellings(''.join(chunks))
-    trailer = ''.join(ctx.trailer) + registry_table(ctx.registry)
+    trailer = (''.join(ctx.trailer) + registry_table(ctx.registry)
+               + registry_table(ctx.types, 'dsu_types', 'dsu_type', 'type')
+               + sizes_table(ctx.sizes))
     text = head(unit, body + trailer, 'updateable build') + body
     line = text.count('\n') + 2
     return text + '#line %d "%s"\n' % (line, out_name) + trailer

@@ -102,6 +102,7 @@ class UnitModel:
         self.typedefs = {}
         self.entities = {}        # source name -> Entity (file scope)
         self.locals = []          # function-local statics (filled by passes)
+        self.structs = []         # model.structs.StructDef, in order
         self.canon = Canon(self.typedefs)
         self._collect()
 

@@ -8,9 +8,12 @@ runs the enabled ones in registry order, inside one scope-aware traversal
 
 from .promote import Promote
 from .indirect import Indirect
+from .wrap import Wrap
 
 # (name, description, class), in the order they run
 REGISTRY = [
+    ('wrap', 'give every wrappable struct spare room and a version tag, so '
+     'that a patch can change its layout', Wrap),
     ('promote', 'give file-static and function-local static names unique '
      'external names, and list every variable in the program\'s table',
      Promote),

@@ -28,7 +28,9 @@ def set_child(parent, name, new):
 class Rewriter:
     def __init__(self):
         self.scopes = [{}]          # name -> 'local' | replacement name
+        self.types = [{}]           # name -> its declared type (block scopes)
         self.function = None        # the FuncDef being rewritten
+        self.path = []              # the nodes from the top to the current one
 
     # -- scopes ------------------------------------------------------------
 
@@ -39,15 +41,25 @@ class Rewriter:
                 return scope[name]
         return None
 
-    def bind(self, name, what='local'):
+    def bind(self, name, what='local', ty=None):
         if name:
             self.scopes[-1][name] = what
+            self.types[-1][name] = ty
+
+    def local_type(self, name):
+        """The declared type of a block-scope NAME, or None."""
+        for scope, types in zip(reversed(self.scopes[1:]), reversed(self.types[1:])):
+            if name in scope:
+                return types.get(name)
+        return None
 
     def push(self):
         self.scopes.append({})
+        self.types.append({})
 
     def pop(self):
         self.scopes.pop()
+        self.types.pop()
 
     # -- hooks ---------------------------------------------------------------
 
@@ -60,11 +72,15 @@ class Rewriter:
     # -- traversal -------------------------------------------------------------
 
     def rewrite(self, node):
-        method = getattr(self, 'r_' + type(node).__name__, None)
-        if method is not None:
-            return method(node)
-        self.rewrite_children(node)
-        return node
+        self.path.append(node)
+        try:
+            method = getattr(self, 'r_' + type(node).__name__, None)
+            if method is not None:
+                return method(node)
+            self.rewrite_children(node)
+            return node
+        finally:
+            self.path.pop()
 
     def rewrite_children(self, node):
         for name, child in node.children():
@@ -77,12 +93,12 @@ class Rewriter:
         self.push()
         decl = node.decl
         self.rewrite_type(decl.type)
-        for p in _params(decl.type):
-            self.bind(p)
+        for name, ty in _params(decl.type):
+            self.bind(name, ty=ty)
         if node.param_decls:
             for d in node.param_decls:
                 self.rewrite_type(d.type)
-                self.bind(d.name)
+                self.bind(d.name, ty=d.type)
         node.body = self.rewrite(node.body)
         self.pop()
         self.function = None
@@ -146,7 +162,7 @@ class Rewriter:
             if 'extern' in (node.storage or []) or isinstance(node.type, c_ast.FuncDecl):
                 self.block_extern(node)
             else:
-                self.bind(node.name)
+                self.bind(node.name, ty=node.type)
         if node.init is not None:
             node.init = self.rewrite(node.init)
         return node
@@ -232,12 +248,13 @@ class Rewriter:
 
 
 def _params(functype):
+    """(name, type) of each parameter; K&R identifiers have no type yet."""
     if not isinstance(functype, c_ast.FuncDecl) or functype.args is None:
         return []
-    names = []
+    out = []
     for p in functype.args.params:
         if isinstance(p, c_ast.Decl):
-            names.append(p.name)
+            out.append((p.name, p.type))
         elif isinstance(p, c_ast.ID):
-            names.append(p.name)
-    return names
+            out.append((p.name, None))
+    return out

@@ -5,6 +5,7 @@ from pycparser import c_ast
 from ..codegen.cgen import AttributeMap, CGen
 from ..codegen.unit import render_program
 from ..frontend.errors import DsuError
+from ..model.structs import struct_defs
 from ..model.tu import UnitModel
 from . import DEFAULT, REGISTRY
 from .binder import Rewriter
@@ -20,6 +21,9 @@ class Context:
         self.trailer = []      # C text at the end of the unit
         self.registry = []     # initialisers of `struct dsu_sym`
         self.functions = []    # (entity, function type) defined here
+        self.types = []        # initialisers of `struct dsu_type`
+        self.sizes = []        # {sizeof, tag offset} of each wrapped type
+        self.layouts = {}      # the project's kept sizes (model.structs)
 
 
 class ProgramRewriter(Rewriter):
@@ -62,6 +66,12 @@ class ProgramRewriter(Rewriter):
     def block_extern(self, decl):
         self._each('block_extern', decl)
 
+    def r_UnaryOp(self, node):
+        if node.op == 'sizeof':
+            self._each('sizeof', self, node)
+        self.rewrite_children(node)
+        return node
+
 
 def decls_of(ast, unit):
     """Every Decl of the program's own code, and the ids of parameters."""
@@ -84,8 +94,9 @@ def decls_of(ast, unit):
     return decls, params
 
 
-def transform_unit(unit, tu_path, out_name, enabled=None):
-    """The updateable C text of UNIT, and its model."""
+def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
+    """The updateable C text of UNIT, and its model.  LAYOUTS: the kept
+    sizes of wrapped types (model.structs.load_layouts)."""
     enabled = DEFAULT if enabled is None else enabled
     unknown = set(enabled) - set(DEFAULT)
     if unknown:
@@ -93,7 +104,10 @@ def transform_unit(unit, tu_path, out_name, enabled=None):
     model = UnitModel(unit, tu_path)
     decls, params = decls_of(unit.ast, unit)
     cgen = CGen(AttributeMap(unit.attributes, decls, params))
+    model.structs = struct_defs(unit, model.canon, cgen.attrs)
+    model.cgen = cgen
     ctx = Context(unit, model, tu_path, cgen)
+    ctx.layouts = layouts or {}
     passes = [cls(ctx) for name, _, cls in REGISTRY if name in enabled]
     rw = ProgramRewriter(ctx, passes)
     chunks = []

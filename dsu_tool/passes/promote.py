@@ -40,7 +40,7 @@ class Promote:
     def local_static(self, rewriter, decl):
         func = rewriter.function.decl.name
         link = self.names.next(func, decl.name)
-        rewriter.bind(decl.name, link)
+        rewriter.bind(decl.name, link, decl.type)
         hoisted = copy.deepcopy(decl)
         rename_decl(hoisted, link)
         drop_storage(hoisted, 'static')

@@ -6,8 +6,11 @@ import shutil
 import subprocess
 
 from ..frontend.errors import DsuError
-from .diff import compare
-from .emit import descriptor, emit_unit
+from ..elf import elf_section, unsigned_longs
+from .check import check_type_uses
+from .diff import RETYPED, compare
+from .load import parse_recorded
+from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
 
 PATCH_DIR = os.path.join('.dsu', 'patches')
@@ -18,6 +21,52 @@ def _run(cmd, cwd):
     if proc.returncode != 0:
         raise DsuError('compiling the patch failed:\n$ %s\n%s' % (
             ' '.join(shlex.quote(c) for c in cmd), proc.stderr.strip()))
+
+
+def _compile(work, stem, text, unit):
+    src = os.path.join(work, stem + '.c')
+    with open(src, 'w') as f:
+        f.write(text)
+    obj = src[:-2] + '.o'
+    m = unit.manifest
+    _run([m['cc']] + m['cpp_args'] + ['-fPIC', '-c', '-o', obj, src], m['cwd'])
+    return obj
+
+
+def _transformer_homes(plan):
+    """unit of B -> (type changes, retyped globals) whose transformers it holds."""
+    homes = {}
+    for t in plan.types.values():
+        homes.setdefault(t.new_unit, ([], []))[0].append(t)
+    for c in plan.variables.values():
+        if c.kind == RETYPED:
+            homes.setdefault(plan.b.unit_of[c.link], ([], []))[1].append(c)
+    return homes
+
+
+def _check_sizes(plan, objects):
+    """Every wrapped type must have, in the patch, the size and tag offset
+    it has in the running program: a new layout must fit in the room."""
+    by_tag = {}
+    for key, (d, _) in plan.b.structs.items():
+        by_tag[d.tag_value()] = d
+    for obj in objects:
+        raw = elf_section(obj, 'dsu_sizes')
+        values = unsigned_longs(raw) if raw else []
+        for i in range(0, len(values) - 2, 3):
+            tag, size, tag_offset = values[i:i + 3]
+            d = by_tag.get(tag)
+            kept = plan.kept_sizes(d.key) if d else None
+            if kept and (size, tag_offset) != (kept['size'], kept['tag_offset']):
+                coord = d.node.coord
+                raise DsuError(
+                    '%s does not fit in the room its objects have in version %s: they '
+                    'are %d bytes with the version tag at byte %d, the new fields '
+                    'need the tag at byte %d (%d bytes).  Keep the old fields and put '
+                    'what is new behind a pointer, or make this change in a new '
+                    'struct; a fresh build of %s lays out the new size.' % (
+                        d.name, plan.a.name, kept['size'], kept['tag_offset'],
+                        tag_offset, size, plan.b.name), coord.file, coord.line)
 
 
 def plan_patch(root, program, frm, to):
@@ -33,22 +82,33 @@ def build_patch(root, program, frm, to, out):
     work = os.path.join(root, PATCH_DIR, program, '%s-to-%s' % (frm, to))
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    check_type_uses(plan, lambda u: parse_recorded(u.manifest, u.i_path))
     objects, counts = [], []
     units = [u for u in plan.b.units
              if plan.patch_functions(u) or plan.patch_variables(u)]
     for i, unit in enumerate(units):
         text, count = emit_unit(plan, unit)
         counts.append(count)
-        src = os.path.join(work, '%d_%s.c' % (i, os.path.basename(unit.tu)[:-2]))
-        with open(src, 'w') as f:
-            f.write(text)
-        obj = src[:-2] + '.o'
-        m = unit.manifest
-        _run([m['cc']] + m['cpp_args'] + ['-fPIC', '-c', '-o', obj, src], m['cwd'])
-        objects.append(obj)
+        objects.append(_compile(work, '%d_%s' % (i, os.path.basename(unit.tu)[:-2]),
+                                text, unit))
+    transformers = []
+    homes = _transformer_homes(plan)
+    for i, (unit, (types, retyped)) in enumerate(homes.items()):
+        xf = os.path.join(root, 'dsu', '%s-to-%s%s.xf.c' % (
+            frm, to, '' if len(homes) == 1 else '.' + os.path.basename(unit.tu)[:-2]))
+        text, count = emit_transformers(plan, unit, types, retyped, xf)
+        counts.append(count)
+        objects.append(_compile(work, 'xf%d_%s' % (i, os.path.basename(unit.tu)[:-2]),
+                                text, unit))
+        transformers += ['%s: generated%s' % (t.name, ' + ' + os.path.relpath(xf, root)
+                                              if os.path.exists(xf) else '')
+                         for t in types]
+        transformers += ["global '%s': generated%s" % (c.ent.name, ' + ' + os.path.relpath(
+            xf, root) if os.path.exists(xf) else '') for c in retyped]
+    _check_sizes(plan, objects)
     desc = os.path.join(work, 'descriptor.c')
     with open(desc, 'w') as f:
-        f.write(descriptor(plan, counts, summary))
+        f.write(descriptor(plan, counts, summary, transformers))
     cc = plan.b.units[0].manifest['cc'] if plan.b.units else 'cc'
     _run([cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
     objects.append(desc[:-2] + '.o')

@@ -14,8 +14,13 @@ its source name within the same unit.  Each function of B is then
   SAME      left alone
 
 Variables of B are NEW (defined by the patch, initialised as in B), CONST
-(a const whose value or size changed: new storage, users rebound), KEPT (a
-changed initialiser of a non-const: the running value is kept), or SAME.
+(a const whose value or size changed: new storage, users rebound), RETYPED
+(its type changed: new storage filled from the old value by a state
+transformer, users rebound), KEPT (a changed initialiser of a non-const:
+the running value is kept), or SAME.
+
+A wrapped struct whose layout changed is a TypeChange: the patch carries
+a type transformer, and every function that uses the type is rebound.
 """
 
 import re
@@ -25,7 +30,7 @@ from ..frontend.errors import DsuError
 
 NEW, CHANGED, SIGNATURE, RENAMED, REBOUND = (
     'new', 'changed', 'signature', 'renamed', 'rebound')
-CONST, KEPT = 'const', 'kept'
+CONST, KEPT, RETYPED = 'const', 'kept', 'retyped'
 
 _INT = re.compile(r'^\d+[uUlL]*$')
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z_]\w*|\d[\w.]*|\S')
@@ -50,6 +55,20 @@ class VariableChange:
 
 
 @dataclass
+class TypeChange:
+    key: str
+    old: object                     # StructDef in A
+    new: object                     # StructDef in B
+    old_unit: object
+    new_unit: object
+    sizes: dict                     # A's size and tag offset (kept)
+
+    @property
+    def name(self):
+        return self.new.name
+
+
+@dataclass
 class Plan:
     a: object
     b: object
@@ -57,14 +76,25 @@ class Plan:
     variables: dict = field(default_factory=dict)
     deleted: list = field(default_factory=list)       # entities of A
     notes: list = field(default_factory=list)
+    types: dict = field(default_factory=dict)         # key -> TypeChange
 
     def patch_functions(self, unit=None):
         return [c for c in self.functions.values()
                 if unit is None or self.b.unit_of[c.link] is unit]
 
     def patch_variables(self, unit=None):
-        return [c for c in self.variables.values() if c.kind in (NEW, CONST)
+        return [c for c in self.variables.values() if c.kind in (NEW, CONST, RETYPED)
                 and (unit is None or self.b.unit_of[c.link] is unit)]
+
+    def kept_sizes(self, key):
+        """The size and tag offset a wrapped type has in the running program."""
+        for u in self.a.units:
+            if key in u.sizes:
+                return u.sizes[key]
+        for u in self.b.units:
+            if key in u.sizes:
+                return u.sizes[key]
+        return None
 
     def defined_by_patch(self, link):
         """Does the patch give LINK new storage or a new slot?"""
@@ -72,7 +102,7 @@ class Plan:
         if f is not None:
             return f.kind in (NEW, SIGNATURE, RENAMED)
         v = self.variables.get(link)
-        return v is not None and v.kind in (NEW, CONST)
+        return v is not None and v.kind in (NEW, CONST, RETYPED)
 
     def summary(self):
         lines = ['patch %s: %s -> %s' % (self.b.program, self.a.name, self.b.name)]
@@ -86,8 +116,13 @@ class Plan:
                     lines.append('  %-18s %s (%s:%d)%s' % (
                         words[kind], c.ent.name, c.ent.file, c.ent.line,
                         ': ' + c.note if c.note else ''))
-        vwords = {NEW: 'added global', CONST: 'changed constant', KEPT: 'kept value'}
-        for kind in (NEW, CONST, KEPT):
+        for key, t in sorted(self.types.items()):
+            lines.append('  %-18s %s (%s:%d): %s -> %s' % (
+                'changed type', t.name, t.new.node.coord.file, t.new.node.coord.line,
+                t.old.layout, t.new.layout))
+        vwords = {NEW: 'added global', CONST: 'changed constant', KEPT: 'kept value',
+                  RETYPED: 'changed type of'}
+        for kind in (NEW, CONST, RETYPED, KEPT):
             for c in sorted(self.variables.values(), key=lambda c: c.link):
                 if c.kind == kind:
                     name = c.ent.name if not c.ent.owner else '%s (static in %s)' % (
@@ -175,11 +210,11 @@ def compare(a, b):
             plan.variables[link] = VariableChange(link, NEW, ent)
             continue
         if old.type_text != ent.type_text and not ent.const:
-            raise DsuError(
-                "the type of '%s' changed from '%s' to '%s': changing the type "
-                "of a variable is not supported yet" % (ent.name, old.type_text,
-                                                          ent.type_text),
-                ent.file, ent.line)
+            plan.variables[link] = VariableChange(
+                link, RETYPED, ent, old, '%s -> %s: new storage, filled from the '
+                'old value' % (old.type_text, ent.type_text))
+            changed_identity.add(link)
+            continue
         if old_link != link and not ent.const:
             raise DsuError("'%s' changed linkage (static <-> global): not "
                            "supported for variables yet" % ent.name, ent.file, ent.line)
@@ -197,9 +232,38 @@ def compare(a, b):
     for link, ent in list(a.functions.items()) + list(a.variables.items()):
         if link not in b_links and link not in matched:
             plan.deleted.append(ent)
+    plan.types = compare_types(a, b, plan)
     _rebind(plan, changed_identity)
     _check_types(a, b)
     return plan
+
+
+def compare_types(a, b, plan):
+    """The wrapped structs whose layout changed; a change to a struct that
+    is not wrapped is refused with the reason."""
+    out = {}
+    for key, (new, new_unit) in b.structs.items():
+        if key not in a.structs:
+            continue
+        old, old_unit = a.structs[key]
+        if old.hash == new.hash:
+            continue
+        where = (new.node.coord.file, new.node.coord.line)
+        if not old.wrapped or not new.wrapped:
+            raise DsuError('%s changed, but its layout cannot change in a patch: %s'
+                           % (new.name, old.reason or new.reason), *where)
+        sizes = plan.kept_sizes(key)
+        if sizes is None:
+            raise DsuError('%s changed, but the size it has in version %s was not '
+                           'recorded; rebuild that version' % (new.name, a.name), *where)
+        out[key] = TypeChange(key, old, new, old_unit, new_unit, sizes)
+    return out
+
+
+def _type_words(t):
+    """Words whose presence in a function means it may use type T."""
+    names = {f.name for f in t.old.fields + t.new.fields if f.name}
+    return t.new.name.split()[-1], names
 
 
 def _changed_enumerators(a, b):
@@ -214,12 +278,20 @@ def _changed_enumerators(a, b):
 def _rebind(plan, changed_identity):
     enums = _changed_enumerators(plan.a, plan.b)
     b = plan.b
+    type_words = [(t.name, _type_words(t)) for t in plan.types.values()]
     for link, ent in b.functions.items():
         if link in plan.functions:
             continue
         reasons = sorted(b.entity(r).name for r in ent.refs if r in changed_identity)
-        body_words = set(_TOKEN.findall(b.unit_of[link].body(ent)))
+        body = b.unit_of[link].body(ent)
+        body_words = set(_TOKEN.findall(body))
         reasons += sorted(enums & body_words)
+        for cname, (word, fields) in type_words:
+            # conservative: the type's name, or a member access to any of
+            # its field names (old or new), may be a concrete use
+            if word in body_words or any(
+                    re.search(r'(\.|->)\s*%s\b' % re.escape(f), body) for f in fields):
+                reasons.append(cname)
         if reasons:
             plan.functions[link] = FunctionChange(
                 link, REBOUND, ent, plan.a.functions.get(link),

@@ -17,14 +17,19 @@ from pycparser import c_ast
 
 from ..codegen.cgen import AttributeMap, CGen
 from ..codegen.stubs import stub_asm
-from ..codegen.unit import RUNTIME_INCLUDE, head, registry_table, standard_spellings
+from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
+                             standard_spellings)
+from ..model.structs import TAG, struct_defs
 from ..model.tu import FUNC, LocalStaticNames, UnitModel
+from ..model.typing import Typer
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
 from ..passes.driver import decls_of
+from ..passes.wrap import size_entry, wrap_struct
 from ..frontend.errors import error_at
 from .diff import CHANGED, REBOUND, RENAMED
-from .load import parse_recorded, type_key
+from .transform import Transformers
+from .load import parse_recorded
 
 PBODY = '__dsu_pbody_%s'
 PSLOT = '__dsu_pslot_%s'
@@ -36,12 +41,44 @@ IMPORT_KIND = {'slot': 'DSU_IMPORT_SLOT', 'stub': 'DSU_IMPORT_STUB',
 HIDDEN = '__attribute__((visibility("hidden"))) '
 
 
+def is_type_declaration(ext):
+    """Declarations a patch file repeats: types, pragmas, static asserts."""
+    return isinstance(ext, (c_ast.Typedef, c_ast.Pragma, c_ast.StaticAssert)) or (
+        isinstance(ext, c_ast.Decl) and ext.name is None)
+
+
 class PatchRewriter(Rewriter):
     def __init__(self, emitter):
         super().__init__()
         self.e = emitter
         self.names = LocalStaticNames(emitter.unit.tu)
         self.local_types = {}      # link of a local static -> its type
+        self.typer = Typer(emitter.parsed, emitter.model.typedefs, self)
+
+    def r_StructRef(self, node):
+        """A field of a wrapped struct is read through its check, which
+        converts an object still in an older layout first."""
+        base = self.typer.type_of(node.name)
+        if node.type == '->':
+            base = self.typer.pointee(base)
+        agg = self.typer.aggregate(base)
+        node.name = self.rewrite(node.name)
+        d = self.e.wrapped.get(id(agg)) if agg is not None else None
+        if d is None:
+            if agg is None and node.field.name in self.e.wrapped_fields:
+                raise error_at(node.coord, "cannot tell the type of the expression "
+                               "whose '%s' is used; a patch must know whether it is "
+                               "a wrapped struct" % node.field.name)
+            return node
+        check = c_ast.ID(self.e.check(d))
+        if node.type == '->':
+            node.name = c_ast.FuncCall(check, c_ast.ExprList([node.name]))
+        elif isinstance(node.name, _LVALUES) and not (
+                isinstance(node.name, c_ast.UnaryOp) and node.name.op != '*'):
+            node.name = c_ast.UnaryOp('*', c_ast.FuncCall(
+                check, c_ast.ExprList([c_ast.UnaryOp('&', node.name)])))
+        # else an rvalue: a copy just made by code of this version
+        return node
 
     def reference(self, name, node, call):
         ent = self.e.model.entities.get(name)
@@ -53,7 +90,7 @@ class PatchRewriter(Rewriter):
 
     def local_static(self, decl):
         link = self.names.next(self.function.decl.name, decl.name)
-        self.bind(decl.name, link)
+        self.bind(decl.name, link, decl.type)
         self.local_types[link] = decl.type
         if self.e.plan.defined_by_patch(link):
             self.e.define_variable(link, decl)
@@ -61,6 +98,14 @@ class PatchRewriter(Rewriter):
 
     def local_static_reference(self, link, node):
         return self.e.variable_ref(link, self.local_types[link], node)
+
+
+_LVALUES = (c_ast.ID, c_ast.StructRef, c_ast.ArrayRef, c_ast.UnaryOp)
+
+CHECK = ('#define %(macro)s(p) (__extension__({ __typeof__(p) __dsu_p = (p); '
+         'if (__builtin_expect(%(cell)s->changed, 0) && __dsu_p->%(tag)s != %(value)uu) '
+         'dsu__convert(%(cell)s, (void *)__dsu_p, %(value)uu); __dsu_p; }))\n'
+         'static struct dsu_type_state *%(cell)s;\n')
 
 
 class UnitEmitter:
@@ -77,6 +122,16 @@ class UnitEmitter:
         self.before = []           # C text to put before the current node
         self.defs, self.updates = [], []
         self.defined_vars = []
+        self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs)
+        self.wrapped = {}          # id(struct node) -> StructDef, for wrapped ones
+        for d in self.structs:
+            if d.wrapped:
+                self.wrapped[id(d.node)] = d
+        self.wrapped_fields = {f.name for d in self.structs if d.wrapped
+                               for f in d.fields if f.name}
+        self.checks = {}           # key -> (macro, cell, StructDef)
+        self.sizes = []            # size entries of the wrapped types here
+        self.extra_imports = []    # import entries made outside _import
         self.new_functions = []    # (link, entity, type) with a slot of their own
 
     # -- references ----------------------------------------------------------
@@ -121,6 +176,26 @@ class UnitEmitter:
                 else pointer_to(ty, cell)
             self.before.append(self.cgen.visit(declaration(cty, cell, ['static'])) + ';\n')
         return self.imports[key][0]
+
+    def check(self, d):
+        """The name of the check macro of wrapped struct D."""
+        if d.key not in self.checks:
+            n = len(self.checks)
+            self.checks[d.key] = ('__dsu_chk_%d' % n, '__dsu_impt_%d' % n, d)
+        return self.checks[d.key][0]
+
+    def type_declaration(self, ext):
+        """Repeat a type declaration; a wrapped struct gets the size it
+        has in the running program."""
+        ext = PatchRewriter(self).rewrite(ext)
+        node = ext.type
+        if isinstance(node, c_ast.TypeDecl):
+            node = node.type
+        d = self.wrapped.get(id(node))
+        if d is not None:
+            wrap_struct(d, self.cgen, self.plan.kept_sizes(d.key))
+            self.sizes.append(size_entry(d))
+        return ext
 
     # -- definitions ---------------------------------------------------------------
 
@@ -169,9 +244,8 @@ class UnitEmitter:
                 ext.decl.storage = ['static']
                 ext.decl.funcspec = [f for f in ext.decl.funcspec or [] if f != 'inline']
                 self._table(change, ext.decl.type)
-            elif type_key(ext) or isinstance(ext, (c_ast.Pragma, c_ast.StaticAssert)) \
-                    or (isinstance(ext, c_ast.Decl) and ext.name is None):
-                ext = PatchRewriter(self).rewrite(ext)
+            elif is_type_declaration(ext):
+                ext = self.type_declaration(ext)
             elif isinstance(ext, c_ast.Decl) and ext.name:
                 ent = self.model.entities.get(ext.name)
                 if ent is None or ent.link not in new_vars or ent.kind == FUNC \
@@ -221,12 +295,20 @@ class UnitEmitter:
         imports = ['{%s, %s, %s, (void **)&%s}' % (
             c_string(link), c_string(h), IMPORT_KIND[kind], cell)
             for (link, kind), (cell, h) in sorted(self.imports.items())]
-        body = standard_spellings(''.join(chunks))
+        imports += self.extra_imports
+        checks = []
+        for key, (macro, cell, d) in sorted(self.checks.items()):
+            checks.append(CHECK % {'macro': macro, 'cell': cell, 'tag': TAG,
+                                   'value': d.tag_value()})
+            imports.append('{%s, %s, DSU_IMPORT_TYPE, (void **)&%s}' % (
+                c_string(key), c_string(d.hash), cell))
+        body = standard_spellings(''.join(checks + chunks))
         tables = (registry_table(self.defs, 'dsu_defs', 'dsu_sym', 'def')
                   + registry_table(imports, 'dsu_imports', 'dsu_import', 'import')
-                  + registry_table(self.updates, 'dsu_updates', 'dsu_update', 'update'))
+                  + registry_table(self.updates, 'dsu_updates', 'dsu_update', 'update')
+                  + sizes_table(self.sizes))
         text = head(self.parsed, body + ''.join(trailer) + tables, 'patch') + body
-        self.counts = (len(self.defs), len(imports), len(self.updates))
+        self.counts = (len(self.defs), len(imports), len(self.updates), 0, 0)
         return text + ''.join(trailer) + tables
 
 
@@ -236,13 +318,37 @@ def emit_unit(plan, unit):
     return text, e.counts
 
 
-def descriptor(plan, counts, summary):
-    ndefs, nimports, nupdates = (sum(c[i] for c in counts) for i in range(3))
+def emit_transformers(plan, unit, types, retyped, xf_path):
+    """The patch file holding the transformers whose types UNIT defines."""
+    e = UnitEmitter(plan, unit)
+    chunks = []
+    for ext in e.parsed.ast.ext:
+        if e.parsed.is_project(ext) and is_type_declaration(ext):
+            chunks.append(e.cgen.toplevel(e.type_declaration(ext)))
+    tr = Transformers(plan, e, xf_path)
+    for n, t in enumerate(types):
+        tr.type_transformer(t, n)
+    for n, change in enumerate(retyped):
+        tr.state_transformer(change, n)
+    include = tr.finish()
+    body = standard_spellings(''.join(chunks + tr.parts)) + include
+    tables = (registry_table(tr.xforms, 'dsu_xforms', 'dsu_xform', 'xform')
+              + registry_table(tr.states, 'dsu_states', 'dsu_state', 'state')
+              + registry_table(e.extra_imports, 'dsu_imports', 'dsu_import', 'import')
+              + sizes_table(e.sizes))
+    text = head(e.parsed, body + tables, 'transformers') + body + tables
+    return text, (0, len(e.extra_imports), 0, len(tr.xforms), len(tr.states))
+
+
+def descriptor(plan, counts, summary, transformers=()):
+    ndefs, nimports, nupdates, nxforms, nstates = (sum(c[i] for c in counts)
+                                                   for i in range(5))
     lines = ['/* Generated by dsu: the descriptor of patch %s -> %s. */'
              % (plan.a.name, plan.b.name),
              '#include "%s"' % os.path.join(RUNTIME_INCLUDE, 'dsu_internal.h')]
     for section, ctype in (('dsu_defs', 'dsu_sym'), ('dsu_imports', 'dsu_import'),
-                           ('dsu_updates', 'dsu_update')):
+                           ('dsu_updates', 'dsu_update'), ('dsu_xforms', 'dsu_xform'),
+                           ('dsu_states', 'dsu_state')):
         lines.append('extern const struct %s __start_%s[] __attribute__((weak, '
                      'visibility("hidden")));' % (ctype, section))
     lines.append(
@@ -251,15 +357,19 @@ def descriptor(plan, counts, summary):
         '    %s, %s, %s, %s,\n'
         '    __start_dsu_defs, %d, __start_dsu_imports, %d,\n'
         '    __start_dsu_updates, %d,\n'
-        '    %s\n};' % (
+        '    %s,\n'
+        '    __start_dsu_xforms, %d, __start_dsu_states, %d\n};' % (
             c_string(os.path.basename(plan.b.program)),
             c_string(plan.a.name), c_string(plan.a.id),
             c_string(plan.b.name), c_string(plan.b.id),
-            ndefs, nimports, nupdates, c_string(summary)))
+            ndefs, nimports, nupdates, c_string(summary), nxforms, nstates))
     info = {'program': os.path.basename(plan.b.program), 'from': plan.a.name,
             'from_id': plan.a.id, 'to': plan.b.name, 'to_id': plan.b.id,
             'ndefs': ndefs, 'nimports': nimports, 'nupdates': nupdates,
-            'summary': summary}
+            'nxforms': nxforms, 'nstates': nstates, 'summary': summary,
+            'types': [{'type': t.name, 'old': t.old.layout, 'new': t.new.layout,
+                       'size': t.sizes['size']} for t in plan.types.values()],
+            'transformers': transformers}
     lines.append('static const char __dsu_info_text[] __attribute__((used, section("dsu_info"))) '
                  '= %s;' % c_string(json.dumps(info)))
     return '\n'.join(lines) + '\n'

@@ -23,16 +23,19 @@ def parse_recorded(manifest, i_path):
 
 
 def type_key(node):
-    """The name a project type declaration defines, or None."""
+    """The name a project type declaration defines, or None.  Struct
+    definitions are compared by layout (model.structs), not here."""
     if isinstance(node, c_ast.Typedef):
+        if isinstance(node.type, c_ast.TypeDecl) and isinstance(node.type.type, c_ast.Struct):
+            return None
         return 'typedef ' + node.name
     if isinstance(node, c_ast.Decl) and node.name is None:
         t = node.type
         if isinstance(t, (c_ast.Struct, c_ast.Union, c_ast.Enum)) and t.name:
             kind = {c_ast.Struct: 'struct', c_ast.Union: 'union',
                     c_ast.Enum: 'enum'}[type(t)]
-            if kind != 'enum' and t.decls is None:
-                return None          # a forward declaration
+            if kind == 'struct' or (kind != 'enum' and t.decls is None):
+                return None          # compared by layout / a forward declaration
             return '%s %s' % (kind, t.name)
     return None
 
@@ -77,6 +80,8 @@ class UnitVersion:
         # linked and what each function refers to.
         _, self.model = transform_unit(unit, self.tu, '<patch>',
                                        manifest.get('passes'))
+        self.sizes = {s['key']: {'size': s['size'], 'tag_offset': s['tag_offset']}
+                      for s in manifest.get('structs', []) if s.get('wrapped') and 'size' in s}
 
     def functions(self):
         return {e.link: e for e in self.model.functions()}
@@ -96,7 +101,10 @@ class ProgramVersion:
         self.name, self.id, self.program = v.name, v.id, program
         self.units = [UnitVersion(m, p) for m, p in v.units]
         self.functions, self.variables, self.unit_of = {}, {}, {}
+        self.structs = {}             # key -> (StructDef, unit) of its first unit
         for u in self.units:
+            for d in u.model.structs:
+                self.structs.setdefault(d.key, (d, u))
             for link, ent in u.functions().items():
                 self.functions[link] = ent
                 self.unit_of[link] = u

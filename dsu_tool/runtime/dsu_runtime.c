@@ -8,6 +8,12 @@
  * installed by a handful of pointer stores while the program's own thread
  * is known to be at a safe place.
  *
+ * Wrapped struct types (see struct dsu_type) change layout lazily: a patch
+ * brings a type transformer, the update point only appends it to the
+ * type's chain, and each object is converted on its first access by new
+ * code (dsu__convert), through every transformer since the layout its tag
+ * names.
+ *
  *   APPLY <timeout_ms> <absolute path>\n   ->  {"ok":true,"code":"applied",...}
  *   STATUS\n                               ->  {"ok":true,"pid":...,...}
  *
@@ -42,6 +48,8 @@ volatile int dsu__pending;
  * weak so that a program without updateable definitions still links. */
 extern const struct dsu_sym __start_dsu_syms[] __attribute__((weak, visibility("hidden")));
 extern const struct dsu_sym __stop_dsu_syms[] __attribute__((weak, visibility("hidden")));
+extern const struct dsu_type __start_dsu_types[] __attribute__((weak, visibility("hidden")));
+extern const struct dsu_type __stop_dsu_types[] __attribute__((weak, visibility("hidden")));
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -75,7 +83,33 @@ struct loaded {
     unsigned refs;
 };
 
+/* One applied type transformer.  The fields dsu__convert needs are
+ * copied out of the patch so that a conversion walks only these nodes. */
+struct step {
+    struct step *next;
+    unsigned from_tag, to_tag;
+    int (*convert)(void *obj);
+    struct type *type;
+    const struct dsu_xform *x;   /* the patch stays loaded once applied */
+    const struct dsu_patch *patch;
+};
+
+/* A wrapped type.  `pub` must come first: patch code gets &pub through
+ * its DSU_IMPORT_TYPE cell and dsu__convert gets it back. */
+struct type {
+    struct dsu_type_state pub;
+    const struct dsu_type *prog; /* name, size, tag offset, base layout */
+    const char *layout;          /* the layout new code uses now */
+    unsigned tag;
+    int conflict;                /* the program's entries disagree */
+    unsigned nsteps;
+    struct step *steps, **tail;
+};
+
 static struct chunk program_table;
+static struct type *types;
+static size_t ntypes;
+static int types_oom;
 static const struct chunk *registry;
 static const char *cur_version, *cur_id;
 static struct applied *applied_head, **applied_tail = &applied_head;
@@ -86,7 +120,7 @@ static int verbose;
  * makes taking the request (update point) and withdrawing it (timeout)
  * mutually exclusive, so a patch is either installed completely or not at
  * all; it also orders the prepared data before the update point reads it. */
-enum { IDLE, PENDING, DONE };
+enum { IDLE, PENDING, DONE, FAILED };
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cv;
 static struct {
@@ -94,7 +128,10 @@ static struct {
     const struct dsu_patch *patch;
     void ***slots;            /* the slot each update writes */
     struct chunk *defs;       /* allocated beforehand: installing cannot fail */
+    struct step *steps;       /* one per xform, linked in by the update point */
     struct applied *rec;      /* filled in by the update point */
+    unsigned failed_state;    /* FAILED: which state transformer, */
+    int failed_ret;           /* and what it returned */
 } req;
 
 /* The listening socket, remembered by identity so that we notice when the
@@ -129,7 +166,35 @@ void dsu__update_point(const char *file, int line)
         return;
     }
     const struct dsu_patch *p = req.patch;
+    /* cleared before the state transformers run: one that reaches
+     * DSU_update() must not re-enter and deadlock on `lock` */
     __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
+    /* State transformers can fail, so they run before the first change.
+     * They write only storage the patch owns, which is discarded with the
+     * patch on failure: nothing of the program needs undoing. */
+    for (unsigned i = 0; i < p->nstates; i++) {
+        int r = p->states[i].transform();
+        if (r != 0) {
+            req.failed_state = i;
+            req.failed_ret = r;
+            req.state = FAILED;
+            pthread_cond_signal(&done_cv);
+            pthread_mutex_unlock(&lock);
+            return;
+        }
+    }
+    /* Types before slots: new code becomes reachable through a slot and
+     * must then see the type as changed. */
+    for (unsigned i = 0; i < p->nxforms; i++) {
+        struct step *s = &req.steps[i];
+        struct type *t = s->type;
+        *t->tail = s;
+        t->tail = &s->next;
+        t->nsteps++;
+        t->layout = s->x->to_layout;
+        t->tag = s->to_tag;
+        t->pub.changed = 1;
+    }
     for (unsigned i = 0; i < p->nupdates; i++)
         __atomic_store_n(req.slots[i], p->updates[i].body, __ATOMIC_RELEASE);
     if (req.defs) {
@@ -153,6 +218,68 @@ void dsu__update_point(const char *file, int line)
 const char *dsu_version(void)
 {
     return __atomic_load_n(&cur_version, __ATOMIC_ACQUIRE);
+}
+
+/* ---- lazy conversion of wrapped objects ------------------------------- */
+
+/* Called by new code only after its inline check (type changed, tag not
+ * TARGET) failed, on the program's thread.  Programs are single-threaded
+ * for now, and the chain is changed only at an update point on that same
+ * thread, so the chain is read without locking.
+ *
+ * A transformer that fails leaves the object half converted, with running
+ * code about to use it in the new layout; there is no earlier state to go
+ * back to (the update was committed long ago), so the only safe outcome is
+ * to stop the process rather than let it compute with a corrupt object. */
+void dsu__convert(struct dsu_type_state *type, void *obj, unsigned target)
+{
+    const struct type *t = (const struct type *)type;
+    unsigned *tagp = (unsigned *)((char *)obj + t->prog->tag_offset);
+    unsigned tag = *tagp;
+    if (tag == target)
+        return;
+    const struct step *start = NULL, *s;
+    int known = tag == t->prog->tag;
+    for (s = t->steps; s; s = s->next) {
+        if (s->from_tag == tag) {
+            start = s;
+            break;
+        }
+        known |= s->to_tag == tag;
+    }
+    /* An unknown tag (0 from zeroed memory, or garbage) means the object
+     * was made by the program as built, in its base layout.  A known tag
+     * with no way on must not be mistaken for that: converting it from the
+     * base layout would corrupt it. */
+    if (!start && !known)
+        start = t->steps;
+    for (s = start; s && s->to_tag != target; s = s->next)
+        ;
+    if (!s) {
+        fprintf(stderr,
+                "dsu: cannot convert %s at %p to layout %08x: from its tag %08x no way "
+                "leads there through the %u transformer(s) applied to the type\n",
+                t->prog->name, obj, target, tag, t->nsteps);
+        abort();
+    }
+    unsigned n = 1;
+    for (const struct step *c = t->steps; c != start; c = c->next)
+        n++;
+    for (s = start;; s = s->next, n++) {
+        int r = s->convert(obj);
+        if (r != 0) {
+            fprintf(stderr,
+                    "dsu: converting %s at %p failed at step %u of %u (layout %s -> %s, from "
+                    "the patch %s -> %s): the transformer returned %d; the object is "
+                    "half converted and cannot be restored, aborting\n",
+                    t->prog->name, obj, n, t->nsteps, s->x->from_layout, s->x->to_layout,
+                    s->patch->from_version, s->patch->to_version, r);
+            abort();
+        }
+        *tagp = s->to_tag;
+        if (s->to_tag == target)
+            return;
+    }
 }
 
 /* ---- JSON output ------------------------------------------------------ */
@@ -425,6 +552,105 @@ static const struct dsu_sym *resolve(struct jbuf *out, const char *what, const c
     return e;
 }
 
+static struct type *find_type(const char *name)
+{
+    for (size_t i = 0; name && i < ntypes; i++)
+        if (strcmp(types[i].prog->name, name) == 0)
+            return &types[i];
+    return NULL;
+}
+
+/* The running program's wrapped type NAME, for a patch that needs it
+ * (WHAT says how, for the reason). */
+static struct type *resolve_type(struct jbuf *out, const char *what, const char *name)
+{
+    struct type *t = find_type(name);
+    if (types_oom) {
+        fail(out, "rejected",
+             "out of memory when the process started: its wrapped types are unknown");
+        return NULL;
+    }
+    if (!t) {
+        fail(out, "rejected", "%s %s: the running program has no such wrapped type", what,
+             name ? name : "(null)");
+        return NULL;
+    }
+    if (t->conflict) {
+        fail(out, "rejected", "%s %s: the running program's objects describe this type "
+             "inconsistently (layout, tag, size or tag offset differ)", what, name);
+        return NULL;
+    }
+    return t;
+}
+
+static const struct dsu_xform *xform_for(const struct dsu_patch *p, const char *name)
+{
+    for (unsigned i = 0; i < p->nxforms; i++)
+        if (same(p->xforms[i].type, name))
+            return &p->xforms[i];
+    return NULL;
+}
+
+/* Checks the patch's type transformers against the types as they are now.
+ * Fills STEPS (one per xform) for the update point to link in. */
+static int check_xforms(struct jbuf *out, const struct dsu_patch *p, struct step *steps)
+{
+    for (unsigned i = 0; i < p->nxforms; i++) {
+        const struct dsu_xform *x = &p->xforms[i];
+        if (!x->type || !x->convert || !x->from_layout || !x->to_layout)
+            return fail(out, "bad-input", "type transformer %u has no type, layouts or function",
+                        i);
+        if (xform_for(p, x->type) != x)
+            return fail(out, "bad-input", "the patch has two transformers for %s", x->type);
+        /* a tag names a layout: 0 is reserved for "untagged", and a
+         * transformer that keeps the tag would never run */
+        if (x->to_tag == 0 || x->to_tag == x->from_tag)
+            return fail(out, "bad-input", "the transformer for %s has tags %08x -> %08x",
+                        x->type, x->from_tag, x->to_tag);
+        struct type *t = resolve_type(out, "type transformer for", x->type);
+        if (!t)
+            return -1;
+        if (!same(x->from_layout, t->layout))
+            return fail(out, "rejected", "patch expects %s in layout %s, the process has %s",
+                        x->type, x->from_layout, t->layout);
+        if (x->from_tag != t->tag)
+            return fail(out, "rejected", "patch expects %s with tag %08x, the process has %08x",
+                        x->type, x->from_tag, t->tag);
+        /* objects stay where they are, so the room must stay the same */
+        if (x->size != t->prog->size || x->tag_offset != t->prog->tag_offset)
+            return fail(out, "rejected",
+                        "patch expects %s of size %u with its tag at offset %u, the process has "
+                        "size %u and offset %u", x->type, x->size, x->tag_offset,
+                        t->prog->size, t->prog->tag_offset);
+        steps[i].from_tag = x->from_tag;
+        steps[i].to_tag = x->to_tag;
+        steps[i].convert = x->convert;
+        steps[i].type = t;
+        steps[i].x = x;
+        steps[i].patch = p;
+    }
+    return 0;
+}
+
+/* A type import: the patch's code must have been compiled for the layout
+ * the type has once this patch is in. */
+static struct type *resolve_type_import(struct jbuf *out, const struct dsu_patch *p,
+                                        const struct dsu_import *im)
+{
+    struct type *t = resolve_type(out, "import", im->name);
+    if (!t)
+        return NULL;
+    const struct dsu_xform *x = xform_for(p, im->name);
+    const char *want = x ? x->to_layout : t->layout;
+    if (!same(im->type_hash, want)) {
+        fail(out, "rejected", "import %s: the patch's code was compiled for layout %s, but "
+             "with this patch the process has layout %s", im->name,
+             im->type_hash ? im->type_hash : "", want);
+        return NULL;
+    }
+    return t;
+}
+
 static void serve(int c, int busy);
 static int listener_alive(void);
 
@@ -438,6 +664,7 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     void *h = NULL;
     void ***slots = NULL;
     struct chunk *defs = NULL;
+    struct step *steps = NULL;
     struct applied *rec = NULL;
 
     /* O_NONBLOCK: opening a FIFO must not hang the control thread */
@@ -494,25 +721,42 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
              p->from_id ? p->from_id : "", dsu__program_name, cur_version, cur_id);
         goto out;
     }
-    /* No update point can change the registry meanwhile: only a request
-     * from this thread does that, and none is pending. */
+    if ((p->nxforms && !p->xforms) || (p->nstates && !p->states)) {
+        fail(out, "bad-input", "%s lists transformers it does not have", path);
+        goto out;
+    }
+    for (unsigned i = 0; i < p->nstates; i++)
+        if (!p->states[i].transform) {
+            fail(out, "bad-input", "the state transformer for %s has no function",
+                 p->states[i].name ? p->states[i].name : "(null)");
+            goto out;
+        }
+    slots = calloc(p->nupdates + 1, sizeof *slots);
+    steps = calloc(p->nxforms + 1, sizeof *steps);
+    rec = calloc(1, sizeof *rec);
+    defs = p->ndefs ? calloc(1, sizeof *defs) : NULL;
+    if (!slots || !steps || !rec || (p->ndefs && !defs) || !(rec->path = strdup(path))) {
+        fail(out, "rejected", "out of memory");
+        goto out;
+    }
+    /* No update point can change the registry or the types meanwhile: only
+     * a request from this thread does that, and none is pending. */
+    if (check_xforms(out, p, steps) < 0)
+        goto out;
     for (unsigned i = 0; i < p->nimports; i++) {
         const struct dsu_import *im = &p->imports[i];
-        if (im->kind < DSU_IMPORT_SLOT || im->kind > DSU_IMPORT_VAR || !im->cell) {
+        if (im->kind < DSU_IMPORT_SLOT || im->kind > DSU_IMPORT_TYPE || !im->cell) {
             fail(out, "bad-input", "import %s has an invalid kind %u or no cell",
                  im->name ? im->name : "(null)", im->kind);
             goto out;
         }
-        if (!resolve(out, "import", im->name, im->type_hash,
-                     im->kind == DSU_IMPORT_VAR ? DSU_VAR : DSU_FUNC))
+        if (im->kind == DSU_IMPORT_TYPE) {
+            if (!resolve_type_import(out, p, im))
+                goto out;
+        } else if (!resolve(out, "import", im->name, im->type_hash,
+                            im->kind == DSU_IMPORT_VAR ? DSU_VAR : DSU_FUNC)) {
             goto out;
-    }
-    slots = calloc(p->nupdates + 1, sizeof *slots);
-    rec = calloc(1, sizeof *rec);
-    defs = p->ndefs ? calloc(1, sizeof *defs) : NULL;
-    if (!slots || !rec || (p->ndefs && !defs) || !(rec->path = strdup(path))) {
-        fail(out, "rejected", "out of memory");
-        goto out;
+        }
     }
     for (unsigned i = 0; i < p->nupdates; i++) {
         const struct dsu_sym *e = resolve(out, "update", p->updates[i].name,
@@ -525,6 +769,10 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
      * yet reachable) code reads. */
     for (unsigned i = 0; i < p->nimports; i++) {
         const struct dsu_import *im = &p->imports[i];
+        if (im->kind == DSU_IMPORT_TYPE) {
+            *im->cell = &find_type(im->name)->pub;
+            continue;
+        }
         const struct dsu_sym *e = lookup(im->name);
         *im->cell = im->kind == DSU_IMPORT_SLOT ? (void *)e->slot : e->addr;
     }
@@ -539,6 +787,7 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     req.patch = p;
     req.slots = slots;
     req.defs = defs;
+    req.steps = steps;
     req.rec = rec;
     req.state = PENDING;
     __atomic_store_n(&dsu__pending, 1, __ATOMIC_RELEASE);
@@ -564,12 +813,18 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
         }
         pthread_mutex_lock(&lock);
     }
-    int applied = req.state == DONE;
+    int applied = req.state == DONE, failed = req.state == FAILED;
     if (!applied)
         __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
     req.state = IDLE;
     pthread_mutex_unlock(&lock);
 
+    if (failed) {
+        const char *name = p->states[req.failed_state].name;
+        fail(out, "rejected", "state transformer for %s failed (returned %d); the update was "
+             "rolled back", name ? name : "(null)", req.failed_ret);
+        goto out;
+    }
     if (!applied) {
         fail(out, "timeout", "no update point was reached within %lld ms; nothing was changed",
              timeout_ms);
@@ -578,7 +833,7 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     char where[4200];
     snprintf(where, sizeof where, "%s:%d", rec->up_file ? rec->up_file : "?", rec->up_line);
     long long pause_ns = rec->pause_ns;
-    h = NULL, defs = NULL, rec = NULL; /* now part of the running program */
+    h = NULL, defs = NULL, steps = NULL, rec = NULL; /* now part of the running program */
     jb_raw(out, "{\"ok\":true,\"code\":\"applied\",\"from\":");
     jb_str(out, p->from_version);
     jb_raw(out, ",\"to\":");
@@ -595,6 +850,7 @@ out:
         release(h);
     free(slots);
     free(defs);
+    free(steps);
     if (rec)
         free(rec->path);
     free(rec);
@@ -628,6 +884,18 @@ static void do_status(struct jbuf *out)
                (long long)a->at.tv_sec, a->at.tv_nsec / 1000, a->pause_ns);
         jb_str(out, where);
         jb_raw(out, "}");
+    }
+    jb_raw(out, "],\"types\":[");
+    for (size_t i = 0; i < ntypes; i++) {
+        const struct type *t = &types[i];
+        jb_raw(out, i ? ",{\"name\":" : "{\"name\":");
+        jb_str(out, t->prog->name);
+        jb_raw(out, ",\"layout\":");
+        jb_str(out, t->layout);
+        jb_raw(out, ",\"base_layout\":");
+        jb_str(out, t->prog->layout);
+        jb_fmt(out, ",\"changed\":%s,\"steps\":%u}", t->pub.changed ? "true" : "false",
+               t->nsteps);
     }
     jb_fmt(out, "],\"pending\":%s}", req.state == PENDING ? "true" : "false");
     pthread_mutex_unlock(&lock);
@@ -806,6 +1074,34 @@ static void fork_child(void)
     start_control_thread();
 }
 
+/* One state per wrapped type.  A type declared in a header may be listed
+ * by several objects of the program; they must agree. */
+static void init_types(void)
+{
+    const struct dsu_type *start = __start_dsu_types, *stop = __stop_dsu_types;
+    if (!start || stop <= start)
+        return;
+    if (!(types = calloc((size_t)(stop - start), sizeof *types))) {
+        types_oom = 1;
+        return;
+    }
+    for (const struct dsu_type *e = start; e < stop; e++) {
+        if (!e->name)
+            continue;
+        struct type *t = find_type(e->name);
+        if (t) {
+            t->conflict |= !same(t->prog->layout, e->layout) || t->prog->tag != e->tag ||
+                           t->prog->size != e->size || t->prog->tag_offset != e->tag_offset;
+            continue;
+        }
+        t = &types[ntypes++];
+        t->prog = e;
+        t->layout = e->layout;
+        t->tag = e->tag;
+        t->tail = &t->steps;
+    }
+}
+
 __attribute__((constructor)) static void dsu_runtime_init(void)
 {
     const struct dsu_sym *start = __start_dsu_syms, *stop = __stop_dsu_syms;
@@ -813,6 +1109,7 @@ __attribute__((constructor)) static void dsu_runtime_init(void)
         program_table.syms = start;
         program_table.n = (size_t)(stop - start);
     }
+    init_types();
     registry = &program_table;
     cur_version = dsu__program_version;
     cur_id = dsu__program_version_id;

@@ -23,6 +23,7 @@ import SCons.Errors
 import SCons.Script
 import SCons.Tool
 
+from ..cc import side_base
 from ..codegen.unit import RUNTIME_INCLUDE
 from ..frontend.errors import DsuError
 
@@ -69,8 +70,8 @@ def _object_emitter(original):
             target, source = original(target, source, env)
         if not env.get('_DSU_PASS'):
             return target, source
-        obj = target[0]
-        target = list(target) + [env.File(obj.get_abspath() + s) for s in SIDE_SUFFIXES]
+        base = side_base(env.Dir('#').get_abspath(), target[0].get_abspath())
+        target = list(target) + [env.File(base + s) for s in SIDE_SUFFIXES]
         return target, source
     return emitter
 
@@ -120,7 +121,8 @@ def _program_emitter(target, source, env):
     # The object builder's side files (see _object_emitter) are not for
     # the linker; the manifests go to the version record.
     objects = [s for s in source if not str(s).endswith(SIDE_SUFFIXES)]
-    manifests = [env.File(o.get_abspath() + '.dsu.json') for o in objects
+    root = env.Dir('#').get_abspath()
+    manifests = [env.File(side_base(root, o.get_abspath()) + '.dsu.json') for o in objects
                  if o.has_builder() and env.get('_DSU_PASS')
                  and str(o.sources[0] if o.sources else '').endswith('.c')]
     if patch_mode():
@@ -197,7 +199,7 @@ def generate(env):
         env.AppendUnique(CPPDEFINES=['DSU_UPDATEABLE'])
         _wrap_compiles(env)
         # Patch code that holds an update point refers to these three.
-        exported = ['dsu__pending', 'dsu__update_point', 'dsu_version']
+        exported = ['dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert']
         env.Append(LIBS=[_runtime_library(env), 'dl'], LINKFLAGS=['-pthread'] + [
             '-Wl,--export-dynamic-symbol=' + name for name in exported])
 

@@ -3,7 +3,8 @@
  *   2 updates greet() with a different type hash
  *   3 imports the variable `hits` as a function
  *   4 has a wrong magic number
- *   5 was built for another runtime ABI */
+ *   5 was built for another runtime ABI
+ *   6 was built for ABI 1 (before wrapped types) */
 #include "dsu_internal.h"
 
 static void *cell;
@@ -28,8 +29,11 @@ static const struct dsu_import imports[] = {IMPORT};
 static const struct dsu_update updates[] = {{"greet", HASH, (void *)new_greet}};
 
 const struct dsu_patch dsu_patch = {
-    BAD == 4 ? 0x12345678u : DSU_PATCH_MAGIC, BAD == 5 ? 99u : DSU_ABI_VERSION, "testprog",
+    BAD == 4 ? 0x12345678u : DSU_PATCH_MAGIC,
+    BAD == 5 ? 99u : BAD == 6 ? 1u : DSU_ABI_VERSION,
+    "testprog",
     "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
     0, 0, imports, 1, updates, 1,
     "bad",
+    0, 0, 0, 0, /* no type or state transformers */
 };

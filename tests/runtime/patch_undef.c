@@ -13,4 +13,5 @@ const struct dsu_patch dsu_patch = {
     "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
     0, 0, 0, 0, updates, 1,
     "needs a missing symbol",
+    0, 0, 0, 0, /* no type or state transformers */
 };

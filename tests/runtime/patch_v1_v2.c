@@ -35,4 +35,5 @@ const struct dsu_patch dsu_patch = {
     "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
     defs, 1, imports, 2, updates, 1,
     "changed greet: 2*x + 1000\nadded bonus",
+    0, 0, 0, 0, /* no type or state transformers */
 };

@@ -21,4 +21,5 @@ const struct dsu_patch dsu_patch = {
     "v2", "id-v2-9c31", "v1", "id-v1-5e7a",
     0, 0, imports, 1, updates, 1,
     "changed greet: x + 1",
+    0, 0, 0, 0, /* no type or state transformers */
 };

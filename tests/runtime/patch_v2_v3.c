@@ -29,4 +29,5 @@ const struct dsu_patch dsu_patch = {
     "v2", "id-v2-9c31", "v3", "id-v3-77d0",
     0, 0, imports, 3, updates, 1,
     "changed greet: bonus(|x|)",
+    0, 0, 0, 0, /* no type or state transformers */
 };

@@ -15,6 +15,12 @@
 
 #ifdef DSU_UPDATEABLE
 
+/* In a struct definition (`struct hdr { ... } DSU_FIXED;`): keep the
+ * struct's layout exactly as written.  Its size can then be observed
+ * (written to files, compared with lengths), but a patch cannot change
+ * it. */
+#define DSU_FIXED __attribute__((__dsu_fixed__))
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,6 +49,7 @@ const char *dsu_version(void);
 #else /* ordinary build */
 
 #define DSU_update() ((void)0)
+#define DSU_FIXED
 
 #endif /* DSU_UPDATEABLE */
 

@@ -13,7 +13,7 @@
 #define DSU_INTERNAL_H
 
 #define DSU_PATCH_MAGIC 0x50555344u /* "DSUP" */
-#define DSU_ABI_VERSION 1u
+#define DSU_ABI_VERSION 2u
 
 enum dsu_kind {
     DSU_FUNC = 1, /* a function: slot = where calls go, addr = its stub */
@@ -24,7 +24,57 @@ enum dsu_kind {
 enum dsu_import_kind {
     DSU_IMPORT_SLOT = 1, /* cell := the function's slot (to call it) */
     DSU_IMPORT_STUB = 2, /* cell := the function's stub (its address) */
-    DSU_IMPORT_VAR = 3   /* cell := the variable's storage */
+    DSU_IMPORT_VAR = 3,  /* cell := the variable's storage */
+    DSU_IMPORT_TYPE = 4  /* cell := the runtime's state of a wrapped type;
+                            type_hash is the layout the patch's code was
+                            compiled for */
+};
+
+/* A struct type the program keeps wrapped, so that its layout can change.
+ * Every object of it is laid out as
+ *     struct T { union { struct { fields }; unsigned char room[R]; };
+ *                unsigned int tag; };
+ * The size and the tag's offset stay the same in every version; the tag
+ * says which layout the object is in (0 or anything unknown: the layout
+ * the program was built with).  The program lists its wrapped types in
+ * the section "dsu_types". */
+struct dsu_type {
+    const char *name;      /* key: "struct client@net.h" */
+    const char *layout;    /* hash of the layout */
+    unsigned tag;          /* the tag value of that layout (never 0) */
+    unsigned size;         /* sizeof the wrapped type */
+    unsigned tag_offset;   /* offsetof the tag */
+    unsigned reserved;
+};
+
+/* The runtime's state of a wrapped type, as patch code sees it through a
+ * DSU_IMPORT_TYPE cell: `changed` is non-zero once a patch has changed the
+ * type's layout in this process; only then must code check tags. */
+struct dsu_type_state {
+    int changed;
+};
+
+/* Converts the object at OBJ, in place, from the layout its tag names to
+ * the layout whose tag is TARGET, through every transformer applied so far.
+ * Called by patch code; exported by updateable programs. */
+void dsu__convert(struct dsu_type_state *type, void *obj, unsigned target);
+
+/* A type transformer in a patch: converts one object in place. */
+struct dsu_xform {
+    const char *type;                  /* dsu_type.name */
+    const char *from_layout, *to_layout;
+    unsigned from_tag, to_tag;
+    unsigned size, tag_offset;         /* must equal the running program's */
+    int (*convert)(void *obj);         /* 0 on success */
+};
+
+/* A state transformer: fills a global the patch gives new storage (its type
+ * changed) from the old one.  Run by the program's thread at the update
+ * point before anything else changes; a non-zero result rejects the patch
+ * and nothing is changed. */
+struct dsu_state {
+    const char *name;
+    int (*transform)(void);
 };
 
 /* One definition, in the program's table or among a patch's new ones. */
@@ -67,6 +117,10 @@ struct dsu_patch {
     const struct dsu_update *updates;
     unsigned nupdates;
     const char *summary; /* human-readable, one line per change */
+    const struct dsu_xform *xforms; /* in the order they apply */
+    unsigned nxforms;
+    const struct dsu_state *states;
+    unsigned nstates;
 };
 
 /* Each updateable program links one generated object that defines: */

@@ -141,6 +141,22 @@ static void cmd_exists(struct client *c, char *args)
     net_reply(c, "%d", store_find(key) >= 0);
 }
 
+static void cmd_reads(struct client *c, char *args)
+{
+    char *key = next_word(&args);
+    long n;
+
+    if (!*key || *args) {
+        net_reply(c, "ERR usage: READS key");
+        return;
+    }
+    n = store_reads(key);
+    if (n < 0)
+        net_reply(c, "NOT_FOUND");
+    else
+        net_reply(c, "%ld", n);
+}
+
 static void cmd_hello(struct client *c, char *args)
 {
     char *name = next_word(&args);
@@ -232,6 +248,8 @@ void handle_line(struct client *c, char *line)
         cmd_count(c, args);
     else if (!strcasecmp(cmd, "EXISTS"))
         cmd_exists(c, args);
+    else if (!strcasecmp(cmd, "READS"))
+        cmd_reads(c, args);
     else if (!strcasecmp(cmd, "STATS"))
         cmd_stats(c);
     else if (!strcasecmp(cmd, "HELLO"))

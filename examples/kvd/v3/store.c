@@ -56,7 +56,17 @@ const char *store_get(const char *key)
 {
     int i = store_find(key);
 
-    return i < 0 ? NULL : store_table[i].val;
+    if (i < 0)
+        return NULL;
+    store_table[i].reads++;
+    return store_table[i].val;
+}
+
+long store_reads(const char *key)
+{
+    int i = store_find(key);
+
+    return i < 0 ? -1 : (long)store_table[i].reads;
 }
 
 int store_del(const char *key, char *old, size_t oldsz)

@@ -2,9 +2,8 @@
  *
  * The table is a fixed-size global array in static storage, so an update
  * leaves it where it is and the new code finds every key the old code
- * stored.  The definitions below are byte-identical in every version of
- * kvd: changing the layout would need a state transformer, which this
- * example avoids on purpose.
+ * stored.  v3 adds a field to struct entry: an update from v2 converts
+ * each entry the first time v3 code touches it (reads starts at 0).
  */
 #ifndef KVD_STORE_H
 #define KVD_STORE_H
@@ -19,6 +18,7 @@ struct entry {
     int used;           /* 0: the slot is free */
     char key[KEY_LEN];
     char val[VAL_LEN];
+    unsigned long reads; /* GETs of this key since v3 took over */
 };
 
 extern struct entry store_table[STORE_SLOTS];
@@ -33,5 +33,6 @@ const char *store_get(const char *key); /* NULL if KEY is absent */
 int store_del(const char *key, char *old, size_t oldsz);
 int store_count(const char *prefix);    /* keys starting with PREFIX */
 int store_find(const char *key);        /* slot of KEY, or -1 */
+long store_reads(const char *key);      /* GETs of KEY, or -1 if absent */
 
 #endif /* KVD_STORE_H */

@@ -1,0 +1,179 @@
+"""The program's own struct types: which are wrapped, and their layouts.
+
+A wrapped struct keeps its fields first, exactly as written (so field
+offsets, positional initialisers and the program's casts are those of the
+ordinary build), followed by spare room and a version tag:
+
+    struct T { <fields>; unsigned char __dsu_room[R];
+               unsigned int __dsu_tag __attribute__((aligned(8))); };
+
+The tag is 8-byte aligned, so a later version may add fields of up to
+that alignment.  The size and the tag's offset are fixed when a type is first built and
+kept in .dsu/layouts.json, so a later version of the type fits in the same
+place (R shrinks as fields grow) and a patch meets the same layout in a
+fresh build and in an older build patched forward.  A first build gets
+room for half its size again plus 16 bytes.
+
+Structs are not wrapped (their layout can then never change in a patch)
+when they carry type attributes (packed, aligned), end in a flexible
+array, or define other tagged types inside; nor are unions.
+"""
+
+import fcntl
+import json
+import os
+
+from pycparser import c_ast
+
+from ..frontend.errors import error_at
+from .ctypes import type_hash
+
+ROOM = '__dsu_room'
+TAG = '__dsu_tag'
+END = '__dsu_end'
+LAYOUTS = os.path.join('.dsu', 'layouts.json')
+
+
+class StructDef:
+    """A file-scope struct definition of the program's own code."""
+
+    def __init__(self, node, key, name, typedef=None):
+        self.node = node              # c_ast.Struct with decls
+        self.key = key                # "struct client@net.h"
+        self.name = name              # how C code names it: "struct client" / "client_t"
+        self.typedef = typedef
+        self.fields = list(node.decls or [])
+        self.reason = None            # why it is not wrapped, or None
+        self.layout = ''              # canonical text of the fields
+        self.hash = ''
+
+    @property
+    def wrapped(self):
+        return self.reason is None
+
+    def tag_value(self):
+        """The 32-bit tag of this layout (never 0)."""
+        return int(self.hash[:8], 16) or 1
+
+
+def struct_defs(unit, canon, attributes):
+    """The unit's file-scope struct definitions of the program's own code,
+    in order, keyed as in StructDef.key."""
+    out = []
+    for ext in unit.ast.ext:
+        if not unit.is_project(ext):
+            continue
+        node, typedef = None, None
+        if isinstance(ext, c_ast.Typedef) and isinstance(ext.type, c_ast.TypeDecl) \
+                and isinstance(ext.type.type, c_ast.Struct):
+            node, typedef = ext.type.type, ext.name
+        elif isinstance(ext, c_ast.Decl) and isinstance(ext.type, c_ast.Struct):
+            node = ext.type
+        elif isinstance(ext, c_ast.Decl) and isinstance(ext.type, c_ast.TypeDecl) \
+                and isinstance(ext.type.type, c_ast.Struct):
+            node = ext.type.type
+        if node is None or node.decls is None:
+            continue
+        file = node.coord.file if node.coord else unit.source
+        if node.name:
+            d = StructDef(node, 'struct %s@%s' % (node.name, file), 'struct ' + node.name)
+        elif typedef:
+            d = StructDef(node, '%s@%s' % (typedef, file), typedef, typedef)
+        else:
+            continue                  # `struct { ... } x;`: its variable's type
+        d.reason = _unwrappable(node, attributes)
+        d.layout = layout_text(node, canon)
+        d.hash = type_hash(d.layout)
+        out.append(d)
+    return out
+
+
+def layout_text(node, canon):
+    parts = []
+    for f in node.decls or []:
+        bits = ':' + canon.of(f.bitsize) if f.bitsize is not None else ''
+        parts.append('%s %s%s' % (canon.of(f.type), f.name or '', bits))
+    return '{%s}' % '; '.join(parts)
+
+
+def _unwrappable(node, attributes):
+    attrs = attributes.for_type(node) if attributes is not None else []
+    if any('__dsu_fixed__' in a for a in attrs):
+        return 'it is marked DSU_FIXED'
+    if attrs:
+        return 'it has type attributes (%s)' % ' '.join(attrs)
+    fields = node.decls or []
+    if not fields:
+        return 'it has no fields'
+    last = fields[-1].type
+    if isinstance(last, c_ast.ArrayDecl) and (last.dim is None or (
+            isinstance(last.dim, c_ast.Constant) and last.dim.value == '0')):
+        return 'it ends in a flexible array member'
+    for f in fields:
+        if _defines_tag(f.type):
+            return 'it defines another tagged type inside'
+    return None
+
+
+def _defines_tag(ty):
+    while ty is not None and not isinstance(ty, (c_ast.IdentifierType, str)):
+        if isinstance(ty, (c_ast.Struct, c_ast.Union, c_ast.Enum)):
+            return ty.name is not None and (
+                getattr(ty, 'decls', None) is not None or getattr(ty, 'values', None) is not None)
+        ty = getattr(ty, 'type', None)
+    return False
+
+
+# -- the project's record of wrapped sizes -------------------------------------
+
+def load_layouts(root):
+    path = os.path.join(root, LAYOUTS)
+    try:
+        with open(path) as f:
+            fcntl.flock(f, fcntl.LOCK_SH)
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def record_layouts(root, measured):
+    """Add or update entries {key: {size, tag_offset}} under a lock (units
+    compile in parallel); returns nothing."""
+    path = os.path.join(root, LAYOUTS)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'a+') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        try:
+            known = json.load(f)
+        except ValueError:
+            known = {}
+        changed = False
+        for key, sizes in measured.items():
+            if known.get(key) != sizes:
+                known[key] = sizes
+                changed = True
+        if changed:
+            f.seek(0)
+            f.truncate()
+            json.dump(known, f, indent=1, sort_keys=True)
+
+
+def room_expression(d, fields_text, kept):
+    """C expression for the room of D so that the tag lands at the kept
+    offset when the fields fit, else half the fields' size again + 16."""
+    end = '__builtin_offsetof(struct { %s unsigned char %s; }, %s)' % (
+        fields_text, END, END)
+    grow = '(%s / 2 + 16)' % end
+    if kept is None:
+        return grow
+    off = kept['tag_offset']
+    return '((%d >= %s) ? (%d - %s) : %s)' % (off, end, off, end, grow)
+
+
+def check_key_collisions(defs):
+    seen = {}
+    for d in defs:
+        if d.key in seen:
+            raise error_at(d.node.coord, '%s is defined twice' % d.name)
+        seen[d.key] = d
