@@ -170,3 +170,44 @@ def test_dsu_status_lists_applied_patch(suite, program):
 
 def test_new_function_on_a_program_struct(suite, program):
     update(suite, 'structarg', [('a', 'a w=3 h=3')], [('b', 'b w=4 h=3 area=12')], program)
+
+
+# -- data type changes ------------------------------------------------------
+
+def test_field_added_to_struct_in_global_array(suite, program):
+    update(suite, 'type_array', [('a', 'a n=1 total=10'), ('b', 'b n=2 total=30')],
+           [('c', 'c n=3 total=60 value=150'), ('d', 'd n=4 total=100 value=350')], program)
+    assert 'changed type       struct item' in suite.patch_output
+
+
+def test_field_added_to_struct_in_heap_list(suite, program):
+    # nodes made by v1 are converted when the new code walks the list
+    update(suite, 'type_list', [('a', 'a sum=1'), ('b', 'b sum=3')],
+           [('c', 'c sum=6 weighted=6'), ('d', 'd sum=10 weighted=14')], program)
+
+
+def test_field_added_to_struct_nested_in_another(suite, program):
+    update(suite, 'type_nested', [('a', 'a sq x=2 y=2 sides=4 tri x=3')],
+           [('b', 'b sq x=3 y=2 z=7 sides=4 tri x=3 z=0')], program)
+
+
+def test_field_removed(suite, program):
+    update(suite, 'type_removed', [('a', 'a id=7 legacy=99 balance=1010')],
+           [('b', 'b id=7 balance=1020')], program)
+
+
+def test_fields_reordered(suite, program):
+    update(suite, 'type_reordered', [('a', 'a a=2 b=2.5 c=x')],
+           [('b', 'b a=3 b=2.5 c=x (v2)')], program)
+
+
+def test_field_widened_holds_values_above_2_31(suite, program):
+    update(suite, 'type_widened', [('a', 'a hits=1000000000'), ('b', 'b hits=2000000000')],
+           [('c', 'c hits=3000000000'), ('d', 'd hits=4000000000')], program)
+
+
+def test_global_whose_type_changes(suite, program):
+    update(suite, 'global_retyped', [('a', 'a total=1000000000 runs=6')],
+           [('b', 'b total=2000000000 runs=7 level=1'),     # level: as in v2's source
+            ('c', 'c total=3000000000 runs=8 level=1')], program)
+    assert 'changed type of    total' in suite.patch_output

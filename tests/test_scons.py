@@ -204,15 +204,16 @@ def test_patch_needs_from_and_to(project):
 
 def test_change_to_a_fixed_struct_is_refused_naming_type_and_file(project):
     write(os.path.join(project, 'src', 'stats.c'),
-          STATS_V1 + '\nstruct tally { int words; } DSU_FIXED;\nstruct tally totals;\n')
+          STATS_V1 + '\n#include <dsu.h>\nstruct tally { int words; } DSU_FIXED;\n'
+          'struct tally totals;\n')
     scons(project, 'dsu=1', 'version=v1')
     write(os.path.join(project, 'src', 'stats.c'),
-          STATS_V1 + '\nstruct tally { int words; long letters; } DSU_FIXED;\n'
+          STATS_V1 + '\n#include <dsu.h>\nstruct tally { int words; long letters; } DSU_FIXED;\n'
           'struct tally totals;\n')
     scons(project, 'dsu=1', 'version=v2')
     r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
     assert r.returncode != 0
-    assert 'src/stats.c:%d' % (STATS_V1.count('\n') + 2) in r.stderr
+    assert 'src/stats.c:%d' % (STATS_V1.count('\n') + 3) in r.stderr
     assert 'struct tally changed, but its layout cannot change in a patch: ' \
         'it is marked DSU_FIXED' in r.stderr
 

@@ -26,7 +26,7 @@ import os
 from pycparser import c_ast
 
 from ..frontend.errors import error_at
-from .ctypes import type_hash
+from .ctypes import expr_text, type_hash
 
 ROOM = '__dsu_room'
 TAG = '__dsu_tag'
@@ -64,14 +64,15 @@ def struct_defs(unit, canon, attributes):
         if not unit.is_project(ext):
             continue
         node, typedef = None, None
-        if isinstance(ext, c_ast.Typedef) and isinstance(ext.type, c_ast.TypeDecl) \
-                and isinstance(ext.type.type, c_ast.Struct):
-            node, typedef = ext.type.type, ext.name
-        elif isinstance(ext, c_ast.Decl) and isinstance(ext.type, c_ast.Struct):
-            node = ext.type
-        elif isinstance(ext, c_ast.Decl) and isinstance(ext.type, c_ast.TypeDecl) \
-                and isinstance(ext.type.type, c_ast.Struct):
-            node = ext.type.type
+        if isinstance(ext, (c_ast.Typedef, c_ast.Decl)):
+            ty = ext.type
+            while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
+                ty = ty.type
+            if isinstance(ty, c_ast.Struct):
+                node = ty
+                direct = isinstance(ext.type, c_ast.TypeDecl)
+                if isinstance(ext, c_ast.Typedef) and direct:
+                    typedef = ext.name
         if node is None or node.decls is None:
             continue
         file = node.coord.file if node.coord else unit.source
@@ -89,10 +90,13 @@ def struct_defs(unit, canon, attributes):
 
 
 def layout_text(node, canon):
+    """Canonical text of the fields; a type defined inside a field is
+    spelled out, so that a change to it changes the layout too."""
     parts = []
     for f in node.decls or []:
         bits = ':' + canon.of(f.bitsize) if f.bitsize is not None else ''
-        parts.append('%s %s%s' % (canon.of(f.type), f.name or '', bits))
+        inner = ' = ' + expr_text(f) if _defines_tag(f.type) else ''
+        parts.append('%s %s%s%s' % (canon.of(f.type), f.name or '', bits, inner))
     return '{%s}' % '; '.join(parts)
 
 

@@ -117,9 +117,8 @@ class Wrap:
         return None
 
     def toplevel(self, ext, ent):
-        node = ext.type.type if isinstance(ext, c_ast.Typedef) else ext.type \
-            if isinstance(ext, c_ast.Decl) else None
-        if isinstance(node, c_ast.TypeDecl):
+        node = ext.type if isinstance(ext, (c_ast.Typedef, c_ast.Decl)) else None
+        while isinstance(node, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
             node = node.type
         d = self.by_node.get(id(node))
         if d is not None:

@@ -10,6 +10,7 @@ hidden visibility inside the patch and is announced to the runtime as a
 definition, so later patches can bind to it.
 """
 
+import copy
 import json
 import os
 
@@ -45,6 +46,27 @@ def is_type_declaration(ext):
     """Declarations a patch file repeats: types, pragmas, static asserts."""
     return isinstance(ext, (c_ast.Typedef, c_ast.Pragma, c_ast.StaticAssert)) or (
         isinstance(ext, c_ast.Decl) and ext.name is None)
+
+
+def embedded_type(ext):
+    """`struct T {...} var;` defines struct T too: a patch file repeats the
+    definition alone, `struct T {...};`, and the variable keeps a reference
+    to it by tag.  Returns the definition (the original node, which keeps
+    its identity for wrapping), or None."""
+    if not isinstance(ext, c_ast.Decl) or ext.name is None:
+        return None
+    parent, ty = ext, ext.type
+    while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
+        parent, ty = ty, ty.type
+    if not isinstance(ty, (c_ast.Struct, c_ast.Union, c_ast.Enum)) or not ty.name:
+        return None
+    members = 'values' if isinstance(ty, c_ast.Enum) else 'decls'
+    if getattr(ty, members) is None:
+        return None
+    reference = copy.copy(ty)
+    setattr(reference, members, None)
+    parent.type = reference
+    return c_ast.Decl(None, [], [], [], [], ty, None, None, coord=ext.coord)
 
 
 class PatchRewriter(Rewriter):
@@ -233,6 +255,9 @@ class UnitEmitter:
             if not self.parsed.is_project(ext):
                 continue
             self.before = []
+            definition = embedded_type(ext)
+            if definition is not None:
+                chunks.append(self.cgen.toplevel(self.type_declaration(definition)))
             if isinstance(ext, c_ast.FuncDef):
                 ent = self.model.entities.get(ext.decl.name)
                 change = changes.get(ent.link) if ent else None
@@ -323,7 +348,12 @@ def emit_transformers(plan, unit, types, retyped, xf_path):
     e = UnitEmitter(plan, unit)
     chunks = []
     for ext in e.parsed.ast.ext:
-        if e.parsed.is_project(ext) and is_type_declaration(ext):
+        if not e.parsed.is_project(ext):
+            continue
+        definition = embedded_type(ext)
+        if definition is not None:
+            chunks.append(e.cgen.toplevel(e.type_declaration(definition)))
+        elif is_type_declaration(ext):
             chunks.append(e.cgen.toplevel(e.type_declaration(ext)))
     tr = Transformers(plan, e, xf_path)
     for n, t in enumerate(types):

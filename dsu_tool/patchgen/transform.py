@@ -9,7 +9,8 @@ then sets each field of the new layout from the old one:
   * same name, both arithmetic (a widened int, a signedness change, an
     int that became a double): converted as by assignment;
   * same name, same element type, other length: the common part copied;
-  * new fields: zero; removed fields: dropped;
+  * new fields: zero (in a global: as initialised in the new source);
+    removed fields: dropped;
   * anything else (a pointer that now points elsewhere, a renamed field
     whose value matters): written by the developer.
 A state transformer fills the new storage of a global whose type changed
@@ -47,9 +48,10 @@ def old_name(d):
         else 'dsu_old_' + d.name
 
 
-def field_rules(old_fields, new_fields, canon_old, canon_new):
+def field_rules(old_fields, new_fields, canon_old, canon_new, fresh='zero'):
     """(copies, derived notes, manual notes) for a field-by-field conversion.
-    Each copy is (kind, name) with kind 'assign' or 'bytes' or 'common'."""
+    Each copy is (kind, name) with kind 'assign' or 'bytes' or 'common';
+    FRESH says what a new field holds."""
     old = {f.name: f for f in old_fields if f.name}
     copies, derived, manual = [], [], []
     for f in new_fields:
@@ -58,7 +60,7 @@ def field_rules(old_fields, new_fields, canon_old, canon_new):
             continue
         o = old.get(f.name)
         if o is None:
-            derived.append('%s: new, zero' % f.name)
+            derived.append('%s: new, %s' % (f.name, fresh))
             continue
         t_old, t_new = canon_old.of(o.type), canon_new.of(f.type)
         bits = f.bitsize is not None or o.bitsize is not None
@@ -197,7 +199,8 @@ class Transformers:
             derived.append('common part of %s -> %s' % (t_old, t_new))
         elif old_agg is not None and new_agg is not None:
             copies, derived, manual = field_rules(
-                old_agg, new_agg, self._canon(self.plan.a, old), self._canon(self.plan.b, ent))
+                old_agg, new_agg, self._canon(self.plan.a, old), self._canon(self.plan.b, ent),
+                fresh='as initialised in the new source')
             body.append('    %s old = *%s;' % (old_t, cell))
             body += copy_statements(copies, 'old', 'new')
         else:

@@ -1,0 +1,16 @@
+#include <stdio.h>
+struct item { int id; int qty; };
+static struct item items[4];
+static int n;
+void handle(const char *cmd)
+{
+    int total = 0;
+    if (n < 4) {
+        items[n].id = n + 1;
+        items[n].qty = 10 * (n + 1);
+        n++;
+    }
+    for (int i = 0; i < n; i++)
+        total += items[i].qty;
+    printf("%s n=%d total=%d\n", cmd, n, total);
+}
