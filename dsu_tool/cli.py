@@ -239,9 +239,16 @@ def cmd_info(args):
     print("%s: patch of %s from %s (id %s) to %s (id %s)" % (
         args.patch, info["program"], info["from"], info["from_id"],
         info["to"], info["to_id"]))
-    print("%d new definitions, %d imports, %d updated functions" % (
-        info["ndefs"], info["nimports"], info["nupdates"]))
+    print("%d new definitions, %d imports, %d updated functions, %d type "
+          "transformers, %d state transformers" % (
+              info["ndefs"], info["nimports"], info["nupdates"],
+              info.get("nxforms", 0), info.get("nstates", 0)))
     print(info["summary"])
+    for t in info.get("types", []):
+        print("type %s (%d bytes with its room):\n  old %s\n  new %s" % (
+            t["type"], t["size"], t["old"], t["new"]))
+    for line in info.get("transformers", []):
+        print("transformer for %s" % line)
     return EXIT_OK
 
 
