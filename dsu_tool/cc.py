@@ -120,6 +120,7 @@ def run_pass(cmd, root, passes=None):
         'functions': [e.to_json() for e in model.functions()],
         'variables': [e.to_json() for e in model.variables() + model.locals],
         'structs': structs,
+        'facts': model.facts,
     }
     return generated, manifest
 

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import stat
+import subprocess
 import sys
 import time
 
@@ -103,6 +104,31 @@ def _check_patch_file(path):
         ) from None
 
 
+_PROBE = ("import ctypes, os, sys\n"
+          "try:\n"
+          "    ctypes.CDLL(sys.argv[1], os.RTLD_LAZY | os.RTLD_LOCAL)\n"
+          "except OSError:\n"
+          "    pass\n")
+
+
+def _probe_patch(path):
+    """Load the patch once in a throwaway process first: a corrupt shared
+    object can crash the dynamic loader, and that must not happen inside
+    the program being updated.  (The runtime checks the ELF structure too;
+    this also catches damage inside well-formed segments.)"""
+    try:
+        proc = subprocess.run([sys.executable, "-c", _PROBE, os.path.abspath(path)],
+                              capture_output=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise ControlError("bad-input", "loading %s hangs the dynamic loader" % path)
+    except OSError:
+        return      # no interpreter to spare: the runtime's own checks remain
+    if proc.returncode < 0:
+        raise ControlError("bad-input", "%s is corrupt: loading it crashes the dynamic "
+                           "loader (signal %d); the process was not touched"
+                           % (path, -proc.returncode))
+
+
 @command(
     "apply",
     "apply a patch to a running updateable program at its next update point",
@@ -121,6 +147,7 @@ def cmd_apply(args):
     start = time.monotonic()
     try:
         _check_patch_file(args.patch)
+        _probe_patch(args.patch)
         answer = request_apply(args.pid, args.patch, args.timeout)
     except ControlError as e:
         answer = {"ok": False, "code": e.code, "reason": e.message}
@@ -249,6 +276,54 @@ def cmd_info(args):
             t["type"], t["size"], t["old"], t["new"]))
     for line in info.get("transformers", []):
         print("transformer for %s" % line)
+    return EXIT_OK
+
+
+@command(
+    "check",
+    "say at which update points of a recorded version a patch can be applied",
+    arg("patch", metavar="PATCH"),
+    arg("--against", metavar="VERSION", help="the recorded version (default: the "
+        "patch's base version)"),
+    arg("--project", default=".", metavar="DIR", help="the project (default: here)"),
+)
+def cmd_check(args):
+    from .analysis.updateability import safe_points
+    from .patchinfo import PatchInfoError, read_patch
+    from .versions.record import find_program_version
+
+    try:
+        info = read_patch(args.patch)
+    except PatchInfoError as e:
+        _error(str(e))
+        return EXIT_BAD_INPUT
+    version = args.against or info["from"]
+    meta = find_program_version(os.path.abspath(args.project), version, info["program"])
+    if meta is None:
+        _error("no recorded version %s of %s in %s" % (version, info["program"],
+                                                      os.path.abspath(args.project)))
+        return EXIT_BAD_INPUT
+    types = [t["key"] for t in info.get("types", [])]
+    points = meta.get("points", [])
+    ok = safe_points(points, types)
+    print("%s against %s %s: changes %s" % (
+        os.path.basename(args.patch), info["program"], version,
+        ", ".join(t.split("@")[0] for t in types) or "no data types"))
+    for p in points:
+        conflict = sorted(set(types) & set(p["restricted"]))
+        if not conflict:
+            print("  %s:%d (%s): can apply here" % (p["file"], p["line"], p["function"]))
+            continue
+        uses = "; ".join("%s in %s (%s:%d)" % (u["type"].split("@")[0], u["function"],
+                                               u["file"], u["line"])
+                         for u in p["uses"] if u["type"] in conflict)
+        print("  %s:%d (%s): not here, in use: %s" % (p["file"], p["line"],
+                                                     p["function"], uses))
+    if not points:
+        print("  (no update points recorded)")
+    if points and not ok:
+        print("no update point can take this patch")
+        return EXIT_REJECTED
     return EXIT_OK
 
 

@@ -37,7 +37,8 @@ BAD_PATCHES = {  # -DBAD=n variant of patch_bad.c: exit status, reason words
     3: (3, ["hits", "function", "variable"]),
     4: (2, ["magic"]),
     5: (3, ["ABI", "99"]),
-    6: (3, ["ABI 1,", "ABI 2"]),
+    6: (3, ["ABI 1,", "ABI 3"]),
+    7: (3, ["ABI 2,", "ABI 3"]),
 }
 
 # -DBAD=n variants of patch_t12.c that the runtime refuses: reason words
@@ -50,6 +51,23 @@ BAD_TYPE_PATCHES = {
 # the program's wrapped type, as STATUS shows it before any patch
 REC_V1 = {"name": "struct rec@typeprog.c", "layout": "L-rec-1", "base_layout": "L-rec-1",
           "changed": False, "steps": 0}
+PREC_V1 = {"name": "struct rec@pointprog.c", "layout": "L-prec-1", "base_layout": "L-prec-1",
+           "changed": False, "steps": 0}
+
+
+def _line_of(source, marker):
+    (n,) = [i for i, line in enumerate(source.read_text().splitlines(), 1) if marker in line]
+    return n
+
+
+# where the update points of the test programs are
+WORK_LINE = _line_of(SRC / "pointprog.c", 'UPDATE_POINT("work"')
+LOOP_LINE = _line_of(SRC / "pointprog.c", 'UPDATE_POINT("main"')
+STRAY_LINE = _line_of(SRC / "pointprog.c", "/* stray")
+TYPEPROG_LINE = _line_of(SRC / "typeprog.c", 'UPDATE_POINT("main"')
+WORK_POINT = {"file": "pointprog.c", "line": WORK_LINE, "function": "work",
+              "restricted": ["struct rec@pointprog.c"]}
+LOOP_POINT = {"file": "pointprog.c", "line": LOOP_LINE, "function": "main", "restricted": []}
 
 
 def _gcc(*args):
@@ -90,6 +108,18 @@ def build(tmp_path_factory):
         [*so_flags, SRC / "patch_t23.c", "-o", d / "t23.so"],
         [*so_flags, SRC / "patch_tsame.c", "-o", d / "tsame.so"],
         [*so_flags, "-DBAD=1", SRC / "patch_tsame.c", "-o", d / "tsame_bad1.so"],
+        [*prog_flags, "-DNO_POINTS=1", SRC / "typeprog.c", rt, "-o", d / "typeprog_nopoints",
+         *exports, "-pthread", "-ldl"],
+        [*prog_flags, SRC / "pointprog.c", rt, "-o", d / "pointprog", *exports,
+         "-pthread", "-ldl"],
+        [*prog_flags, "-DMAIN_USES_REC=1", SRC / "pointprog.c", rt, "-o",
+         d / "pointprog_strict", *exports, "-pthread", "-ldl"],
+    ]
+    lines = ["-DWORK_LINE=%d" % WORK_LINE, "-DLOOP_LINE=%d" % LOOP_LINE]
+    jobs += [
+        [*so_flags, *lines, SRC / "patch_p12.c", "-o", d / "p12.so"],
+        [*so_flags, *lines, "-DFROM_V1B=1", SRC / "patch_p12.c", "-o", d / "p12_v1b.so"],
+        [*so_flags, *lines, SRC / "patch_pfn.c", "-o", d / "pfn.so"],
     ]
     for bad in (*BAD_TYPE_PATCHES, 5, 6):
         jobs.append([*so_flags, "-DBAD=%d" % bad, SRC / "patch_t12.c",
@@ -106,6 +136,8 @@ def build(tmp_path_factory):
     return SimpleNamespace(dir=d, runtime=rt, prog=d / "prog", empty=d / "empty",
                            typeprog=d / "typeprog", convert_unit=d / "convert_unit",
                            typeprog_dup1=d / "typeprog_dup1", typeprog_dup2=d / "typeprog_dup2",
+                           typeprog_nopoints=d / "typeprog_nopoints",
+                           pointprog=d / "pointprog", pointprog_strict=d / "pointprog_strict",
                            **{p.stem: p for p in d.glob("*.so")})
 
 
@@ -217,6 +249,7 @@ def test_program_without_updateable_definitions(build):
         assert p._buf == b"" and p.pid > 0
         s = status(p.pid)
         assert (s["version"], s["patches"], s["pending"]) == ("v1", [], False)
+        assert s["points"] == []
         rc, answer, err = apply_json(p.pid, build.v1_v2)
         assert rc == 3 and "hits" in answer["reason"]
     finally:
@@ -243,9 +276,10 @@ def test_apply_runs_new_code_and_keeps_state(prog, build):
 def test_apply_json_answer(prog, build):
     rc, answer, _ = apply_json(prog.pid, build.v1_v2)
     assert rc == 0
-    assert set(answer) == {"ok", "code", "from", "to", "pause_ns", "prepare_us",
+    assert set(answer) == {"ok", "code", "from", "to", "pause_ns", "prepare_us", "deferred",
                            "update_point", "summary", "exit_code", "total_ms"}
     assert answer["ok"] is True and answer["code"] == "applied"
+    assert answer["deferred"] == 0
     assert (answer["from"], answer["to"]) == ("v1", "v2")
     assert 0 < answer["pause_ns"] < 50_000_000
     assert answer["prepare_us"] >= 0 and answer["total_ms"] > 0
@@ -448,6 +482,8 @@ def test_status_while_an_update_waits(prog, build):
          "--timeout", "30", "--json"], env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert wait_for(lambda: status(prog.pid)["pending"])
+        s = status(prog.pid)  # a function-only patch is never deferred
+        assert (s["deferred"], s["deferred_reason"]) == (0, "")
         human = dsu("status", prog.pid)
         assert human.returncode == 0 and "waiting for an update point" in human.stdout
         r = dsu("apply", prog.pid, build.v1_v2)
@@ -460,6 +496,7 @@ def test_status_while_an_update_waits(prog, build):
     assert json.loads(out)["to"] == "v2"
     s = status(prog.pid)
     assert s["pending"] is False and len(s["patches"]) == 1
+    assert "deferred" not in s and "deferred_reason" not in s
     assert prog.greet(5) == 1010
 
 
@@ -467,7 +504,7 @@ def test_status(prog, build):
     s = status(prog.pid)
     assert s == {"ok": True, "pid": prog.pid, "program": "testprog", "version": "v1",
                  "version_id": "id-v1-5e7a", "base_version": "v1", "patches": [],
-                 "types": [], "pending": False}
+                 "types": [], "points": [], "pending": False}
     before = time.time()
     assert dsu("apply", prog.pid, build.v1_v2).returncode == 0
     s = status(prog.pid)
@@ -635,7 +672,10 @@ def test_layout_change_converts_objects_on_first_access(tprog, build):
 
 
 def test_status_shows_wrapped_types(tprog, build):
-    assert status(tprog.pid)["types"] == [REC_V1]
+    s = status(tprog.pid)
+    assert s["types"] == [REC_V1]
+    assert s["points"] == [{"file": str(SRC / "typeprog.c"), "line": TYPEPROG_LINE,
+                            "function": "main", "restricted": []}]
     assert dsu("apply", tprog.pid, build.t12).returncode == 0
     assert status(tprog.pid)["types"] == [dict(REC_V1, layout="L-rec-2", changed=True,
                                                steps=1)]
@@ -777,3 +817,199 @@ def test_convert_aborts(build, case, message):
     assert r.returncode == -signal.SIGABRT
     assert r.stdout == ""
     assert re.match(message, r.stderr), r.stderr
+
+
+# ---- update-point safety -----------------------------------------------------
+#
+# pointprog reaches an update point only on command: "work" the one in
+# work(), which still reads struct rec's fields after it, "step" the one at
+# the head of the main loop, which uses no wrapped type, "stray" one that no
+# table lists.
+
+
+@pytest.fixture
+def pprog(build):
+    p = Program(build.pointprog)
+    yield p
+    assert p.stop() == ""
+
+
+def apply_async(pid, patch, timeout=30):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen(
+        [sys.executable, "-m", "dsu_tool", "apply", str(pid), str(patch),
+         "--timeout", str(timeout), "--json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(waiting):
+    try:
+        out, err = waiting.communicate(timeout=60)
+    finally:
+        waiting.kill()
+    answer = json.loads(out)
+    assert answer["exit_code"] == waiting.returncode
+    return waiting.returncode, answer, err
+
+
+def wait_pending(pid):
+    # in-process: fast enough to leave most of a short timeout to the test
+    assert wait_for(lambda: control.request_status(pid)["pending"])
+
+
+def rec_reason(line=WORK_LINE, function="work"):
+    return "struct rec@pointprog.c is in use at pointprog.c:%d (%s)" % (line, function)
+
+
+def test_status_lists_update_points(pprog):
+    assert status(pprog.pid)["points"] == [WORK_POINT, LOOP_POINT]
+
+
+def test_type_patch_waits_for_a_safe_point(pprog, build):
+    p = pprog
+    waiting = apply_async(p.pid, build.p12)
+    wait_pending(p.pid)
+    s = status(p.pid)
+    assert (s["deferred"], s["deferred_reason"]) == (0, "")
+    # at work()'s point the old code goes on reading the old layout
+    assert p.ask("work") == "old a=1 b=10"
+    s = status(p.pid)
+    assert s["pending"] is True
+    assert (s["deferred"], s["deferred_reason"]) == (1, rec_reason())
+    assert p.ask("work") == "old a=1 b=10"
+    assert p.ask("step") == "v2"  # the loop head takes it
+    rc, answer, err = finish(waiting)
+    assert rc == 0, err
+    assert answer["update_point"] == "pointprog.c:%d" % LOOP_LINE
+    assert answer["deferred"] == 2
+    assert p.ask("work") == "old a=1 b=10 c=0"  # the new work(), the program's label()
+    s = status(p.pid)
+    assert s["pending"] is False and "deferred" not in s
+    assert s["types"] == [dict(PREC_V1, layout="L-prec-2", changed=True, steps=1)]
+    assert s["points"] == [WORK_POINT, LOOP_POINT]  # v2 lists the same ones
+
+
+def test_only_restricted_point_reached_times_out(pprog, build):
+    p = pprog
+    before = status(p.pid)
+    waiting = apply_async(p.pid, build.p12, timeout=2)
+    wait_pending(p.pid)
+    for _ in range(3):
+        assert p.ask("work") == "old a=1 b=10"
+    rc, answer, err = finish(waiting)
+    assert (rc, answer["code"]) == (4, "timeout"), answer
+    assert answer["reason"] == ("no safe update point was reached in 2.0 s (deferred 3 "
+                                "times; last: %s)" % rec_reason())
+    assert answer["reason"] in err
+    # nothing changed, and the withdrawn request is not taken later
+    assert p.ask("work") == "old a=1 b=10"
+    assert p.ask("step") == "v1"
+    assert p.ask("work") == "old a=1 b=10"
+    assert status(p.pid) == before
+    # once the safe point is reached, the same patch goes in
+    waiting = apply_async(p.pid, build.p12)
+    wait_pending(p.pid)
+    assert p.ask("step") == "v2"
+    rc, answer, err = finish(waiting)
+    assert rc == 0, err
+    assert answer["deferred"] == 0
+    assert p.ask("work") == "old a=1 b=10 c=0"
+
+
+def test_unlisted_point_is_not_trusted_with_type_changes(pprog, build):
+    p = pprog
+    waiting = apply_async(p.pid, build.p12)
+    wait_pending(p.pid)
+    assert p.ask("stray") == "ok"
+    s = status(p.pid)
+    assert s["deferred"] == 1
+    assert s["deferred_reason"] == "pointprog.c:%d is not a known update point" % STRAY_LINE
+    assert p.ask("step") == "v2"
+    rc, answer, err = finish(waiting)
+    assert rc == 0 and answer["deferred"] == 1, err
+
+
+def test_type_used_at_every_point_refused_at_once(build):
+    p = Program(build.pointprog_strict)  # main() uses struct rec after its point too
+    try:
+        before = status(p.pid)
+        assert before["points"] == [WORK_POINT, dict(LOOP_POINT, restricted=[
+            "struct rec@pointprog.c"])]
+        t0 = time.monotonic()
+        rc, answer, err = apply_json(p.pid, build.p12, "--timeout", "30")
+        assert time.monotonic() - t0 < 10  # not after waiting for the timeout
+        assert (rc, answer["code"]) == (3, "rejected"), answer
+        assert answer["reason"] == (
+            "no update point can take this patch: struct rec@pointprog.c is used by code "
+            "active at every update point (pointprog.c:%d in work; pointprog.c:%d in main)"
+            % (WORK_LINE, LOOP_LINE))
+        assert p.ask("work") == "old a=1 b=10"
+        assert p.ask("step") == "v1 a=1"
+        assert status(p.pid) == before
+        # a patch that changes no type may still apply anywhere
+        waiting = apply_async(p.pid, build.pfn)
+        wait_pending(p.pid)
+        assert p.ask("step") == "v1b a=1"
+        rc, answer, err = finish(waiting)
+        assert rc == 0, err
+        assert p.ask("work") == "fn a=1 b=10"
+    finally:
+        assert p.stop() == ""
+
+
+def test_function_only_patch_applies_at_restricted_point(pprog, build):
+    p = pprog
+    waiting = apply_async(p.pid, build.pfn)
+    wait_pending(p.pid)
+    # taken at work()'s point: the label() called after it is already new
+    assert p.ask("work") == "fn a=1 b=10"
+    rc, answer, err = finish(waiting)
+    assert rc == 0, err
+    assert answer["update_point"] == "pointprog.c:%d" % WORK_LINE
+    assert answer["deferred"] == 0
+    assert p.ask("version") == "v1b"
+
+
+def test_patch_points_merge_into_the_table(pprog, build):
+    p = pprog
+    waiting = apply_async(p.pid, build.pfn)
+    wait_pending(p.pid)
+    assert p.ask("work") == "fn a=1 b=10"
+    rc, answer, err = finish(waiting)
+    assert rc == 0, err
+    # v1b's sets are added to v1's where the place is the same, since code
+    # of either version may be running there; sorted by file and line
+    rec, other = "struct rec@pointprog.c", "struct other@pointprog.c"
+    assert status(p.pid)["points"] == [
+        {"file": "aux.c", "line": 7, "function": "poll_aux", "restricted": [rec]},
+        dict(WORK_POINT, restricted=[rec, other]),
+        dict(LOOP_POINT, restricted=[rec]),
+    ]
+    # and they count: no point is left that could take a change of struct rec
+    rc, answer, err = apply_json(p.pid, build.p12_v1b, "--timeout", "30")
+    assert (rc, answer["code"]) == (3, "rejected"), answer
+    assert answer["reason"] == (
+        "no update point can take this patch: struct rec@pointprog.c is used by code "
+        "active at every update point (aux.c:7 in poll_aux; pointprog.c:%d in work; "
+        "pointprog.c:%d in main)" % (WORK_LINE, LOOP_LINE))
+    assert p.ask("work") == "fn a=1 b=10" and p.ask("step") == "v1b"
+
+
+def test_no_point_table_defers_type_patches(build):
+    p = Program(build.typeprog_nopoints)
+    try:
+        assert status(p.pid)["points"] == []
+        # an empty table refuses nothing, but no point is known to be safe
+        rc, answer, err = apply_json(p.pid, build.t12, "--timeout", "0.5")
+        assert (rc, answer["code"]) == (4, "timeout"), answer
+        assert re.fullmatch(
+            r"no safe update point was reached in 0\.5 s \(deferred \d+ times; last: "
+            r"%s:\d+ is not a known update point\)" % re.escape(str(SRC / "typeprog.c")),
+            answer["reason"]), answer["reason"]
+        assert p.ask("show 0") == "a=1 b=10" and p.ask("version") == "v1"
+        assert status(p.pid)["types"] == [REC_V1]
+        rc, answer, err = apply_json(p.pid, build.tsame)  # changes no type
+        assert rc == 0, err
+        assert p.ask("show 0") == "v1b a=1 b=10"
+    finally:
+        assert p.stop() == ""

@@ -6,9 +6,17 @@ runs the enabled ones in registry order, inside one scope-aware traversal
 (passes.binder), then regenerates the unit (codegen).
 """
 
+from .loops import extract_loops
 from .promote import Promote
 from .indirect import Indirect
 from .wrap import Wrap
+
+# AST-to-AST steps that run first, on the parsed unit, by name.  The patch
+# generator runs them too, so that it compares what the program runs.
+PRE_PASSES = [
+    ('loops', 'extract the body of every loop that holds an update point into '
+     'its own function, and move the update point to the loop head', extract_loops),
+]
 
 # (name, description, class), in the order they run
 REGISTRY = [
@@ -21,4 +29,11 @@ REGISTRY = [
      'keep its symbol as a forwarding stub', Indirect),
 ]
 
-DEFAULT = [name for name, _, _ in REGISTRY]
+DEFAULT = [name for name, _, _ in PRE_PASSES + REGISTRY]
+
+
+def run_pre_passes(unit, enabled=None):
+    for name, _, step in PRE_PASSES:
+        if enabled is None or name in enabled:
+            step(unit)
+    return unit

@@ -5,9 +5,10 @@ from pycparser import c_ast
 from ..codegen.cgen import AttributeMap, CGen
 from ..codegen.unit import render_program
 from ..frontend.errors import DsuError
+from ..analysis.facts import unit_facts
 from ..model.structs import struct_defs
 from ..model.tu import UnitModel
-from . import DEFAULT, REGISTRY
+from . import DEFAULT, REGISTRY, run_pre_passes
 from .binder import Rewriter
 
 
@@ -101,10 +102,12 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
     unknown = set(enabled) - set(DEFAULT)
     if unknown:
         raise DsuError('unknown pass(es): %s' % ', '.join(sorted(unknown)))
+    run_pre_passes(unit, enabled)
     model = UnitModel(unit, tu_path)
     decls, params = decls_of(unit.ast, unit)
     cgen = CGen(AttributeMap(unit.attributes, decls, params))
     model.structs = struct_defs(unit, model.canon, cgen.attrs)
+    model.facts = unit_facts(unit, model)
     model.cgen = cgen
     ctx = Context(unit, model, tu_path, cgen)
     ctx.layouts = layouts or {}

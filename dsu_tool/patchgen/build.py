@@ -7,6 +7,7 @@ import subprocess
 
 from ..frontend.errors import DsuError
 from ..elf import elf_section, unsigned_longs
+from ..analysis.updateability import blocking
 from .check import check_type_uses
 from .diff import RETYPED, compare
 from .load import parse_recorded
@@ -75,9 +76,19 @@ def plan_patch(root, program, frm, to):
     return compare(a, b)
 
 
-def build_patch(root, program, frm, to, out):
-    """Generate and compile the patch; return its summary."""
+def build_patch(root, program, frm, to, out, force=False):
+    """Generate and compile the patch; return its summary.  FORCE builds a
+    patch that the updateability analysis says no update point can take
+    (the runtime will refuse it too; useful to see that, and for tests)."""
     plan = plan_patch(root, program, frm, to)
+    blocked = blocking(plan.a.points, plan.types)
+    if blocked and not force:
+        raise DsuError('no update point of %s can take this patch: the types it '
+                       'changes are used by code that may still be running at every '
+                       'update point:\n  %s\nMove an update point to where none of '
+                       'this code is active (a loop head whose body uses the types is '
+                       'fine: the body is extracted into its own function)'
+                       % (frm, '\n  '.join(blocked)))
     summary = plan.summary()
     work = os.path.join(root, PATCH_DIR, program, '%s-to-%s' % (frm, to))
     shutil.rmtree(work, ignore_errors=True)

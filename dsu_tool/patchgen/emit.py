@@ -30,6 +30,7 @@ from ..passes.wrap import size_entry, wrap_struct
 from ..frontend.errors import error_at
 from .diff import CHANGED, REBOUND, RENAMED
 from .transform import Transformers
+from ..versions.record import points_table
 from .load import parse_recorded
 
 PBODY = '__dsu_pbody_%s'
@@ -381,6 +382,7 @@ def descriptor(plan, counts, summary, transformers=()):
                            ('dsu_states', 'dsu_state')):
         lines.append('extern const struct %s __start_%s[] __attribute__((weak, '
                      'visibility("hidden")));' % (ctype, section))
+    lines.append(points_table(plan.b.points, '__dsu_points'))
     lines.append(
         'const struct dsu_patch dsu_patch = {\n'
         '    DSU_PATCH_MAGIC, DSU_ABI_VERSION, %s,\n'
@@ -388,17 +390,20 @@ def descriptor(plan, counts, summary, transformers=()):
         '    __start_dsu_defs, %d, __start_dsu_imports, %d,\n'
         '    __start_dsu_updates, %d,\n'
         '    %s,\n'
-        '    __start_dsu_xforms, %d, __start_dsu_states, %d\n};' % (
+        '    __start_dsu_xforms, %d, __start_dsu_states, %d,\n'
+        '    __dsu_points, %d\n};' % (
             c_string(os.path.basename(plan.b.program)),
             c_string(plan.a.name), c_string(plan.a.id),
             c_string(plan.b.name), c_string(plan.b.id),
-            ndefs, nimports, nupdates, c_string(summary), nxforms, nstates))
+            ndefs, nimports, nupdates, c_string(summary), nxforms, nstates,
+            len(plan.b.points)))
     info = {'program': os.path.basename(plan.b.program), 'from': plan.a.name,
             'from_id': plan.a.id, 'to': plan.b.name, 'to_id': plan.b.id,
             'ndefs': ndefs, 'nimports': nimports, 'nupdates': nupdates,
             'nxforms': nxforms, 'nstates': nstates, 'summary': summary,
-            'types': [{'type': t.name, 'old': t.old.layout, 'new': t.new.layout,
-                       'size': t.sizes['size']} for t in plan.types.values()],
+            'types': [{'type': t.name, 'key': t.key, 'old': t.old.layout,
+                       'new': t.new.layout, 'size': t.sizes['size']}
+                      for t in plan.types.values()],
             'transformers': transformers}
     lines.append('static const char __dsu_info_text[] __attribute__((used, section("dsu_info"))) '
                  '= %s;' % c_string(json.dumps(info)))

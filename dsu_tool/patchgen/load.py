@@ -8,6 +8,7 @@ from ..codegen.cgen import CGen
 from ..frontend.parse import parse_text
 from ..frontend.preprocess import split
 from ..model.tu import FUNC, UnitModel
+from ..passes import run_pre_passes
 from ..passes.driver import transform_unit
 from ..versions.record import Version
 
@@ -19,7 +20,7 @@ def parse_recorded(manifest, i_path):
         text = f.read()
     pre = split(text, manifest['source'], manifest['root'], manifest['cwd'],
                 prelude=manifest.get('prelude'))
-    return parse_text(pre)
+    return run_pre_passes(parse_text(pre), manifest.get('passes'))
 
 
 def type_key(node):
@@ -99,6 +100,7 @@ class ProgramVersion:
     def __init__(self, root, name, program):
         v = Version(root, name, program)
         self.name, self.id, self.program = v.name, v.id, program
+        self.points = v.points
         self.units = [UnitVersion(m, p) for m, p in v.units]
         self.functions, self.variables, self.unit_of = {}, {}, {}
         self.structs = {}             # key -> (StructDef, unit) of its first unit

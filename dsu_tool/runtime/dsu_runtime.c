@@ -14,6 +14,13 @@
  * code (dsu__convert), through every transformer since the layout its tag
  * names.
  *
+ * A patch that changes a wrapped type must not be installed where code
+ * still running after the update point uses the type's fields in the old
+ * layout.  The program and every applied patch list their update points
+ * with the wrapped types that are in use there (struct dsu_point); such a
+ * patch waits for a point that uses none of the types it changes, and is
+ * refused at once when no listed point can take it.
+ *
  *   APPLY <timeout_ms> <absolute path>\n   ->  {"ok":true,"code":"applied",...}
  *   STATUS\n                               ->  {"ok":true,"pid":...,...}
  *
@@ -23,6 +30,8 @@
 #define _GNU_SOURCE
 #define DSU_UPDATEABLE
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -50,6 +59,8 @@ extern const struct dsu_sym __start_dsu_syms[] __attribute__((weak, visibility("
 extern const struct dsu_sym __stop_dsu_syms[] __attribute__((weak, visibility("hidden")));
 extern const struct dsu_type __start_dsu_types[] __attribute__((weak, visibility("hidden")));
 extern const struct dsu_type __stop_dsu_types[] __attribute__((weak, visibility("hidden")));
+extern const struct dsu_point __start_dsu_points[] __attribute__((weak, visibility("hidden")));
+extern const struct dsu_point __stop_dsu_points[] __attribute__((weak, visibility("hidden")));
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -106,10 +117,34 @@ struct type {
     struct step *steps, **tail;
 };
 
+/* The merged table of update points, kept sorted by (file, line).  Its
+ * strings belong to the program or to an applied patch, which stays
+ * loaded; only the restricted arrays are the runtime's own, because a
+ * point listed by several versions restricts the union of their sets:
+ * code of any of them may still be running there. */
+struct upoint {
+    const char *file;
+    unsigned line;
+    const char *function;
+    const char **restricted; /* NULL-terminated */
+    size_t nrestricted;
+};
+
+struct ptable {
+    size_t n;
+    struct upoint *v;
+};
+
 static struct chunk program_table;
 static struct type *types;
 static size_t ntypes;
 static int types_oom;
+static struct ptable no_points;
+/* Replaced (never changed in place) by the update point that applies a
+ * patch with points, so the control thread reads it without the lock
+ * while no request is pending. */
+static struct ptable *points = &no_points;
+static int points_oom;
 static const struct chunk *registry;
 static const char *cur_version, *cur_id;
 static struct applied *applied_head, **applied_tail = &applied_head;
@@ -132,6 +167,12 @@ static struct {
     struct applied *rec;      /* filled in by the update point */
     unsigned failed_state;    /* FAILED: which state transformer, */
     int failed_ret;           /* and what it returned */
+    struct ptable *points;    /* the table with the patch's points merged
+                                 in; the update point swaps it for the old */
+    unsigned long deferred;   /* update points that could not take it */
+    const char *why_file;     /* the point `why` describes */
+    int why_line;
+    char why[512];
 } req;
 
 /* The listening socket, remembered by identity so that we notice when the
@@ -154,6 +195,171 @@ static long long mono_ns(void)
     return ns_of(t);
 }
 
+/* ---- update points ----------------------------------------------------- */
+
+/* A bounded string builder that cannot fail: reasons are formatted at
+ * update points, where allocating would be out of place. */
+struct sbuf {
+    char *p;
+    size_t cap, len;
+};
+
+static void sb_fmt(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_fmt(struct sbuf *b, const char *fmt, ...)
+{
+    if (b->len + 1 >= b->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        b->len = b->len + (size_t)n < b->cap ? b->len + (size_t)n : b->cap - 1;
+}
+
+static void ptable_free(struct ptable *t)
+{
+    if (!t || t == &no_points)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].restricted);
+    free(t->v);
+    free(t);
+}
+
+static struct upoint *ptable_find(const struct ptable *t, const char *file, unsigned line)
+{
+    for (size_t i = 0; file && i < t->n; i++)
+        if (t->v[i].line == line && strcmp(t->v[i].file, file) == 0)
+            return &t->v[i];
+    return NULL;
+}
+
+static int restricts(const struct upoint *pt, const char *type)
+{
+    for (size_t i = 0; type && i < pt->nrestricted; i++)
+        if (strcmp(pt->restricted[i], type) == 0)
+            return 1;
+    return 0;
+}
+
+/* The types a patch changes are those of its transformers. */
+static int conflicts(const struct upoint *pt, const struct dsu_patch *p)
+{
+    for (unsigned i = 0; i < p->nxforms; i++)
+        if (restricts(pt, p->xforms[i].type))
+            return 1;
+    return 0;
+}
+
+/* Adds SRC to T (room for one more entry guaranteed), or unions its set
+ * into the entry T has for the same place. */
+static int ptable_add(struct ptable *t, const struct dsu_point *src)
+{
+    struct upoint *pt = ptable_find(t, src->file, src->line);
+    if (!pt) {
+        pt = &t->v[t->n];
+        *pt = (struct upoint){src->file, src->line, src->function, NULL, 0};
+        if (!(pt->restricted = calloc(1, sizeof *pt->restricted)))
+            return -1;
+        t->n++;
+    } else if (src->function) {
+        pt->function = src->function; /* the newest version's name for it */
+    }
+    for (const char *const *r = src->restricted; r && *r; r++) {
+        if (restricts(pt, *r))
+            continue;
+        const char **nr = realloc(pt->restricted, (pt->nrestricted + 2) * sizeof *nr);
+        if (!nr)
+            return -1;
+        nr[pt->nrestricted++] = *r;
+        nr[pt->nrestricted] = NULL;
+        pt->restricted = nr;
+    }
+    return 0;
+}
+
+static int upoint_cmp(const void *a, const void *b)
+{
+    const struct upoint *x = a, *y = b;
+    int c = strcmp(x->file, y->file);
+    return c ? c : x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* A new table: BASE with the N points at ADD merged in (entries without a
+ * file are skipped); NULL when out of memory. */
+static struct ptable *ptable_merge(const struct ptable *base, const struct dsu_point *add,
+                                   size_t n)
+{
+    struct ptable *t = calloc(1, sizeof *t);
+    if (!t || !(t->v = calloc(base->n + n + 1, sizeof *t->v))) {
+        free(t);
+        return NULL;
+    }
+    for (size_t i = 0; i < base->n; i++) {
+        const struct upoint *b = &base->v[i];
+        const char **r = malloc((b->nrestricted + 1) * sizeof *r);
+        if (!r) {
+            ptable_free(t);
+            return NULL;
+        }
+        memcpy(r, b->restricted, (b->nrestricted + 1) * sizeof *r);
+        t->v[t->n++] = (struct upoint){b->file, b->line, b->function, r, b->nrestricted};
+    }
+    for (size_t i = 0; i < n; i++)
+        if (add[i].file && ptable_add(t, &add[i]) < 0) {
+            ptable_free(t);
+            return NULL;
+        }
+    qsort(t->v, t->n, sizeof *t->v, upoint_cmp);
+    return t;
+}
+
+/* Appends the names of the types the patch changes for which IN(type, ctx)
+ * holds, as "A", "A and B" or "A, B and C"; returns how many. */
+static unsigned sb_types(struct sbuf *b, const struct dsu_patch *p,
+                         int (*in)(const char *type, const void *ctx), const void *ctx)
+{
+    unsigned n = 0, k = 0;
+    for (unsigned i = 0; i < p->nxforms; i++)
+        n += in(p->xforms[i].type, ctx) != 0;
+    for (unsigned i = 0; i < p->nxforms; i++) {
+        if (!in(p->xforms[i].type, ctx))
+            continue;
+        sb_fmt(b, "%s%s", k == 0 ? "" : k + 1 == n ? " and " : ", ", p->xforms[i].type);
+        k++;
+    }
+    return n;
+}
+
+static int restricted_at(const char *type, const void *pt) { return restricts(pt, type); }
+
+static int restricted_anywhere(const char *type, const void *unused)
+{
+    (void)unused;
+    for (size_t i = 0; i < points->n; i++)
+        if (restricts(&points->v[i], type))
+            return 1;
+    return 0;
+}
+
+/* Why the pending patch cannot be installed at FILE:LINE (PT its entry, or
+ * NULL if the tables do not list it), into req.why. */
+static void explain_deferral(const struct dsu_patch *p, const struct upoint *pt,
+                             const char *file, int line)
+{
+    struct sbuf b = {req.why, sizeof req.why, 0};
+    req.why[0] = '\0';
+    if (!pt) {
+        sb_fmt(&b, "%s:%d is not a known update point", file ? file : "?", line);
+        return;
+    }
+    unsigned n = sb_types(&b, p, restricted_at, pt);
+    sb_fmt(&b, " %s in use at %s:%u", n == 1 ? "is" : "are", pt->file, pt->line);
+    if (pt->function)
+        sb_fmt(&b, " (%s)", pt->function);
+}
+
 /* ---- the update point ------------------------------------------------- */
 
 void dsu__update_point(const char *file, int line)
@@ -166,6 +372,22 @@ void dsu__update_point(const char *file, int line)
         return;
     }
     const struct dsu_patch *p = req.patch;
+    /* Only a patch that changes types can break code that is still running
+     * here; where the tables know nothing, assume the worst. */
+    if (p->nxforms) {
+        const struct upoint *pt = ptable_find(points, file, (unsigned)line);
+        if (!pt || conflicts(pt, p)) {
+            req.deferred++;
+            /* the same point is usually hit again and again */
+            if (file != req.why_file || line != req.why_line) {
+                explain_deferral(p, pt, file, line);
+                req.why_file = file;
+                req.why_line = line;
+            }
+            pthread_mutex_unlock(&lock);
+            return;
+        }
+    }
     /* cleared before the state transformers run: one that reaches
      * DSU_update() must not re-enter and deadlock on `lock` */
     __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
@@ -200,6 +422,11 @@ void dsu__update_point(const char *file, int line)
     if (req.defs) {
         req.defs->next = registry;
         registry = req.defs;
+    }
+    if (req.points) { /* the control thread frees what it gets back */
+        struct ptable *old = points;
+        points = req.points;
+        req.points = old;
     }
     __atomic_store_n(&cur_version, p->to_version, __ATOMIC_RELEASE);
     cur_id = p->to_id;
@@ -451,6 +678,55 @@ static void release(void *h)
     }
 }
 
+/* A truncated or mangled shared object can make the dynamic loader fault
+ * inside this process (it maps segments that the file does not hold and
+ * touches them).  So before dlopen: the ELF header must be ours (class,
+ * byte order, machine, a shared object) and every program header, segment
+ * and the section table must lie within the file.  Returns NULL if it is
+ * well formed, else why not. */
+static const char *check_elf(int fd, off_t size, char *why, size_t n)
+{
+    ElfW(Ehdr) eh;
+#if defined(__x86_64__)
+    const unsigned machine = EM_X86_64;
+#elif defined(__aarch64__)
+    const unsigned machine = EM_AARCH64;
+#else
+    const unsigned machine = 0;
+#endif
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+        return "not an ELF file";
+    if (eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+        eh.e_ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB))
+        return "an ELF file for another kind of machine";
+    if (eh.e_type != ET_DYN)
+        return "not a shared object";
+    if (machine && eh.e_machine != machine)
+        return "a shared object for another architecture";
+    if (eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phnum == 0 ||
+        eh.e_phoff > (ElfW(Off))size ||
+        (ElfW(Off))eh.e_phnum * sizeof(ElfW(Phdr)) > (ElfW(Off))size - eh.e_phoff)
+        return "truncated or corrupt (program headers)";
+    if (eh.e_shoff && (eh.e_shentsize != sizeof(ElfW(Shdr)) || eh.e_shoff > (ElfW(Off))size ||
+                       (ElfW(Off))eh.e_shnum * sizeof(ElfW(Shdr)) > (ElfW(Off))size - eh.e_shoff))
+        return "truncated or corrupt (section headers)";
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        ElfW(Phdr) ph;
+        if (pread(fd, &ph, sizeof ph, eh.e_phoff + (off_t)i * sizeof ph) != (ssize_t)sizeof ph)
+            return "truncated or corrupt (program headers)";
+        if (ph.p_filesz && (ph.p_offset > (ElfW(Off))size ||
+                            ph.p_filesz > (ElfW(Off))size - ph.p_offset)) {
+            snprintf(why, n, "truncated or corrupt: segment %u needs bytes up to %llu, "
+                     "the file has %llu", i, (unsigned long long)(ph.p_offset + ph.p_filesz),
+                     (unsigned long long)size);
+            return why;
+        }
+        if (ph.p_type == PT_LOAD && ph.p_filesz > ph.p_memsz)
+            return "corrupt (a segment larger on file than in memory)";
+    }
+    return NULL;
+}
+
 /* dlopen()s the already opened and checked file FD through /proc/self/fd,
  * so what gets mapped is exactly the file we looked at.  glibc first
  * compares the *name* with those of loaded objects, so "/proc/self/fd/5"
@@ -651,6 +927,41 @@ static struct type *resolve_type_import(struct jbuf *out, const struct dsu_patch
     return t;
 }
 
+/* Refuses at once a patch that changes types in use at every listed update
+ * point: it could only time out.  An empty table says nothing about where
+ * the program is safe, so it refuses nothing (the update point still
+ * defers at points it does not know). */
+static int check_points(struct jbuf *out, const struct dsu_patch *p)
+{
+    if (!p->nxforms)
+        return 0;
+    if (points_oom)
+        return fail(out, "rejected",
+                    "out of memory when the process started: its update points are unknown");
+    if (points->n == 0)
+        return 0;
+    for (size_t i = 0; i < points->n; i++)
+        if (!conflicts(&points->v[i], p))
+            return 0;
+    char why[8192];
+    struct sbuf b = {why, sizeof why, 0};
+    sb_fmt(&b, "no update point can take this patch: ");
+    unsigned n = sb_types(&b, p, restricted_anywhere, NULL);
+    sb_fmt(&b, " %s used by code active at every update point (", n == 1 ? "is" : "are");
+    for (size_t i = 0; i < points->n; i++) {
+        const struct upoint *pt = &points->v[i];
+        sb_fmt(&b, "%s%s:%u", i ? "; " : "", pt->file, pt->line);
+        if (pt->function)
+            sb_fmt(&b, " in %s", pt->function);
+        if (n > 1) { /* then say which of them each point uses */
+            sb_fmt(&b, ": ");
+            sb_types(&b, p, restricted_at, pt);
+        }
+    }
+    sb_fmt(&b, ")");
+    return fail(out, "rejected", "%s", why);
+}
+
 static void serve(int c, int busy);
 static int listener_alive(void);
 
@@ -666,6 +977,9 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     struct chunk *defs = NULL;
     struct step *steps = NULL;
     struct applied *rec = NULL;
+    struct ptable *newpoints = NULL;
+    unsigned long deferred = 0;
+    char why[sizeof req.why];
 
     /* O_NONBLOCK: opening a FIFO must not hang the control thread */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -690,6 +1004,14 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
         fail(out, "rejected", "%s is writable by %s (mode %04o)", path,
              (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777));
         goto out;
+    }
+    {
+        char elfwhy[160];
+        const char *bad = check_elf(fd, st.st_size, elfwhy, sizeof elfwhy);
+        if (bad) {
+            fail(out, "bad-input", "%s is %s", path, bad);
+            goto out;
+        }
     }
     if (!(h = load_patch(fd, &st, &err))) {
         /* unresolved symbols or missing libraries mean "not for this
@@ -731,6 +1053,15 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
                  p->states[i].name ? p->states[i].name : "(null)");
             goto out;
         }
+    if (p->npoints && !p->points) {
+        fail(out, "bad-input", "%s lists update points it does not have", path);
+        goto out;
+    }
+    for (unsigned i = 0; i < p->npoints; i++)
+        if (!p->points[i].file) {
+            fail(out, "bad-input", "update point %u of the patch has no file", i);
+            goto out;
+        }
     slots = calloc(p->nupdates + 1, sizeof *slots);
     steps = calloc(p->nxforms + 1, sizeof *steps);
     rec = calloc(1, sizeof *rec);
@@ -765,6 +1096,12 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
             goto out;
         slots[i] = e->slot;
     }
+    if (check_points(out, p) < 0)
+        goto out;
+    if (p->npoints && !(newpoints = ptable_merge(points, p->points, p->npoints))) {
+        fail(out, "rejected", "out of memory");
+        goto out;
+    }
     /* Everything checks: now the cells, which only the patch's own (not
      * yet reachable) code reads. */
     for (unsigned i = 0; i < p->nimports; i++) {
@@ -789,6 +1126,11 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     req.defs = defs;
     req.steps = steps;
     req.rec = rec;
+    req.points = newpoints;
+    req.deferred = 0;
+    req.why_file = NULL;
+    req.why_line = 0;
+    req.why[0] = '\0';
     req.state = PENDING;
     __atomic_store_n(&dsu__pending, 1, __ATOMIC_RELEASE);
     long long t_posted = mono_ns();
@@ -816,6 +1158,11 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     int applied = req.state == DONE, failed = req.state == FAILED;
     if (!applied)
         __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
+    /* not applied: the merged table; applied: the table it replaced */
+    newpoints = req.points;
+    req.points = NULL;
+    deferred = req.deferred;
+    memcpy(why, req.why, sizeof why);
     req.state = IDLE;
     pthread_mutex_unlock(&lock);
 
@@ -826,8 +1173,13 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
         goto out;
     }
     if (!applied) {
-        fail(out, "timeout", "no update point was reached within %lld ms; nothing was changed",
-             timeout_ms);
+        if (deferred)
+            fail(out, "timeout", "no safe update point was reached in %.*f s (deferred %lu "
+                 "time%s; last: %s)", timeout_ms % 100 ? 3 : 1, timeout_ms / 1000.0,
+                 deferred, deferred == 1 ? "" : "s", why);
+        else
+            fail(out, "timeout", "no update point was reached within %lld ms; nothing was "
+                 "changed", timeout_ms);
         goto out;
     }
     char where[4200];
@@ -838,8 +1190,8 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     jb_str(out, p->from_version);
     jb_raw(out, ",\"to\":");
     jb_str(out, p->to_version);
-    jb_fmt(out, ",\"pause_ns\":%lld,\"prepare_us\":%lld,\"update_point\":", pause_ns,
-           (t_posted - t0) / 1000);
+    jb_fmt(out, ",\"pause_ns\":%lld,\"prepare_us\":%lld,\"deferred\":%lu,\"update_point\":",
+           pause_ns, (t_posted - t0) / 1000, deferred);
     jb_str(out, where);
     jb_raw(out, ",\"summary\":");
     jb_str(out, p->summary);
@@ -848,6 +1200,7 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
 out:
     if (h)
         release(h);
+    ptable_free(newpoints);
     free(slots);
     free(defs);
     free(steps);
@@ -897,7 +1250,27 @@ static void do_status(struct jbuf *out)
         jb_fmt(out, ",\"changed\":%s,\"steps\":%u}", t->pub.changed ? "true" : "false",
                t->nsteps);
     }
-    jb_fmt(out, "],\"pending\":%s}", req.state == PENDING ? "true" : "false");
+    jb_raw(out, "],\"points\":[");
+    for (size_t i = 0; i < points->n; i++) {
+        const struct upoint *pt = &points->v[i];
+        jb_raw(out, i ? ",{\"file\":" : "{\"file\":");
+        jb_str(out, pt->file);
+        jb_fmt(out, ",\"line\":%u,\"function\":", pt->line);
+        jb_str(out, pt->function);
+        jb_raw(out, ",\"restricted\":[");
+        for (size_t k = 0; k < pt->nrestricted; k++) {
+            if (k)
+                jb_raw(out, ",");
+            jb_str(out, pt->restricted[k]);
+        }
+        jb_raw(out, "]}");
+    }
+    jb_fmt(out, "],\"pending\":%s", req.state == PENDING ? "true" : "false");
+    if (req.state == PENDING) {
+        jb_fmt(out, ",\"deferred\":%lu,\"deferred_reason\":", req.deferred);
+        jb_str(out, req.why);
+    }
+    jb_raw(out, "}");
     pthread_mutex_unlock(&lock);
 }
 
@@ -1064,6 +1437,10 @@ static void fork_child(void)
     init_sync();
     /* a request in flight belongs to the parent's control thread */
     req.state = IDLE;
+    /* the parent's control thread would have freed it: the new table of
+     * a request not taken, or the old one of a request taken */
+    ptable_free(req.points);
+    req.points = NULL;
     dsu__pending = 0;
     if (listener_alive())
         close(lfd); /* else "\0dsu-<parent>" would outlive the parent */
@@ -1102,6 +1479,20 @@ static void init_types(void)
     }
 }
 
+/* The program's own points.  A header's point may be listed by every
+ * object that includes it; the entries merge like a patch's. */
+static void init_points(void)
+{
+    const struct dsu_point *start = __start_dsu_points, *stop = __stop_dsu_points;
+    if (!start || stop <= start)
+        return;
+    struct ptable *t = ptable_merge(&no_points, start, (size_t)(stop - start));
+    if (t)
+        points = t;
+    else
+        points_oom = 1;
+}
+
 __attribute__((constructor)) static void dsu_runtime_init(void)
 {
     const struct dsu_sym *start = __start_dsu_syms, *stop = __stop_dsu_syms;
@@ -1110,6 +1501,7 @@ __attribute__((constructor)) static void dsu_runtime_init(void)
         program_table.n = (size_t)(stop - start);
     }
     init_types();
+    init_points();
     registry = &program_table;
     cur_version = dsu__program_version;
     cur_id = dsu__program_version_id;

@@ -177,7 +177,8 @@ def _build_patch_action(target, source, env):
     rel, frm, to = (s.read() for s in source[:3])
     try:
         summary = build_patch(env.Dir('#').get_abspath(), rel, frm, to,
-                              target[0].get_abspath())
+                              target[0].get_abspath(),
+                              force=_arguments().get('force', '0') not in ('0', ''))
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
     print(summary)

@@ -4,7 +4,8 @@
  *   3 imports the variable `hits` as a function
  *   4 has a wrong magic number
  *   5 was built for another runtime ABI
- *   6 was built for ABI 1 (before wrapped types) */
+ *   6 was built for ABI 1 (before wrapped types)
+ *   7 was built for ABI 2 (before update points) */
 #include "dsu_internal.h"
 
 static void *cell;
@@ -30,10 +31,11 @@ static const struct dsu_update updates[] = {{"greet", HASH, (void *)new_greet}};
 
 const struct dsu_patch dsu_patch = {
     BAD == 4 ? 0x12345678u : DSU_PATCH_MAGIC,
-    BAD == 5 ? 99u : BAD == 6 ? 1u : DSU_ABI_VERSION,
+    BAD == 5 ? 99u : BAD == 6 ? 1u : BAD == 7 ? 2u : DSU_ABI_VERSION,
     "testprog",
     "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
     0, 0, imports, 1, updates, 1,
     "bad",
     0, 0, 0, 0, /* no type or state transformers */
+    0, 0,       /* no update points */
 };

@@ -160,4 +160,5 @@ const struct dsu_patch dsu_patch = {
     defs, 1, imports, 3, updates, 4,
     "changed struct rec: long b, int a, int c\nchanged counter: long",
     xforms, 1, states, sizeof states / sizeof states[0],
+    0, 0, /* v2's points are v1's */
 };

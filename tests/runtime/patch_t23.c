@@ -117,4 +117,5 @@ const struct dsu_patch dsu_patch = {
     0, 0, imports, 3, updates, 3,
     "changed struct rec: long a, long b, int c, int d",
     xforms, 1, 0, 0,
+    0, 0, /* v3's points are v1's */
 };

@@ -48,4 +48,5 @@ const struct dsu_patch dsu_patch = {
     0, 0, imports, 2, updates, 1,
     "changed show",
     0, 0, 0, 0,
+    0, 0,
 };

@@ -14,4 +14,5 @@ const struct dsu_patch dsu_patch = {
     0, 0, 0, 0, updates, 1,
     "needs a missing symbol",
     0, 0, 0, 0, /* no type or state transformers */
+    0, 0,       /* no update points */
 };

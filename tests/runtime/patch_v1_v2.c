@@ -36,4 +36,5 @@ const struct dsu_patch dsu_patch = {
     defs, 1, imports, 2, updates, 1,
     "changed greet: 2*x + 1000\nadded bonus",
     0, 0, 0, 0, /* no type or state transformers */
+    0, 0,       /* no update points */
 };

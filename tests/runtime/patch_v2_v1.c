@@ -22,4 +22,5 @@ const struct dsu_patch dsu_patch = {
     0, 0, imports, 1, updates, 1,
     "changed greet: x + 1",
     0, 0, 0, 0, /* no type or state transformers */
+    0, 0,       /* no update points */
 };

@@ -30,4 +30,5 @@ const struct dsu_patch dsu_patch = {
     0, 0, imports, 3, updates, 1,
     "changed greet: bonus(|x|)",
     0, 0, 0, 0, /* no type or state transformers */
+    0, 0,       /* no update points */
 };

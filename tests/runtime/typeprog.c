@@ -8,7 +8,12 @@
  *
  * Commands on stdin, one answer line each on stdout:
  *   show N | set N A B | add A B | tag N | count | version | quit
- * where N < 4 names recs[N] and N >= 100 the (N-100)th list element. */
+ * where N < 4 names recs[N] and N >= 100 the (N-100)th list element.
+ *
+ * Its one update point, at the head of the main loop, is listed in the
+ * section "dsu_points" as using no wrapped type: main() only passes
+ * pointers on.  NO_POINTS=1 leaves it unlisted, as in a program whose
+ * points nobody analysed. */
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -123,6 +128,20 @@ SYM(list_head, "h-item*", DSU_VAR, sizeof list_head, 0, &list_head);
 
 /* ---- the program ---- */
 
+/* The entry and the call on one line: both see the same __LINE__. */
+#if NO_POINTS
+#define UPDATE_POINT(function, restricted) DSU_update()
+#else
+static const char *const __dsu_uses_nothing[] = {NULL};
+#define UPDATE_POINT(function, restricted)                                               \
+    do {                                                                                 \
+        static const struct dsu_point __dsu_point                                        \
+            __attribute__((used, section("dsu_points"), aligned(8))) =                   \
+                {__FILE__, __LINE__, 0, function, restricted};                           \
+        DSU_update();                                                                    \
+    } while (0)
+#endif
+
 static struct rec *get(int n)
 {
     if (n >= 0 && n < 4)
@@ -187,6 +206,6 @@ int main(void)
                 memmove(buf, nl + 1, len);
             }
         }
-        DSU_update();
+        UPDATE_POINT("main", __dsu_uses_nothing);
     }
 }

@@ -13,7 +13,7 @@
 #define DSU_INTERNAL_H
 
 #define DSU_PATCH_MAGIC 0x50555344u /* "DSUP" */
-#define DSU_ABI_VERSION 2u
+#define DSU_ABI_VERSION 3u
 
 enum dsu_kind {
     DSU_FUNC = 1, /* a function: slot = where calls go, addr = its stub */
@@ -103,6 +103,21 @@ struct dsu_update {
     void *body;
 };
 
+/* An update point (a DSU_update() call site) and the wrapped types that
+ * code which may still be running after it uses concretely (reads or
+ * writes their fields): the frame holding the point and every function
+ * that may be below it on the stack.  A patch that changes one of these
+ * types is not applied at this point; it waits for a point where it is
+ * safe.  The program lists its points in the section "dsu_points"; a
+ * patch lists the points of the version it makes. */
+struct dsu_point {
+    const char *file;
+    unsigned line;
+    unsigned reserved;
+    const char *function;
+    const char *const *restricted; /* NULL-terminated dsu_type names */
+};
+
 /* Exported by every patch as `dsu_patch`.  Arrays may be empty. */
 struct dsu_patch {
     unsigned magic; /* DSU_PATCH_MAGIC */
@@ -121,6 +136,8 @@ struct dsu_patch {
     unsigned nxforms;
     const struct dsu_state *states;
     unsigned nstates;
+    const struct dsu_point *points; /* of the version the patch makes */
+    unsigned npoints;
 };
 
 /* Each updateable program links one generated object that defines: */

@@ -1,0 +1,116 @@
+"""What each function of a unit does that the updateability analysis needs.
+
+Collected by a read-only walk of the unit (after loop extraction, before
+the passes rename anything), per function, by link name:
+
+  uses      wrapped struct -> lines where the function reads or writes one
+            of its fields (the concrete uses that in-place conversion
+            would break in code that keeps running)
+  calls     link names of program functions it calls directly
+  indirect  whether it calls through a pointer
+  external  whether it calls a function the program does not define
+            (a library function may call back any function whose address
+            was taken)
+  points    the update points (DSU_update() call sites) in it: [file, line]
+
+and, for the unit, the functions whose address is taken.
+"""
+
+from pycparser import c_ast
+
+from ..model.tu import FUNC
+from ..model.typing import Typer
+from ..passes.binder import Rewriter
+
+UPDATE_POINT = 'dsu__update_point'
+
+
+class FactsWalker(Rewriter):
+    def __init__(self, unit, model):
+        super().__init__()
+        self.model = model
+        self.typer = Typer(unit, model.typedefs, self)
+        self.wrapped = {id(d.node): d for d in model.structs if d.wrapped}
+        self.facts = {}
+        self.address_taken = set()
+        self.current = None
+
+    def walk(self, unit):
+        for ext in unit.ast.ext:
+            if unit.is_project(ext) and isinstance(ext, c_ast.FuncDef):
+                ent = self.model.entities.get(ext.decl.name)
+                if ent is None:
+                    continue
+                self.current = self.facts.setdefault(ent.link, {
+                    'name': ent.name, 'file': ent.file, 'line': ent.line,
+                    'uses': {}, 'calls': set(), 'indirect': False,
+                    'external': False, 'points': []})
+                self.rewrite(ext)
+                self.current = None
+            elif unit.is_project(ext):
+                self.rewrite(ext)       # initialisers may take addresses
+        return self
+
+    def _function(self, name):
+        if self.lookup(name) is not None:
+            return None
+        ent = self.model.entities.get(name)
+        return ent if ent is not None and ent.kind == FUNC else None
+
+    def r_FuncCall(self, node):
+        callee = node.name
+        if isinstance(callee, c_ast.ID) and self.lookup(callee.name) is None:
+            ent = self._function(callee.name)
+            if callee.name == UPDATE_POINT:
+                self._point(node)
+            elif ent is not None:
+                if self.current is not None:
+                    self.current['calls'].add(ent.link)
+            elif callee.name in self.typer.file_scope and self.current is not None:
+                ty = self.typer.resolve(self.typer.file_scope[callee.name])
+                if isinstance(ty, c_ast.FuncDecl):
+                    self.current['external'] = True
+                else:
+                    self.current['indirect'] = True      # a global function pointer
+        else:
+            if self.current is not None:
+                self.current['indirect'] = True
+            node.name = self.rewrite(node.name)
+        if node.args is not None:
+            self.rewrite(node.args)
+        return node
+
+    def _point(self, node):
+        args = node.args.exprs if node.args is not None else []
+        if self.current is None or len(args) != 2 or not all(
+                isinstance(a, c_ast.Constant) for a in args):
+            return
+        file = args[0].value[1:-1].encode().decode('unicode_escape')
+        self.current['points'].append([file, int(args[1].value.rstrip('uUlL'))])
+
+    def r_ID(self, node):
+        ent = self._function(node.name)
+        if ent is not None:
+            self.address_taken.add(ent.link)
+        return node
+
+    def r_StructRef(self, node):
+        base = self.typer.type_of(node.name)
+        if node.type == '->':
+            base = self.typer.pointee(base)
+        agg = self.typer.aggregate(base)
+        d = self.wrapped.get(id(agg)) if agg is not None else None
+        if d is not None and self.current is not None:
+            self.current['uses'].setdefault(d.key, []).append(node.coord.line)
+        self.rewrite(node.name)
+        return node
+
+
+def unit_facts(unit, model):
+    """JSON-ready facts of one unit."""
+    w = FactsWalker(unit, model).walk(unit)
+    functions = {}
+    for link, f in w.facts.items():
+        functions[link] = dict(f, calls=sorted(f['calls']),
+                               uses={k: sorted(set(v)) for k, v in f['uses'].items()})
+    return {'functions': functions, 'address_taken': sorted(w.address_taken)}
