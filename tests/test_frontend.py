@@ -80,6 +80,27 @@ def test_attributes_of_the_program_are_kept(tmp_path):
     assert build_and_run_updateable(tmp_path, out) == '5 32 16 0 6 4 0\n'
 
 
+def test_inline_assembly_is_kept_with_renamed_operands(tmp_path):
+    src, out, text, _ = transform(tmp_path, '''
+        #include <stdio.h>
+        extern int absolute(int) __asm__("abs");
+        static int counter;
+        int main(void)
+        {
+            int y;
+            counter = 2;
+            __asm__ volatile ("" : : : "memory");
+            __asm__ ("movl %1, %0" : "=r" (y) : "r" (5 + counter));
+            printf("%d %d\\n", y, absolute(-3));
+            return 0;
+        }
+    ''')
+    assert '"r" (5 + counter__dsu_unit_c_' in text
+    assert 'extern int absolute(int) __asm__("abs")' in text
+    assert build_and_run(tmp_path, src, 'plain') == '7 3\n'
+    assert build_and_run_updateable(tmp_path, out) == '7 3\n'
+
+
 def test_attribute_shared_by_two_declarators_is_refused(tmp_path):
     with pytest.raises(DsuError) as e:
         transform(tmp_path, 'int a, b __attribute__((unused));\n')
@@ -89,7 +110,7 @@ def test_attribute_shared_by_two_declarators_is_refused(tmp_path):
 
 @pytest.mark.parametrize('code, construct', [
     ('int f(int x) { __typeof__(x) y = x; return y; }', 'typeof'),
-    ('int f(void) { __asm__ volatile("nop"); return 0; }', 'inline assembly'),
+    ('int f(void) { l: __asm__ goto("jmp %l0" :::: l); return 0; }', 'asm goto'),
     ('int f(int x) { return _Generic(x, int: 1, default: 0); }', '_Generic'),
 ])
 def test_unsupported_construct_is_refused_at_its_line(tmp_path, code, construct):

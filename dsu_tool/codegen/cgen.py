@@ -63,11 +63,16 @@ class AttributeMap:
         return attrs if ours else [a for a in attrs if FIXED not in a]
 
 
+def _is_label(attr):
+    return attr.startswith(('__asm__', '__asm', 'asm'))
+
+
 class CGen(c_generator.CGenerator):
-    def __init__(self, attributes=None, lines=True):
+    def __init__(self, attributes=None, lines=True, asm=None):
         super().__init__()
         self.attrs = attributes
         self.lines = lines
+        self.asm = asm or []
         self._last = None
 
     # -- #line --------------------------------------------------------------
@@ -106,6 +111,10 @@ class CGen(c_generator.CGenerator):
     def visit_Decl(self, n, no_type=False):
         s = n.name if no_type else self._generate_decl(n)
         extra = self.attrs.decls.get(id(n), []) if self.attrs else []
+        labels = [a for a in extra if _is_label(a)]
+        if labels:             # an asm label comes right after the declarator
+            s += ' ' + ' '.join(labels)
+            extra = [a for a in extra if not _is_label(a)]
         if extra and isinstance(n.type, c_ast.FuncDecl):
             s = ' '.join(extra) + ' ' + s
             extra = []
@@ -125,6 +134,9 @@ class CGen(c_generator.CGenerator):
     # -- builtins ------------------------------------------------------------------
 
     def visit_FuncCall(self, n):
+        if isinstance(n.name, c_ast.ID) and n.name.name == '__dsu_asm' and n.args:
+            operands = [self.visit(e) for e in n.args.exprs[1:]]
+            return self.asm[int(n.args.exprs[0].value)].format(*operands)
         if isinstance(n.name, c_ast.ID) and n.args is not None:
             if n.name.name == '__dsu_va_arg' and len(n.args.exprs) == 2:
                 ap, size = n.args.exprs

@@ -105,6 +105,7 @@ class Tidier:
         self.lines = pre.text.split('\n')
         self.edits = {}          # row -> list of (col, end, replacement)
         self.attributes = []
+        self.asm = []            # asm statement texts, operands as {0}, {1}...
         self.toks = self._tokenize()
 
     # -- tokens and edits -------------------------------------------------
@@ -190,14 +191,26 @@ class Tidier:
                 if t in _ASM:
                     j = i + 1
                     while j < len(toks) and toks[j].text in (
-                            'volatile', '__volatile__', 'goto', 'inline'):
+                            'volatile', '__volatile__', 'goto', 'inline', '__inline__'):
                         j += 1
                     if j < len(toks) and toks[j].text == '(':
+                        end = self.matching(j)
                         if project:
-                            self.fail(tok, 'inline assembly and asm labels '
-                                      'are not supported by the dsu pass yet')
-                        self.blank(i, self.matching(j))
-                        i = self.matching(j) + 1
+                            prev = toks[i - 1].text if i else ';'
+                            statement = 'block' in brace_kinds and prev in (
+                                ';', '{', '}', ':', ')', 'else')
+                            if statement:
+                                self._asm_statement(i, j, end)
+                            elif not brace_kinds or brace_kinds[-1] != 'type':
+                                self._record_attribute(i, end, brace_kinds, decl_start,
+                                                       paren_depth > 0)
+                                self.blank(i, end)
+                            else:
+                                self.fail(tok, 'file-scope asm: not supported by the dsu '
+                                          'pass yet')
+                        else:
+                            self.blank(i, end)
+                        i = end + 1
                         continue
                 if t in _UNSUPPORTED and project:
                     self.fail(tok, '%s is not supported by the dsu pass yet'
@@ -295,6 +308,54 @@ class Tidier:
         self.replace(self.toks[comma], ', sizeof(')
         self.replace(self.toks[j], '))')
 
+    def _asm_statement(self, i, j, end):
+        """`asm [volatile] ("..." : "=r"(x) : "r"(y) : "memory")` becomes
+        `__dsu_asm(K, x, y)`: the parser sees the operand expressions (so
+        the passes rename what they name), codegen spells the statement
+        back from template K."""
+        toks = self.toks
+        pieces, args, k, depth = [], [], j + 1, 0
+        section = 0
+        while k < end:
+            t = toks[k].text
+            if t == ':' and depth == 0:
+                section += 1
+            if section in (1, 2) and t == '(' and depth == 0:
+                close = self.matching(k)
+                args.append((k + 1, close - 1))
+                pieces.append('({%d})' % (len(args) - 1))
+                k = close + 1
+                continue
+            if section >= 4:
+                self.fail(toks[i], 'asm goto: not supported by the dsu pass yet')
+            if t in '([{':
+                depth += 1
+            elif t in ')]}':
+                depth -= 1
+            pieces.append(t.replace('{', '{{').replace('}', '}}'))
+            k += 1
+        quals = ' '.join(x.text for x in toks[i + 1:j]
+                         if x.text not in ('__volatile__',)) or ''
+        if any(x.text == '__volatile__' for x in toks[i + 1:j]):
+            quals = ('volatile ' + quals).strip()
+        template = '__asm__ %s(%s)' % (quals + ' ' if quals else '', ' '.join(pieces))
+        self.asm.append(template)
+        # rewrite in place: `__asm__ ... (` -> `__dsu_asm(K,` and keep only
+        # the operand expressions, separated by commas
+        self.replace(toks[i], '__dsu_asm(%d' % (len(self.asm) - 1))
+        for x in toks[i + 1:j + 1]:
+            self.replace(x, '')
+        keep = set()
+        for a, b in args:
+            keep.update(range(a, b + 1))
+        first_of = {a for a, _ in args}
+        for k in range(j + 1, end):
+            if k in keep:
+                if k in first_of:
+                    self.replace(toks[k], ', ' + toks[k].text)
+                continue
+            self.replace(toks[k], '')
+
     def _record_attribute(self, i, j, brace_kinds, decl_start, in_parens):
         text = ' '.join(t.text for t in self.toks[i:j + 1])
         text = re.sub(r'\s*([()])\s*', r'\1', text).replace(' ,', ',')
@@ -360,7 +421,8 @@ class Tidier:
 
 
 def tidy(pre):
-    """Return (parser text, attributes of the program's own code)."""
+    """Return (parser text, attributes of the program's own code, asm
+    statement templates)."""
     tidier = Tidier(pre)
     text = tidier.run()
-    return text, tidier.attributes
+    return text, tidier.attributes, tidier.asm

@@ -21,13 +21,14 @@ class Unit:
     pre: object              # frontend.preprocess.Preprocessed
     attributes: list         # frontend.gnu.Attribute, program code only
     project_files: set       # files whose declarations are regenerated
+    asm: list = None         # asm statement templates (frontend.gnu)
 
     def is_project(self, node):
         return node.coord is not None and node.coord.file in self.project_files
 
 
 def parse_text(pre):
-    text, attributes = tidy(pre)
+    text, attributes, asm = tidy(pre)
     prelude = '# 1 "<dsu-builtins>"\n' + PARSER_PRELUDE
     # The parser sees the prelude first; a line marker right after it puts
     # the coordinates of the real text back on track.
@@ -39,7 +40,7 @@ def parse_text(pre):
         raise _locate(str(e), pre, text) from None
     project_files = {loc[0] for loc, origin in zip(pre.locs, pre.origins)
                      if loc and origin == PROJECT}
-    return Unit(pre.source, ast, pre, attributes, project_files)
+    return Unit(pre.source, ast, pre, attributes, project_files, asm)
 
 
 def _locate(message, pre, text):

@@ -111,8 +111,10 @@ def _unwrappable(node, attributes):
         return 'it has no fields'
     last = fields[-1].type
     if isinstance(last, c_ast.ArrayDecl) and (last.dim is None or (
-            isinstance(last.dim, c_ast.Constant) and last.dim.value == '0')):
-        return 'it ends in a flexible array member'
+            isinstance(last.dim, c_ast.Constant) and last.dim.value in ('0', '1'))):
+        # `char data[1]` at the end: the old way to write a flexible array,
+        # which gcc honours only while the array is the last member
+        return 'it ends in a flexible array (or a 0/1-element array used as one)'
     for f in fields:
         if _defines_tag(f.type):
             return 'it defines another tagged type inside'

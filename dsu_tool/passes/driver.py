@@ -4,7 +4,7 @@ from pycparser import c_ast
 
 from ..codegen.cgen import AttributeMap, CGen
 from ..codegen.unit import render_program
-from ..frontend.errors import DsuError
+from ..frontend.errors import DsuError, error_at
 from ..analysis.facts import unit_facts
 from ..model.structs import struct_defs
 from ..model.tu import UnitModel
@@ -83,6 +83,10 @@ def decls_of(ast, unit):
             decls.append(node)
             self.generic_visit(node)
 
+        def visit_Typedef(self, node):
+            decls.append(node)
+            self.generic_visit(node)
+
         def visit_ParamList(self, node):
             for p in node.params:
                 if isinstance(p, c_ast.Decl):
@@ -105,7 +109,13 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
     run_pre_passes(unit, enabled)
     model = UnitModel(unit, tu_path)
     decls, params = decls_of(unit.ast, unit)
-    cgen = CGen(AttributeMap(unit.attributes, decls, params))
+    cgen = CGen(AttributeMap(unit.attributes, decls, params), asm=unit.asm)
+    for ent in model.entities.values():
+        if ent.defined and any(a.startswith('__asm') for a in
+                               cgen.attrs.decls.get(id(ent.decl), [])):
+            raise error_at(ent.decl.coord, "an asm label on the definition of '%s': "
+                           "not supported (dsu gives the program's definitions symbols "
+                           "of its own)" % ent.name)
     model.structs = struct_defs(unit, model.canon, cgen.attrs)
     model.facts = unit_facts(unit, model)
     model.cgen = cgen

@@ -15,6 +15,7 @@ use types declared just before).
 from pycparser import c_ast
 
 from ..codegen.stubs import stub_asm
+from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC
 from .common import c_string, declaration, drop_storage, pointer_to, rename_decl
 
@@ -32,6 +33,8 @@ class Indirect:
         self.declared = set()       # links whose slot is declared
 
     def reference(self, ent, node, call):
+        if call and is_builtin_name(ent.name):
+            return None      # gcc may treat the call as its builtin: keep it by name
         if call and _patchable(ent) and ent.link in self.declared:
             return c_ast.ID(SLOT % ent.link, node.coord)
         return None

@@ -139,7 +139,8 @@ class UnitEmitter:
         self.parsed = parse_recorded(unit.manifest, unit.i_path)
         self.model = UnitModel(self.parsed, unit.tu)
         decls, params = decls_of(self.parsed.ast, self.parsed)
-        self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params))
+        self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params),
+                         asm=self.parsed.asm)
         self.imports = {}          # (link, kind) -> (cell, hash)
         self.declared = set()      # names declared in this file
         self.before = []           # C text to put before the current node
