@@ -84,12 +84,12 @@ def side_base(root, obj):
 def write_if_changed(path, text):
     """Keep builds incremental: an unchanged file keeps its timestamp."""
     try:
-        with open(path) as f:
+        with open(path, encoding='latin-1') as f:
             if f.read() == text:
                 return
     except OSError:
         pass
-    with open(path, 'w') as f:
+    with open(path, 'w', encoding='latin-1') as f:
         f.write(text)
 
 

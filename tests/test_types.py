@@ -213,7 +213,7 @@ def test_struct_that_outgrows_its_room_is_refused(tmp_path):
     small = '#include <stdio.h>\nstruct box { int a; };\nstatic struct box b;\n' \
             'void handle(const char *c) { b.a++; printf("%s %d\\n", c, b.a); }\n'
     p.version('v1', small)
-    p.version('v2', small.replace('int a; }', 'int a; char big[64]; }'))
+    p.version('v2', small.replace('int a; }', 'int a; char big[64]; int end; }'))
     r = p.patch('v1', 'v2', check=False)
     assert r.returncode != 0
     assert 'lib.c:2' in r.stderr

@@ -101,7 +101,8 @@ class FactsWalker(Rewriter):
         agg = self.typer.aggregate(base)
         d = self.wrapped.get(id(agg)) if agg is not None else None
         if d is not None and self.current is not None:
-            self.current['uses'].setdefault(d.key, []).append(node.coord.line)
+            line = node.coord.line if node.coord else self.current['line']
+            self.current['uses'].setdefault(d.key, []).append(line)
         self.rewrite(node.name)
         return node
 

@@ -134,6 +134,8 @@ class CGen(c_generator.CGenerator):
     # -- builtins ------------------------------------------------------------------
 
     def visit_FuncCall(self, n):
+        if isinstance(n.name, c_ast.ID) and n.name.name == '__dsu_se' and n.args:
+            return '(__extension__ (' + self.visit(n.args.exprs[0]).rstrip() + '))'
         if isinstance(n.name, c_ast.ID) and n.name.name == '__dsu_asm' and n.args:
             operands = [self.visit(e) for e in n.args.exprs[1:]]
             return self.asm[int(n.args.exprs[0].value)].format(*operands)

@@ -39,6 +39,7 @@ _RESPELL = {
     '__thread': '_Thread_local',
     '__builtin_offsetof': 'offsetof',
     '_Noreturn': '', '__extension__': '',
+    '__complex__': '_Complex', '__complex': '_Complex',
 }
 
 # Types the parser does not know.  Outside headers get a stand-in of
@@ -72,7 +73,10 @@ _UNSUPPORTED = {
     '__builtin_types_compatible_p': '__builtin_types_compatible_p',
     '__builtin_choose_expr': '__builtin_choose_expr',
     '_Generic': '_Generic selections',
+    '__real__': '__real__', '__imag__': '__imag__',
+    '__builtin_complex': '__builtin_complex',
 }
+_CONTROL = {'if', 'while', 'for', 'switch', 'return', 'sizeof', '_Alignof', 'else', 'do'}
 
 
 @dataclass
@@ -222,10 +226,22 @@ class Tidier:
                 elif t == '__builtin_va_arg' and self.next_is(i, '('):
                     self._va_arg(i)
             elif t == '(':
+                if project and i + 1 < len(toks) and toks[i + 1].text == '{':
+                    # a statement expression: `__dsu_se(({ ... }))` keeps it apart
+                    # from a plain block in the AST; codegen spells it back
+                    close = self.matching(i + 1)
+                    if close + 1 < len(toks) and toks[close + 1].text == ')':
+                        self.replace(tok, '__dsu_se((')
+                        self.replace(toks[close + 1], '))')
                 paren_depth += 1
             elif t == ')':
                 paren_depth -= 1
             elif t == '{':
+                if project and 'block' in brace_kinds and self._is_function_body(i) \
+                        and self._opening(i - 1) > 0 \
+                        and toks[self._opening(i - 1) - 1].text not in _CONTROL:
+                    self.fail(toks[self._opening(i - 1) - 1], 'a nested function definition '
+                              '(GNU C) is not supported by the dsu pass')
                 if not project and not brace_kinds and self._is_function_body(i):
                     j = self.matching(i)
                     self.replace(tok, ';')

@@ -1,9 +1,10 @@
 """Parse one translation unit: preprocess, tidy, pycparser."""
 
+import copy
 import re
 from dataclasses import dataclass
 
-from pycparser import c_parser
+from pycparser import c_ast, c_parser
 
 from .errors import DsuError
 from .gnu import PARSER_PRELUDE, tidy
@@ -40,7 +41,81 @@ def parse_text(pre):
         raise _locate(str(e), pre, text) from None
     project_files = {loc[0] for loc, origin in zip(pre.locs, pre.origins)
                      if loc and origin == PROJECT}
-    return Unit(pre.source, ast, pre, attributes, project_files, asm)
+    define_types_once(ast)
+    unit = Unit(pre.source, ast, pre, attributes, project_files, asm)
+    for ext in ast.ext:
+        if isinstance(ext, c_ast.FuncDef) and unit.is_project(ext):
+            _name_functions(ext)
+    return unit
+
+
+_FUNC_NAMES = ('__func__', '__FUNCTION__', '__PRETTY_FUNCTION__')
+
+
+def _name_functions(funcdef):
+    """The passes rename function bodies and move loop bodies into new
+    functions: `__func__` becomes the string it means here, the user's
+    function name.  And a `main` that ends without `return` returns 0
+    (C99), which its renamed body would not do by itself."""
+    name = funcdef.decl.name
+
+    class V(c_ast.NodeVisitor):
+        def generic_visit(self, node):
+            for attr, child in node.children():
+                if isinstance(child, c_ast.ID) and child.name in _FUNC_NAMES:
+                    _set_child(node, attr, c_ast.Constant('string', '"%s"' % name,
+                                                          child.coord))
+                else:
+                    self.visit(child)
+    V().visit(funcdef.body)
+    if name == 'main':
+        ret = funcdef.decl.type.type
+        if isinstance(ret, c_ast.TypeDecl) and isinstance(ret.type, c_ast.IdentifierType) \
+                and ret.type.names == ['int']:
+            items = funcdef.body.block_items or []
+            funcdef.body.block_items = items + [c_ast.Return(c_ast.Constant('int', '0'))]
+
+
+def _set_child(parent, name, new):
+    m = re.match(r'^(\w+)\[(\d+)\]$', name)
+    if m:
+        getattr(parent, m.group(1))[int(m.group(2))] = new
+    else:
+        setattr(parent, name, new)
+
+
+def define_types_once(ast):
+    """`struct a {...} x, y;` gives two declarations that share one
+    definition node; regenerated apart, each would define the struct.  The
+    second and later ones get a reference (`struct a`) instead."""
+    seen = set()
+
+    def fix(decl):
+        parent, ty = decl, decl.type
+        while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl, c_ast.FuncDecl)):
+            parent, ty = ty, ty.type
+        members = 'values' if isinstance(ty, c_ast.Enum) else 'decls'
+        if not isinstance(ty, (c_ast.Struct, c_ast.Union, c_ast.Enum)) or \
+                getattr(ty, members) is None:
+            return
+        if id(ty) in seen and ty.name:
+            reference = copy.copy(ty)
+            setattr(reference, members, None)
+            parent.type = reference
+        seen.add(id(ty))
+
+    def walk(items):
+        for item in items or []:
+            if isinstance(item, (c_ast.Decl, c_ast.Typedef)):
+                fix(item)
+            elif isinstance(item, c_ast.FuncDef):
+                walk(item.body.block_items)
+            elif isinstance(item, c_ast.Compound):
+                walk(item.block_items)
+            for _, child in item.children():
+                if isinstance(child, c_ast.Compound):
+                    walk(child.block_items)
+    walk(ast.ext)
 
 
 def _locate(message, pre, text):

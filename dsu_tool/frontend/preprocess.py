@@ -50,8 +50,10 @@ def run_cpp(cc, args, source, cwd=None):
     must carry the same -D/-I/-std flags the real compile uses.
     """
     cmd = [cc, '-E', '-dD'] + list(args) + [source]
+    # latin-1: every byte of the C text survives the round trip (a string
+    # literal may hold any byte; the output must hold the same ones)
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
-                          errors='replace')
+                          encoding='latin-1')
     if proc.returncode != 0:
         raise DsuError('preprocessing failed:\n' + proc.stderr.strip(),
                        source)

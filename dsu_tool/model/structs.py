@@ -15,8 +15,9 @@ fresh build and in an older build patched forward.  A first build gets
 room for half its size again plus 16 bytes.
 
 Structs are not wrapped (their layout can then never change in a patch)
-when they carry type attributes (packed, aligned), end in a flexible
-array, or define other tagged types inside; nor are unions.
+when they carry type attributes (packed, aligned) or DSU_FIXED, end in an
+array (gcc lets code use a trailing array beyond its bound), or define
+other tagged types inside; nor are unions.
 """
 
 import fcntl
@@ -60,6 +61,7 @@ def struct_defs(unit, canon, attributes):
     """The unit's file-scope struct definitions of the program's own code,
     in order, keyed as in StructDef.key."""
     out = []
+    tags = _tag_definitions(unit)
     for ext in unit.ast.ext:
         if not unit.is_project(ext):
             continue
@@ -82,11 +84,26 @@ def struct_defs(unit, canon, attributes):
             d = StructDef(node, '%s@%s' % (typedef, file), typedef, typedef)
         else:
             continue                  # `struct { ... } x;`: its variable's type
-        d.reason = _unwrappable(node, attributes)
+        d.reason = _unwrappable(node, attributes, tags)
         d.layout = layout_text(node, canon)
         d.hash = type_hash(d.layout)
         out.append(d)
     return out
+
+
+def _tag_definitions(unit):
+    """(Struct or Union, tag) -> members, for every tagged definition."""
+    tags = {}
+
+    def visit(node):
+        if isinstance(node, (c_ast.Struct, c_ast.Union)) and node.name and node.decls:
+            tags[(type(node), node.name)] = node.decls
+        for _, child in node.children():
+            visit(child)
+    for ext in unit.ast.ext:
+        if not isinstance(ext, c_ast.FuncDef):
+            visit(ext)
+    return tags
 
 
 def layout_text(node, canon):
@@ -100,7 +117,25 @@ def layout_text(node, canon):
     return '{%s}' % '; '.join(parts)
 
 
-def _unwrappable(node, attributes):
+def _ends_in_array(ty, tags, depth):
+    """Does a member of type TY end in an array gcc would treat as
+    trailing: an array, or a struct ending in one, or a union holding one?"""
+    while isinstance(ty, c_ast.TypeDecl):
+        ty = ty.type
+    if isinstance(ty, c_ast.ArrayDecl):
+        return True
+    if isinstance(ty, (c_ast.Struct, c_ast.Union)) and depth < 10:
+        decls = ty.decls if ty.decls is not None else tags.get((type(ty), ty.name), [])
+        if not decls:
+            return False
+        if isinstance(ty, c_ast.Union):
+            return any(_ends_in_array(d.type, tags, depth + 1) for d in decls)
+        return _ends_in_array(decls[-1].type, tags, depth + 1)
+    return False
+
+
+def _unwrappable(node, attributes, tags=None):
+    tags = tags or {}
     attrs = attributes.for_type(node) if attributes is not None else []
     if any('__dsu_fixed__' in a for a in attrs):
         return 'it is marked DSU_FIXED'
@@ -109,12 +144,11 @@ def _unwrappable(node, attributes):
     fields = node.decls or []
     if not fields:
         return 'it has no fields'
-    last = fields[-1].type
-    if isinstance(last, c_ast.ArrayDecl) and (last.dim is None or (
-            isinstance(last.dim, c_ast.Constant) and last.dim.value in ('0', '1'))):
-        # `char data[1]` at the end: the old way to write a flexible array,
-        # which gcc honours only while the array is the last member
-        return 'it ends in a flexible array (or a 0/1-element array used as one)'
+    if _ends_in_array(fields[-1].type, tags, 0):
+        # gcc lets code run past a trailing array (the struct hack, reading
+        # into the next element); room after it would change what it reads
+        return ('it ends in an array, which C code may use beyond its bound; put '
+                'another field after the array to let patches change it')
     for f in fields:
         if _defines_tag(f.type):
             return 'it defines another tagged type inside'

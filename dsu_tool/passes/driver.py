@@ -8,6 +8,7 @@ from ..frontend.errors import DsuError, error_at
 from ..analysis.facts import unit_facts
 from ..model.structs import struct_defs
 from ..model.tu import UnitModel
+from ..model.typing import Typer
 from . import DEFAULT, REGISTRY, run_pre_passes
 from .binder import Rewriter
 
@@ -32,6 +33,7 @@ class ProgramRewriter(Rewriter):
         super().__init__()
         self.ctx, self.passes = ctx, passes
         self.current = None    # entity of the function being rewritten
+        self._typer = None
 
     def _each(self, hook, *args):
         for p in self.passes:
@@ -72,6 +74,30 @@ class ProgramRewriter(Rewriter):
             self._each('sizeof', self, node)
         self.rewrite_children(node)
         return node
+
+    # conversions between pointer types, for passes that care (wrap)
+    def r_Cast(self, node):
+        self._each('conversion', self, node.to_type.type, node.expr, node.coord)
+        return super().r_Cast(node)
+
+    @property
+    def typer(self):
+        if self._typer is None:
+            self._typer = Typer(self.ctx.unit, self.ctx.model.typedefs, self)
+        return self._typer
+
+    def r_Assignment(self, node):
+        if node.op == '=' and any(hasattr(p, 'conversion') for p in self.passes):
+            ty = self.typer.type_of(node.lvalue)
+            if ty is not None:
+                self._each('conversion', self, ty, node.rvalue, node.coord)
+        self.rewrite_children(node)
+        return node
+
+    def r_Decl(self, node):
+        if node.init is not None and not isinstance(node.init, c_ast.InitList):
+            self._each('conversion', self, node.type, node.init, node.coord)
+        return super().r_Decl(node)
 
 
 def decls_of(ast, unit):

@@ -26,7 +26,7 @@ def _run(cmd, cwd):
 
 def _compile(work, stem, text, unit):
     src = os.path.join(work, stem + '.c')
-    with open(src, 'w') as f:
+    with open(src, 'w', encoding='latin-1') as f:
         f.write(text)
     obj = src[:-2] + '.o'
     m = unit.manifest

@@ -16,7 +16,7 @@ _PLAIN = CGen(lines=False)
 
 
 def parse_recorded(manifest, i_path):
-    with open(i_path) as f:
+    with open(i_path, encoding='latin-1') as f:
         text = f.read()
     pre = split(text, manifest['source'], manifest['root'], manifest['cwd'],
                 prelude=manifest.get('prelude'))

@@ -53,7 +53,7 @@ def record_version(root, program, name, manifests, out_c):
     for m in sorted(manifests):
         with open(m) as f:
             manifest = json.load(f)
-        with open(m[:-len('.json')] + '.i') as f:
+        with open(m[:-len('.json')] + '.i', encoding='latin-1') as f:
             units.append((manifest, f.read()))
     vid = version_id(units)
     name = name or default_name(root, vid)
@@ -77,7 +77,7 @@ def record_version(root, program, name, manifests, out_c):
         entries = []
         for manifest, text in units:
             key = _unit_key(manifest['tu'])
-            with open(os.path.join(tmp, 'units', key + '.i'), 'w') as f:
+            with open(os.path.join(tmp, 'units', key + '.i'), 'w', encoding='latin-1') as f:
                 f.write(text)
             with open(os.path.join(tmp, 'units', key + '.json'), 'w') as f:
                 json.dump(manifest, f, indent=1)

@@ -91,10 +91,15 @@ def _run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, errors='replace', **kw)
 
 
+_ADDRESS = re.compile(r'0x[0-9a-fA-F]{6,}')
+
+
 def _execute(path, cwd):
+    """Exit status and output; code and data addresses that a program
+    prints differ between any two builds, so they are masked."""
     try:
         p = _run([path], cwd=cwd, timeout=RUN_TIMEOUT)
-        return p.returncode, p.stdout
+        return p.returncode, _ADDRESS.sub('0x...', p.stdout)
     except subprocess.TimeoutExpired:
         return 'timeout', ''
 

@@ -14,9 +14,9 @@
 #define VAL_LEN 128     /* a value is at most VAL_LEN-1 bytes */
 
 struct entry {
-    int used;           /* 0: the slot is free */
     char key[KEY_LEN];
     char val[VAL_LEN];
+    int used;           /* 0: the slot is free */
 };
 
 extern struct entry store_table[STORE_SLOTS];

@@ -15,9 +15,9 @@
 #define VAL_LEN 128     /* a value is at most VAL_LEN-1 bytes */
 
 struct entry {
-    int used;           /* 0: the slot is free */
     char key[KEY_LEN];
     char val[VAL_LEN];
+    int used;           /* 0: the slot is free */
     unsigned long reads; /* GETs of this key since v3 took over */
 };
 
