@@ -77,6 +77,14 @@ _UNSUPPORTED = {
     '__builtin_complex': '__builtin_complex',
 }
 _CONTROL = {'if', 'while', 'for', 'switch', 'return', 'sizeof', '_Alignof', 'else', 'do'}
+_STORAGE = {'static', 'extern', 'register', 'auto'}
+_KEYWORDS = {'auto', 'break', 'case', 'char', 'const', 'continue', 'default', 'do',
+             'double', 'else', 'enum', 'extern', 'float', 'for', 'goto', 'if', 'inline',
+             'int', 'long', 'register', 'restrict', 'return', 'short', 'signed', 'sizeof',
+             'static', 'struct', 'switch', 'typedef', 'union', 'unsigned', 'void',
+             'volatile', 'while', '_Bool', '_Complex', '_Thread_local', '_Alignas',
+             '_Alignof', '_Static_assert', '__attribute__', '__attribute'}
+_OPERAND_END = {')', ']'}
 
 
 @dataclass
@@ -183,6 +191,8 @@ class Tidier:
             tok = toks[i]
             project = self.origin(tok) == PROJECT
             t = tok.text
+            if project:
+                self._gnu_forms(i, brace_kinds, decl_start)
             if tok.kind == 'id':
                 if t in _ATTR and self.next_is(i, '('):
                     j = self.matching(i + 1)
@@ -249,17 +259,60 @@ class Tidier:
                     i = j + 1
                     decl_start = i
                     continue
-                brace_kinds.append('type' if self._opens_type_body(i) else 'block')
+                prev_text = toks[i - 1].text if i else ''
+                if self._opens_type_body(i):
+                    kind = 'type'
+                elif prev_text == '=' or (brace_kinds and brace_kinds[-1] == 'init'
+                                          and prev_text in ('{', ',', '=')):
+                    kind = 'init'
+                else:
+                    kind = 'block'
+                brace_kinds.append(kind)
                 decl_start = i + 1
             elif t == '}':
                 if brace_kinds:
                     kind = brace_kinds.pop()
-                    if kind != 'type':
+                    if kind == 'block':
                         decl_start = i + 1
             elif t == ';' and paren_depth == 0:
                 decl_start = i + 1
             i += 1
         return self.result()
+
+    def _gnu_forms(self, i, brace_kinds, decl_start):
+        """Older GNU C forms in the program's own code: rewritten to
+        standard C where that is exact, refused by name where it is not."""
+        toks, tok = self.toks, self.toks[i]
+        prev = toks[i - 1] if i else None
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if tok.text == '&&' and nxt is not None and nxt.kind == 'id' and (
+                prev is None or prev.text in ('{', ',', '=', '(', 'return', ':', '?')):
+            self.fail(tok, 'labels as values (&&label, goto *) are not supported by '
+                      'the dsu pass')
+        if tok.kind == 'num' and re.match(r'^[\d.].*[iIjJ][fFlL]?$', tok.text) and \
+                not tok.text.lower().startswith('0x'):
+            self.fail(tok, 'imaginary constants (GNU C) are not supported by the dsu pass')
+        at_start = i == decl_start and not brace_kinds
+        if at_start and tok.kind == 'id' and tok.text not in _KEYWORDS and nxt is not None \
+                and nxt.text == '(' and self._implicit_int_function(i):
+            self.replace(tok, 'int ' + tok.text)          # K&R: `foo (p) int p; {`
+        if at_start and tok.text in _STORAGE and nxt is not None and nxt.kind == 'id' and \
+                nxt.text not in _KEYWORDS and i + 2 < len(toks) and \
+                toks[i + 2].text in (';', '=', ',', '['):
+            self.replace(tok, tok.text + ' int')            # `static max;`
+        if brace_kinds and brace_kinds[-1] == 'init' and tok.kind == 'id' and \
+                prev is not None and prev.text in ('{', ',') and nxt is not None and \
+                nxt.text == ':':
+            self.replace(tok, '.' + tok.text)               # `{ a: 1 }` -> `{ .a = 1 }`
+            self.replace(nxt, '=')
+
+    def _implicit_int_function(self, i):
+        close = self.matching(i + 1)
+        after = self.toks[close + 1] if close + 1 < len(self.toks) else None
+        inside = self.toks[i + 2] if i + 2 < len(self.toks) else None
+        return after is not None and inside is not None and \
+            (inside.kind == 'id' or inside.text == ')') and (
+                after.text in ('{', ';') or after.kind == 'id')
 
     def _opens_type_body(self, i):
         k = i - 1

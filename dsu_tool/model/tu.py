@@ -134,11 +134,9 @@ class UnitModel:
             self.entities[decl.name] = ent
         if not project and not defined:
             return
-        if project and ('inline' in (decl.funcspec or []) and defined
-                        and not ent.static and is_func):
-            raise error_at(decl.coord, "inline function '%s' with external "
-                           "linkage: not supported by the dsu pass yet "
-                           "(make it static inline)" % decl.name)
+        # A non-static `inline` definition becomes an ordinary one: its body
+        # is static anyway and the stub is the external symbol.  If another
+        # unit also defines it, the link fails; nothing changes silently.
         if defined or not ent.defined:
             ent.decl = decl
             ent.file, ent.line = decl.coord.file, decl.coord.line
