@@ -66,8 +66,12 @@ def fetch():
     os.makedirs(cache, exist_ok=True)
     debs = [f for f in os.listdir(cache) if f.startswith(PACKAGE) and f.endswith('.deb')]
     if not debs:
-        subprocess.run(['apt-get', 'download', PACKAGE], cwd=cache, check=True,
-                       stdout=subprocess.DEVNULL)
+        got = subprocess.run(['apt-get', 'download', PACKAGE], cwd=cache,
+                             stdout=subprocess.DEVNULL)
+        if got.returncode != 0:        # a fresh machine may have no package lists
+            subprocess.run(['apt-get', 'update', '-qq'], check=True)
+            subprocess.run(['apt-get', 'download', PACKAGE], cwd=cache, check=True,
+                           stdout=subprocess.DEVNULL)
         debs = [f for f in os.listdir(cache) if f.startswith(PACKAGE) and f.endswith('.deb')]
     deb = os.path.join(cache, debs[0])
     listing = subprocess.run(['dpkg-deb', '-c', deb], capture_output=True, text=True,
