@@ -122,7 +122,8 @@ def _program_emitter(target, source, env):
     # the linker; the manifests go to the version record.
     objects = [s for s in source if not str(s).endswith(SIDE_SUFFIXES)]
     root = env.Dir('#').get_abspath()
-    manifests = [env.File(side_base(root, o.get_abspath()) + '.dsu.json') for o in objects
+    units = objects + _own_library_objects(env, objects)
+    manifests = [env.File(side_base(root, o.get_abspath()) + '.dsu.json') for o in units
                  if o.has_builder() and env.get('_DSU_PASS')
                  and str(o.sources[0] if o.sources else '').endswith('.c')]
     if patch_mode():
@@ -136,12 +137,35 @@ def _program_emitter(target, source, env):
         base + '.version.c', manifests + [env.Value(name), env.Value(rel)],
         SCons.Action.Action(_record_version_action, '$DSUVERSIONCOMSTR'))
     env.Depends(info, [m.get_abspath()[:-len('.json')] + '.i' for m in manifests])
-    rt_env = env.Clone()
-    rt_env.Replace(CCCOM=env['CCCOM'].split(' -- ', 1)[-1],
-                   CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
-    version_obj = rt_env.Object(base + '.version.o', info)
+    # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
+    env.Depends(program, env['_DSURUNTIME'])
+    version_obj = env.Object(base + '.version.o', info,
+                             CCCOM=env['CCCOM'].split(' -- ', 1)[-1],
+                             CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
     objects += [version_obj[0]]
     return target, objects
+
+
+def _own_library_objects(env, sources):
+    """The objects of the program's own static libraries (built in this
+    project), given as sources, as nodes in LIBS, or by name in LIBS and
+    LIBPATH: their units belong to the program's version too."""
+    libs = [s for s in sources if str(s).endswith(env.subst('$LIBSUFFIX'))]
+    for lib in env.Flatten([env.get('LIBS', [])]):
+        if not isinstance(lib, str):
+            libs.append(lib)
+            continue
+        for d in env.Flatten([env.get('LIBPATH', [])]):
+            node = env.File(env.subst('$LIBPREFIX') + lib + env.subst('$LIBSUFFIX'),
+                            env.Dir(d))
+            if node.has_builder():
+                libs.append(node)
+                break
+    out = []
+    for lib in libs:
+        if hasattr(lib, 'has_builder') and lib.has_builder():
+            out += [o for o in lib.sources if not str(o).endswith(SIDE_SUFFIXES)]
+    return out
 
 
 def _record_version_action(target, source, env):
@@ -186,7 +210,13 @@ def _build_patch_action(target, source, env):
 
 
 def generate(env):
-    env.AppendUnique(CPPPATH=[RUNTIME_INCLUDE])
+    # `#include <dsu.h>` must resolve in every compile, also where a builder
+    # call overrides CPPPATH: the flag goes on the command lines themselves,
+    # after the project's own include directories.
+    env['_DSUINCFLAGS'] = '-I' + RUNTIME_INCLUDE
+    for var in ('CCCOM', 'SHCCCOM'):
+        if '$_DSUINCFLAGS' not in env[var]:
+            env[var] = env[var] + ' $_DSUINCFLAGS'
     env.SetDefault(DSU_PYTHON='"%s"' % sys.executable,
                    DSUROOT=env.Dir('#').get_abspath(),
                    DSUPASSES='', DSUVERSIONCOMSTR='', DSUPATCHCOMSTR='')
@@ -199,10 +229,16 @@ def generate(env):
     if dsu_mode():
         env.AppendUnique(CPPDEFINES=['DSU_UPDATEABLE'])
         _wrap_compiles(env)
-        # Patch code that holds an update point refers to these three.
+        # The runtime and its flags go on the link command itself, so that a
+        # Program call overriding LIBS or LINKFLAGS keeps them.  Patch code
+        # refers to the exported symbols.
         exported = ['dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert']
-        env.Append(LIBS=[_runtime_library(env), 'dl'], LINKFLAGS=['-pthread'] + [
-            '-Wl,--export-dynamic-symbol=' + name for name in exported])
+        runtime = _runtime_library(env)
+        env['_DSULINKFLAGS'] = [runtime[0].get_abspath(), '-ldl', '-pthread'] + [
+            '-Wl,--export-dynamic-symbol=' + name for name in exported]
+        env['_DSURUNTIME'] = runtime
+        if '$_DSULINKFLAGS' not in env['LINKCOM']:
+            env['LINKCOM'] = env['LINKCOM'] + ' $_DSULINKFLAGS'
 
 
 def exists(env):
