@@ -75,6 +75,8 @@ _UNSUPPORTED = {
     '_Generic': '_Generic selections',
     '__real__': '__real__', '__imag__': '__imag__',
     '__builtin_complex': '__builtin_complex',
+    '__builtin_va_arg_pack': '__builtin_va_arg_pack (it needs an always-inlined caller)',
+    '__builtin_va_arg_pack_len': '__builtin_va_arg_pack_len',
 }
 _CONTROL = {'if', 'while', 'for', 'switch', 'return', 'sizeof', '_Alignof', 'else', 'do'}
 _STORAGE = {'static', 'extern', 'register', 'auto'}

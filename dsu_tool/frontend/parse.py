@@ -104,18 +104,13 @@ def define_types_once(ast):
             parent.type = reference
         seen.add(id(ty))
 
-    def walk(items):
-        for item in items or []:
-            if isinstance(item, (c_ast.Decl, c_ast.Typedef)):
-                fix(item)
-            elif isinstance(item, c_ast.FuncDef):
-                walk(item.body.block_items)
-            elif isinstance(item, c_ast.Compound):
-                walk(item.block_items)
-            for _, child in item.children():
-                if isinstance(child, c_ast.Compound):
-                    walk(child.block_items)
-    walk(ast.ext)
+    class Once(c_ast.NodeVisitor):       # each declaration exactly once
+        def visit_Decl(self, node):
+            fix(node)
+            self.generic_visit(node)
+
+        visit_Typedef = visit_Decl
+    Once().visit(ast)
 
 
 def _locate(message, pre, text):

@@ -1,5 +1,7 @@
 """Run the enabled passes over one parsed unit and regenerate it."""
 
+import re
+
 from pycparser import c_ast
 
 from ..codegen.cgen import AttributeMap, CGen
@@ -137,11 +139,15 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
     decls, params = decls_of(unit.ast, unit)
     cgen = CGen(AttributeMap(unit.attributes, decls, params), asm=unit.asm)
     for ent in model.entities.values():
-        if ent.defined and any(a.startswith('__asm') for a in
-                               cgen.attrs.decls.get(id(ent.decl), [])):
+        attrs = ' '.join(cgen.attrs.decls.get(id(ent.decl), []))
+        if ent.defined and attrs.startswith('__asm'):
             raise error_at(ent.decl.coord, "an asm label on the definition of '%s': "
                            "not supported (dsu gives the program's definitions symbols "
                            "of its own)" % ent.name)
+        if re.search(r'\b(__)?(alias|weakref|weak)(__)?\b', attrs):
+            raise error_at(ent.decl.coord, "'%s' is declared weak or as an alias: not "
+                           "supported by the dsu pass (its definitions get symbols of "
+                           "their own)" % ent.name)
     model.structs = struct_defs(unit, model.canon, cgen.attrs)
     model.facts = unit_facts(unit, model)
     model.cgen = cgen

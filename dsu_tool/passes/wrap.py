@@ -96,6 +96,7 @@ class Wrap:
     def __init__(self, ctx):
         self.ctx = ctx
         self.by_node = {id(d.node): d for d in ctx.model.structs if d.wrapped}
+        self.done = set()
         self.typer = None
 
     def sizeof(self, rewriter, node):
@@ -175,7 +176,8 @@ class Wrap:
         while isinstance(node, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
             node = node.type
         d = self.by_node.get(id(node))
-        if d is not None:
+        if d is not None and id(node) not in self.done:     # `typedef struct {..} a, *b;`
+            self.done.add(id(node))
             wrap_struct(d, self.ctx.cgen, self.ctx.layouts.get(d.key))
 
     def trailer(self):
