@@ -15,6 +15,7 @@ way of `Glob('*.c')`), at the object's path:
 """
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -93,17 +94,62 @@ def write_if_changed(path, text):
         f.write(text)
 
 
+CACHE = os.path.join('.dsu', 'cache')
+
+
+def _cache_key(cpp_text, cmd, tu_path, passes, layouts):
+    """What the pass's output depends on: the preprocessed unit, its
+    flags and place, the passes, the kept struct sizes and the pass itself."""
+    h = hashlib.sha1()
+    for part in (cpp_text, json.dumps([cmd.cpp_args, tu_path, os.getcwd(), passes,
+                                       layouts], sort_keys=True), _tool_digest()):
+        h.update(part.encode('latin-1', 'replace'))
+        h.update(b'\0')
+    return h.hexdigest()
+
+
+_digest = []
+
+
+def _tool_digest():
+    if not _digest:
+        h = hashlib.sha1()
+        package = os.path.dirname(os.path.abspath(__file__))
+        for dirpath, dirnames, filenames in sorted(os.walk(package)):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.endswith('.py'):
+                    with open(os.path.join(dirpath, name), 'rb') as f:
+                        h.update(f.read())
+        _digest.append(h.hexdigest())
+    return _digest[0]
+
+
 def run_pass(cmd, root, passes=None):
-    """Transform the command's source; return the generated file's path."""
+    """Transform the command's source; return the generated file's path.
+    A unit whose preprocessed text is unchanged is not parsed again: its
+    generated C and manifest come from .dsu/cache."""
     source = cmd.sources[0][1]
     base = side_base(root, cmd.output)
     os.makedirs(os.path.dirname(base), exist_ok=True)
     tu_path = os.path.relpath(os.path.abspath(source), root)
     cpp_text = run_cpp(cmd.cc, cmd.cpp_args, source)
+    layouts = load_layouts(root)
+    key = _cache_key(cpp_text, cmd, tu_path, passes, layouts)
+    cached = os.path.join(root, CACHE, key)
+    generated = base + '.dsu.c'
+    if os.path.exists(cached + '.json'):
+        with open(cached + '.c', encoding='latin-1') as f:
+            text = f.read()
+        with open(cached + '.json') as f:
+            manifest = json.load(f)
+        # the generated text names its own path in a #line: this object's
+        write_if_changed(generated, text.replace(manifest.pop('_generated'), generated))
+        write_if_changed(base + '.dsu.i', cpp_text)
+        return generated, manifest
     pre = split(cpp_text, source, root)
     unit = parse_text(pre)
-    generated = base + '.dsu.c'
-    text, model = transform_unit(unit, tu_path, generated, passes, load_layouts(root))
+    text, model = transform_unit(unit, tu_path, generated, passes, layouts)
     write_if_changed(generated, text)
     write_if_changed(base + '.dsu.i', cpp_text)
     structs = [{'key': d.key, 'name': d.name, 'hash': d.hash, 'tag': d.tag_value(),
@@ -122,6 +168,10 @@ def run_pass(cmd, root, passes=None):
         'structs': structs,
         'facts': model.facts,
     }
+    os.makedirs(os.path.dirname(cached), exist_ok=True)
+    write_if_changed(cached + '.c', text)
+    with open(cached + '.json', 'w') as f:
+        json.dump(dict(manifest, _generated=generated), f)
     return generated, manifest
 
 

@@ -250,3 +250,25 @@ def test_installed_copy_is_patched_without_build_tree(project, program, tmp_path
     assert p.ask('a') == 'a: 1 letters, word 1'
     assert dsu('apply', p.pid, elsewhere / 'p.so').returncode == 0
     assert p.ask('ab') == 'ab: 2 letters, 1 vowels, word 2, total vowels 1001'
+
+
+def test_unchanged_unit_is_not_parsed_again(project):
+    """A unit whose preprocessed text is unchanged comes from .dsu/cache."""
+    scons(project, 'dsu=1', 'version=v1')
+    cache = os.path.join(project, '.dsu', 'cache')
+    entries = [f for f in os.listdir(cache) if f.endswith('.c')]
+    assert len(entries) == 2
+    for name in entries:                      # mark what the cache hands back
+        with open(os.path.join(cache, name), 'a') as f:
+            f.write('/* from the cache */\n')
+    scons(project)                            # an ordinary build in between
+    scons(project, 'dsu=1', 'version=v1')
+    gen = os.path.join(project, '.dsu', 'gen', 'src')
+    for name in ('main.o.dsu.c', 'stats.o.dsu.c'):
+        with open(os.path.join(gen, name)) as f:
+            assert f.read().endswith('/* from the cache */\n'), name
+    # an edit misses the cache: that unit is parsed again
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + '\nint edited;\n')
+    scons(project, 'dsu=1', 'version=v2')
+    with open(os.path.join(gen, 'stats.o.dsu.c')) as f:
+        assert 'from the cache' not in f.read()
