@@ -102,7 +102,7 @@ def _cache_key(cpp_text, cmd, tu_path, passes, layouts):
     flags and place, the passes, the kept struct sizes and the pass itself."""
     h = hashlib.sha1()
     for part in (cpp_text, json.dumps([cmd.cpp_args, tu_path, os.getcwd(), passes,
-                                       layouts], sort_keys=True), _tool_digest()):
+                                       layouts], sort_keys=True), tool_digest()):
         h.update(part.encode('latin-1', 'replace'))
         h.update(b'\0')
     return h.hexdigest()
@@ -111,16 +111,18 @@ def _cache_key(cpp_text, cmd, tu_path, passes, layouts):
 _digest = []
 
 
-def _tool_digest():
+def tool_digest():
+    """A digest of the pass's own sources (Python, the runtime's C and
+    headers): part of build signatures and of cache keys."""
     if not _digest:
         h = hashlib.sha1()
         package = os.path.dirname(os.path.abspath(__file__))
         for dirpath, dirnames, filenames in sorted(os.walk(package)):
             dirnames.sort()
             for name in sorted(filenames):
-                if name.endswith('.py'):
+                if name.endswith(('.py', '.c', '.h')):
                     with open(os.path.join(dirpath, name), 'rb') as f:
-                        h.update(f.read())
+                        h.update(name.encode() + f.read())
         _digest.append(h.hexdigest())
     return _digest[0]
 

@@ -57,14 +57,6 @@ def _labels(node, out):
     return out
 
 
-def _gotos(node, out):
-    if isinstance(node, c_ast.Goto):
-        out.add(node.name)
-    for _, c in node.children():
-        _gotos(c, out)
-    return out
-
-
 class _Body(Rewriter):
     """Rewrites a loop body for its own function: uses of the enclosing
     function's variables go through pointers."""
@@ -176,7 +168,7 @@ class LoopExtractor(Rewriter):
             return loop
         point = points[0]
         rest = c_ast.Compound([s for s in body.block_items if s is not point], body.coord)
-        if _calls(rest, _UNSAFE_CALLS) or not _gotos(rest, set()) <= _labels(rest, set()):
+        if _calls(rest, _UNSAFE_CALLS) or not set(_goto_list(rest)) <= _labels(rest, set()):
             return loop
         if _labels(rest, set()) and len(_goto_list(rest)) != self.function_gotos:
             return loop            # a goto from outside may enter the body

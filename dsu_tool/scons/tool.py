@@ -13,7 +13,6 @@ version is recorded under .dsu/versions/NAME/.
 Program, from the two recorded versions.
 """
 
-import hashlib
 import os
 import sys
 
@@ -23,7 +22,7 @@ import SCons.Errors
 import SCons.Script
 import SCons.Tool
 
-from ..cc import side_base
+from ..cc import side_base, tool_digest
 from ..codegen.unit import RUNTIME_INCLUDE
 from ..frontend.errors import DsuError
 
@@ -46,23 +45,6 @@ def patch_mode():
 
 
 # -- objects ---------------------------------------------------------------
-
-_tool_id = []
-
-
-def tool_id():
-    """A digest of the pass's own sources."""
-    if not _tool_id:
-        h = hashlib.sha1()
-        for dirpath, dirnames, filenames in sorted(os.walk(_PACKAGE_DIR)):
-            dirnames.sort()
-            for name in sorted(filenames):
-                if name.endswith(('.py', '.c', '.h')):
-                    with open(os.path.join(dirpath, name), 'rb') as f:
-                        h.update(name.encode() + f.read())
-        _tool_id.append(h.hexdigest()[:12])
-    return _tool_id[0]
-
 
 def _object_emitter(original):
     def emitter(target, source, env):
@@ -89,7 +71,7 @@ def _wrap_compiles(env):
     # The tool id is part of the command line, hence of SCons' build
     # signature: a new version of the pass rebuilds what it made.
     wrapper = ('$DSU_PYTHON -m dsu_tool.cc --root $DSUROOT --tool-id %s '
-               '$_DSUPASSES -- ' % tool_id())
+               '$_DSUPASSES -- ' % tool_digest()[:12])
     for var in ('CCCOM', 'SHCCCOM'):
         if not env[var].startswith(wrapper):
             env[var] = wrapper + env[var]
