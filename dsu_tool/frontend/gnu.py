@@ -74,6 +74,10 @@ _UNSUPPORTED = {
     '__builtin_choose_expr': '__builtin_choose_expr',
     '_Generic': '_Generic selections',
     '__real__': '__real__', '__imag__': '__imag__',
+    '__real': '__real', '__imag': '__imag',
+    '_Decimal32': '_Decimal32 (decimal floating point)',
+    '_Decimal64': '_Decimal64 (decimal floating point)',
+    '_Decimal128': '_Decimal128 (decimal floating point)',
     '__builtin_complex': '__builtin_complex',
     '__builtin_va_arg_pack': '__builtin_va_arg_pack (it needs an always-inlined caller)',
     '__builtin_va_arg_pack_len': '__builtin_va_arg_pack_len',
@@ -287,6 +291,8 @@ class Tidier:
         toks, tok = self.toks, self.toks[i]
         prev = toks[i - 1] if i else None
         nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if tok.text == '...' and self._in_case(i):
+            self.fail(tok, 'case ranges (case a ... b:) are not supported by the dsu pass')
         if tok.text == '&&' and nxt is not None and nxt.kind == 'id' and (
                 prev is None or prev.text in ('{', ',', '=', '(', 'return', ':', '?')):
             self.fail(tok, 'labels as values (&&label, goto *) are not supported by '
@@ -307,6 +313,16 @@ class Tidier:
                 nxt.text == ':':
             self.replace(tok, '.' + tok.text)               # `{ a: 1 }` -> `{ .a = 1 }`
             self.replace(nxt, '=')
+
+    def _in_case(self, i):
+        """Is token I inside a `case ...:` label?"""
+        for k in range(i - 1, max(i - 40, -1), -1):
+            t = self.toks[k].text
+            if t == 'case':
+                return True
+            if t in (';', '{', '}', ':'):
+                return False
+        return False
 
     def _implicit_int_function(self, i):
         close = self.matching(i + 1)
