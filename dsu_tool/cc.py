@@ -127,10 +127,10 @@ def tool_digest():
     return _digest[0]
 
 
-def run_pass(cmd, root, passes=None):
+def run_pass(cmd, root, passes=None, cache=True):
     """Transform the command's source; return the generated file's path.
     A unit whose preprocessed text is unchanged is not parsed again: its
-    generated C and manifest come from .dsu/cache."""
+    generated C and manifest come from .dsu/cache (unless CACHE is false)."""
     source = cmd.sources[0][1]
     base = side_base(root, cmd.output)
     os.makedirs(os.path.dirname(base), exist_ok=True)
@@ -140,7 +140,7 @@ def run_pass(cmd, root, passes=None):
     key = _cache_key(cpp_text, cmd, tu_path, passes, layouts)
     cached = os.path.join(root, CACHE, key)
     generated = base + '.dsu.c'
-    if os.path.exists(cached + '.json'):
+    if cache and os.path.exists(cached + '.json'):
         with open(cached + '.c', encoding='latin-1') as f:
             text = f.read()
         with open(cached + '.json') as f:
@@ -165,7 +165,7 @@ def run_pass(cmd, root, passes=None):
         'compile_args': [a for i, a in enumerate(cmd.argv[1:], 1)
                          if i != cmd.sources[0][0]],
         'passes': list(passes or DEFAULT),
-        'functions': [e.to_json() for e in model.functions()],
+        'functions': [e.to_json() for e in model.patchable_functions()],
         'variables': [e.to_json() for e in model.variables() + model.locals],
         'structs': structs,
         'facts': model.facts,

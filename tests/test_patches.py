@@ -211,3 +211,10 @@ def test_global_whose_type_changes(suite, program):
            [('b', 'b total=2000000000 runs=7 level=1'),     # level: as in v2's source
             ('c', 'c total=3000000000 runs=8 level=1')], program)
     assert 'changed type of    total' in suite.patch_output
+
+
+def test_static_function_unused_before_arrives_as_new(suite, program):
+    # v1 never calls sevenfold(): it has no slot there; v2's patch brings it
+    update(suite, 'unused_static', [('a', 'a count=1')],
+           [('b', 'b count=2 sevenfold=14')], program)
+    assert 'added function     sevenfold' in suite.patch_output

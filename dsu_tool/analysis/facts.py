@@ -33,6 +33,7 @@ class FactsWalker(Rewriter):
         self.wrapped = {id(d.node): d for d in model.structs if d.wrapped}
         self.facts = {}
         self.address_taken = set()
+        self.roots = set()
         self.current = None
 
     def walk(self, unit):
@@ -44,7 +45,7 @@ class FactsWalker(Rewriter):
                 self.current = self.facts.setdefault(ent.link, {
                     'name': ent.name, 'file': ent.file, 'line': ent.line,
                     'uses': {}, 'calls': set(), 'indirect': False,
-                    'external': False, 'points': []})
+                    'external': False, 'points': [], 'taken': set()})
                 self.rewrite(ext)
                 self.current = None
             elif unit.is_project(ext):
@@ -92,6 +93,10 @@ class FactsWalker(Rewriter):
         ent = self._function(node.name)
         if ent is not None:
             self.address_taken.add(ent.link)
+            if self.current is not None:
+                self.current['taken'].add(ent.link)
+            else:
+                self.roots.add(ent.link)      # in a global's initialiser
         return node
 
     def r_StructRef(self, node):
@@ -112,6 +117,26 @@ def unit_facts(unit, model):
     w = FactsWalker(unit, model).walk(unit)
     functions = {}
     for link, f in w.facts.items():
-        functions[link] = dict(f, calls=sorted(f['calls']),
+        functions[link] = dict(f, calls=sorted(f['calls']), taken=sorted(f['taken']),
                                uses={k: sorted(set(v)) for k, v in f['uses'].items()})
-    return {'functions': functions, 'address_taken': sorted(w.address_taken)}
+    return {'functions': functions, 'address_taken': sorted(w.address_taken),
+            'unreachable': sorted(unreachable_statics(model, functions, w.roots))}
+
+
+def unreachable_statics(model, functions, roots):
+    """Static functions no code of the unit can reach: not called or
+    taken by any function that is itself reachable from a global one or
+    from a global's initialiser.  gcc drops them from the ordinary build;
+    the pass leaves them plain (no slot, no table entry) so it does too."""
+    todo = [e.link for e in model.functions() if not e.static] + sorted(roots)
+    seen = set()
+    while todo:
+        link = todo.pop()
+        if link in seen:
+            continue
+        seen.add(link)
+        f = functions.get(link)
+        if f is not None:
+            todo.extend(f['calls'])
+            todo.extend(f['taken'])
+    return {e.link for e in model.functions() if e.static and e.link not in seen}

@@ -304,7 +304,7 @@ class Tidier:
         if at_start and tok.kind == 'id' and tok.text not in _KEYWORDS and nxt is not None \
                 and nxt.text == '(' and self._implicit_int_function(i):
             self.replace(tok, 'int ' + tok.text)          # K&R: `foo (p) int p; {`
-        if at_start and tok.text in _STORAGE and nxt is not None and nxt.kind == 'id' and \
+        if i == decl_start and tok.text in _STORAGE and nxt is not None and nxt.kind == 'id' and \
                 nxt.text not in _KEYWORDS and i + 2 < len(toks) and \
                 toks[i + 2].text in (';', '=', ',', '['):
             self.replace(tok, tok.text + ' int')            # `static max;`

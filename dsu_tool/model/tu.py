@@ -67,6 +67,7 @@ class Entity:
     owner: str = ''           # for a function-local static: its function
     body_text: str = ''       # functions: regenerated body, for comparison
     refs: set = field(default_factory=set)   # link names used by a function
+    unreachable: bool = False # a static function no code of its unit reaches
 
     def to_json(self):
         return {k: v for k, v in {
@@ -151,6 +152,10 @@ class UnitModel:
 
     def functions(self):
         return [e for e in self.entities.values() if e.kind == FUNC and e.defined]
+
+    def patchable_functions(self):
+        """Functions that get a slot: all but unreachable statics."""
+        return [e for e in self.functions() if not e.unreachable]
 
     def variables(self):
         return [e for e in self.entities.values() if e.kind == VAR and e.defined]

@@ -150,6 +150,10 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
                            "their own)" % ent.name)
     model.structs = struct_defs(unit, model.canon, cgen.attrs)
     model.facts = unit_facts(unit, model)
+    for link in model.facts['unreachable']:
+        for ent in model.entities.values():
+            if ent.link == link:
+                ent.unreachable = True
     model.cgen = cgen
     ctx = Context(unit, model, tu_path, cgen)
     ctx.layouts = layouts or {}

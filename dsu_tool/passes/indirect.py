@@ -24,7 +24,7 @@ SLOT = '__dsu_slot_%s'
 
 
 def _patchable(ent):
-    return ent is not None and ent.kind == FUNC and ent.defined
+    return ent is not None and ent.kind == FUNC and ent.defined and not ent.unreachable
 
 
 class Indirect:

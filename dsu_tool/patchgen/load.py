@@ -85,7 +85,9 @@ class UnitVersion:
                       for s in manifest.get('structs', []) if s.get('wrapped') and 'size' in s}
 
     def functions(self):
-        return {e.link: e for e in self.model.functions()}
+        # unreachable statics have no slot in the program: for a patch they
+        # do not exist (a version that uses one gets it as a new function)
+        return {e.link: e for e in self.model.patchable_functions()}
 
     def variables(self):
         return {e.link: e for e in self.model.variables() + self.model.locals}
