@@ -131,6 +131,12 @@ class CGen(c_generator.CGenerator):
         extra = self.attrs.decls.get(id(n), []) if self.attrs else []
         return s + (' ' + ' '.join(extra) if extra else '')
 
+    def visit_InitList(self, n):
+        if len(n.exprs) == 1 and isinstance(n.exprs[0], c_ast.ID) and \
+                n.exprs[0].name == '__dsu_empty':
+            return ''                                   # an empty initializer `{}`
+        return super().visit_InitList(n)
+
     # -- builtins ------------------------------------------------------------------
 
     def visit_FuncCall(self, n):

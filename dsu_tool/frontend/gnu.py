@@ -300,6 +300,9 @@ class Tidier:
         if tok.kind == 'num' and re.match(r'^[\d.].*[iIjJ][fFlL]?$', tok.text) and \
                 not tok.text.lower().startswith('0x'):
             self.fail(tok, 'imaginary constants (GNU C) are not supported by the dsu pass')
+        if tok.text == '{' and nxt is not None and nxt.text == '}' and \
+                self._empty_initializer(i, brace_kinds):
+            self.replace(tok, '{__dsu_empty')               # `{}`: codegen restores it
         at_start = i == decl_start and not brace_kinds
         if at_start and tok.kind == 'id' and tok.text not in _KEYWORDS and nxt is not None \
                 and nxt.text == '(' and self._implicit_int_function(i):
@@ -313,6 +316,20 @@ class Tidier:
                 nxt.text == ':':
             self.replace(tok, '.' + tok.text)               # `{ a: 1 }` -> `{ .a = 1 }`
             self.replace(nxt, '=')
+
+    def _empty_initializer(self, i, brace_kinds):
+        """Is the `{` at I, directly closed, an initializer (`= {}`, a
+        compound literal `(T){}`, a member `{ {}, ... }`) and not a block?"""
+        prev = self.toks[i - 1].text if i else ''
+        if prev == '=' or (prev in ('{', ',') and brace_kinds and brace_kinds[-1] == 'init'):
+            return True
+        if prev != ')':
+            return False
+        before = self._opening(i - 1) - 1
+        if before < 0:
+            return False
+        word = self.toks[before]
+        return word.text not in _CONTROL and word.kind != 'id' and word.text != ')'
 
     def _in_case(self, i):
         """Is token I inside a `case ...:` label?"""
