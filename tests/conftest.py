@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -88,15 +87,6 @@ class Program:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def wait_until(predicate, timeout=5.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@
 import os
 import shutil
 import subprocess
-import sys
 
-from conftest import EXAMPLES, ROOT, dsu, scons, tool_env
+from conftest import EXAMPLES, ROOT, dsu, scons
 
 
 def test_demo_runs_live_updates_end_to_end():

@@ -14,7 +14,6 @@ import select
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import time

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import dsu, scons, wait_until
+from conftest import dsu, scons
 from dsu_tool.codegen.unit import RUNTIME_INCLUDE
 
 MAIN = r'''

@@ -63,8 +63,8 @@ def _name_functions(funcdef):
         def generic_visit(self, node):
             for attr, child in node.children():
                 if isinstance(child, c_ast.ID) and child.name in _FUNC_NAMES:
-                    _set_child(node, attr, c_ast.Constant('string', '"%s"' % name,
-                                                          child.coord))
+                    set_child(node, attr, c_ast.Constant('string', '"%s"' % name,
+                                                         child.coord))
                 else:
                     self.visit(child)
     V().visit(funcdef.body)
@@ -76,8 +76,13 @@ def _name_functions(funcdef):
             funcdef.body.block_items = items + [c_ast.Return(c_ast.Constant('int', '0'))]
 
 
-def _set_child(parent, name, new):
-    m = re.match(r'^(\w+)\[(\d+)\]$', name)
+_INDEX = re.compile(r'^(\w+)\[(\d+)\]$')
+
+
+def set_child(parent, name, new):
+    """Replace the child that pycparser's children() calls NAME
+    (`stmt`, or `block_items[2]` for a list member)."""
+    m = _INDEX.match(name)
     if m:
         getattr(parent, m.group(1))[int(m.group(2))] = new
     else:

@@ -26,7 +26,6 @@ import os
 
 from pycparser import c_ast
 
-from ..frontend.errors import error_at
 from .ctypes import expr_text, type_hash
 
 ROOM = '__dsu_room'
@@ -209,11 +208,3 @@ def room_expression(d, fields_text, kept):
         return grow
     off = kept['tag_offset']
     return '((%d >= %s) ? (%d - %s) : %s)' % (off, end, off, end, grow)
-
-
-def check_key_collisions(defs):
-    seen = {}
-    for d in defs:
-        if d.key in seen:
-            raise error_at(d.node.coord, '%s is defined twice' % d.name)
-        seen[d.key] = d

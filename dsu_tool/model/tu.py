@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
-from ..frontend.errors import error_at
 from .ctypes import Canon, expr_text, type_hash
 
 FUNC, VAR = 'function', 'variable'

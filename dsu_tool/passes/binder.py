@@ -10,20 +10,9 @@ which may replace the declaration (None removes it from the block) and
 bind the name to a link name; uses then go to `local_static_reference`.
 """
 
-import re
-
 from pycparser import c_ast
 
-_INDEX = re.compile(r'^(\w+)\[(\d+)\]$')
-
-
-def set_child(parent, name, new):
-    m = _INDEX.match(name)
-    if m:
-        getattr(parent, m.group(1))[int(m.group(2))] = new
-    else:
-        setattr(parent, name, new)
-
+from ..frontend.parse import set_child
 
 class Rewriter:
     def __init__(self):

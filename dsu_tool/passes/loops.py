@@ -26,7 +26,7 @@ import copy
 
 from pycparser import c_ast
 
-from .binder import Rewriter
+from .binder import Rewriter, set_child
 from .common import declaration, pointer_to
 
 UPDATE_POINT = 'dsu__update_point'
@@ -95,7 +95,6 @@ def _exits(node, returns_value, depth_loop=0, depth_switch=0):
     for name, child in node.children():
         new = _exits(child, returns_value, depth_loop + loop, depth_switch + switch)
         if new is not child:
-            from .binder import set_child
             set_child(node, name, new)
     return node
 
@@ -176,7 +175,7 @@ class LoopExtractor(Rewriter):
         if any(ty is None or _variably_modified(ty) for ty in visible.values()):
             return loop
         func = self.function.decl
-        returns = _return_type(func.type)
+        returns = func.type.type                  # the function's return type
         returns_value = not _is_void(returns)
         mover = _Body(visible)
         rest = mover.rewrite(copy.deepcopy(rest))
@@ -260,10 +259,6 @@ def _constant(expr):
     if isinstance(expr, c_ast.TernaryOp):
         return all(_constant(x) for x in (expr.cond, expr.iftrue, expr.iffalse))
     return False
-
-
-def _return_type(functype):
-    return functype.type
 
 
 def _is_void(ty):

@@ -7,7 +7,7 @@ from pycparser import c_ast
 from ..codegen.cgen import CGen
 from ..frontend.parse import parse_text
 from ..frontend.preprocess import split
-from ..model.tu import FUNC, UnitModel
+from ..model.tu import FUNC
 from ..passes import run_pre_passes
 from ..passes.driver import transform_unit
 from ..versions.record import Version

@@ -30,7 +30,7 @@ import re
 from pycparser import c_ast
 
 from ..frontend.errors import DsuError
-from ..passes.common import c_string, declaration, pointer_to
+from ..passes.common import c_string, declaration
 from ..passes.wrap import wrap_struct
 
 _ARITHMETIC = re.compile(
