@@ -81,6 +81,9 @@ def update(suite, case, before, after, program):
 def test_changed_function(suite, program):
     update(suite, 'changed', [('a', 'a answer=1 count=1'), ('b', 'b answer=1 count=2')],
            [('c', 'c answer=2 count=3')], program)
+    # handle() calls answer() without a slot (same unit): it comes along
+    assert 'rebound function   handle' in suite.patch_output
+    assert 'calls answer directly' in suite.patch_output
 
 
 def test_added_function_and_global(suite, program):

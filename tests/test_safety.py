@@ -17,15 +17,17 @@ HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'safety')
 
 
 class Project:
-    def __init__(self, root, files, main=None):
+    def __init__(self, root, files, main=None, passes=None):
         self.root = str(root)
         os.makedirs(self.root)
         shutil.copy(main or os.path.join(PROGRAMS, 'driver.c'),
                     os.path.join(self.root, 'driver.c'))
         with open(os.path.join(self.root, 'SConstruct'), 'w') as f:
             f.write("env = Environment(tools=['default', 'dsu'])\n"
-                    "env.Append(CFLAGS=['-O2', '-Wall'])\n"
-                    "env.Program('prog', %r)\n" % files)
+                    "env.Append(CFLAGS=['-O2', '-Wall'])\n")
+            if passes:
+                f.write("env['DSUPASSES'] = %r\n" % passes)
+            f.write("env.Program('prog', %r)\n" % files)
         assert dsu('init', self.root).returncode == 0
 
     def version(self, name, sources):
@@ -91,6 +93,51 @@ def test_type_change_waits_for_a_safe_point(work, program):
     assert answer['update_point'].startswith('driver.c:')
     assert p.ask('b') == 'b v2 count=1 extra=0'
     assert p.ask('w') == 'work v2 count=2'
+
+
+@pytest.fixture(scope='module')
+def direct(tmp_path_factory):
+    p = Project(tmp_path_factory.mktemp('direct') / 'p', ['driver.c', 'lib.c', 'work.c'])
+    p.version('v1', {'lib.c': 'direct_v1.c', 'work.c': 'direct_work.c'})
+    p.version('v2', {'lib.c': 'direct_v2.c'})
+    p.patch('v1', 'v2')
+    return p
+
+
+def test_direct_calls_count_as_code_that_may_still_run(direct, program):
+    """handle() uses no struct, but calls bump() and show() directly (same
+    unit, no slot): their old code may run after an update at run_work()'s
+    point, so struct rec is restricted there."""
+    points = direct.points('v1')
+    inner = [p for p in points if p['function'] == 'run_work']
+    assert len(inner) == 1 and inner[0]['restricted'] == ['struct rec@lib.c']
+    assert {u['function'] for u in inner[0]['uses']} == {'bump', 'show'}
+    assert [p['restricted'] for p in points if p['function'] == 'main'] == [[]]
+    p = program(direct.path('prog.v1'))
+    assert p.ask('a') == 'a v1 count=0'
+    p.proc.stdin.write('w\n')
+    p.proc.stdin.flush()
+    time.sleep(0.1)                          # inside run_work()'s loop
+    apply = apply_async(p.pid, direct.patch_file('v1', 'v2'))
+    assert p.proc.stdout.readline().strip() == 'work v1 count=1'     # old bump()
+    out, err = apply.communicate(timeout=20)
+    assert apply.returncode == 0, err
+    answer = json.loads(out)
+    assert answer['deferred'] > 0 and answer['update_point'].startswith('driver.c:')
+    assert p.ask('b') == 'b v2 count=1 extra=0'
+    assert p.ask('w') == 'work v2 count=2'
+
+
+def test_without_direct_calls_only_the_stack_counts(tmp_path):
+    """With every call through a slot (DSUPASSES without 'direct'), old
+    code of bump() cannot run after an update: only the stack counts."""
+    p = Project(tmp_path / 'p', ['driver.c', 'lib.c', 'work.c'],
+                passes='loops,wrap,promote,indirect')
+    p.version('v1', {'lib.c': 'direct_v1.c', 'work.c': 'direct_work.c'})
+    inner = [pt for pt in p.points('v1') if pt['function'] == 'run_work']
+    assert len(inner) == 1 and inner[0]['restricted'] == []
+    with open(p.path('.dsu/gen/lib.o.dsu.c')) as f:
+        assert '__dsu_slot_bump__dsu_lib_c_' in f.read()
 
 
 def test_active_function_finishes_in_its_old_version(work, program):

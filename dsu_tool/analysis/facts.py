@@ -6,7 +6,14 @@ the passes rename anything), per function, by link name:
   uses      wrapped struct -> lines where the function reads or writes one
             of its fields (the concrete uses that in-place conversion
             would break in code that keeps running)
-  calls     link names of program functions it calls directly
+  calls     link names of program functions it calls by name
+  direct    those of them the program calls without going through a
+            slot (functions of the same unit, with the 'direct' pass):
+            code already running keeps calling their old version.  A
+            function that holds an update point, or calls one in its
+            unit, has none: it is the code most likely to be running
+            when an update happens, and when it calls the newest
+            versions the types they use stay free to change there
   indirect  whether it calls through a pointer
   external  whether it calls a function the program does not define
             (a library function may call back any function whose address
@@ -18,7 +25,7 @@ and, for the unit, the functions whose address is taken.
 
 from pycparser import c_ast
 
-from ..model.tu import FUNC
+from ..model.tu import FUNC, called_directly
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
 
@@ -26,9 +33,9 @@ UPDATE_POINT = 'dsu__update_point'
 
 
 class FactsWalker(Rewriter):
-    def __init__(self, unit, model):
+    def __init__(self, unit, model, direct):
         super().__init__()
-        self.model = model
+        self.model, self.direct = model, direct
         self.typer = Typer(unit, model.typedefs, self)
         self.wrapped = {id(d.node): d for d in model.structs if d.wrapped}
         self.facts = {}
@@ -44,7 +51,7 @@ class FactsWalker(Rewriter):
                     continue
                 self.current = self.facts.setdefault(ent.link, {
                     'name': ent.name, 'file': ent.file, 'line': ent.line,
-                    'uses': {}, 'calls': set(), 'indirect': False,
+                    'uses': {}, 'calls': set(), 'direct': set(), 'indirect': False,
                     'external': False, 'points': [], 'taken': set()})
                 self.rewrite(ext)
                 self.current = None
@@ -67,6 +74,8 @@ class FactsWalker(Rewriter):
             elif ent is not None:
                 if self.current is not None:
                     self.current['calls'].add(ent.link)
+                    if self.direct and called_directly(ent):
+                        self.current['direct'].add(ent.link)
             elif callee.name in self.typer.file_scope and self.current is not None:
                 ty = self.typer.resolve(self.typer.file_scope[callee.name])
                 if isinstance(ty, c_ast.FuncDecl):
@@ -112,15 +121,35 @@ class FactsWalker(Rewriter):
         return node
 
 
-def unit_facts(unit, model):
-    """JSON-ready facts of one unit."""
-    w = FactsWalker(unit, model).walk(unit)
+def unit_facts(unit, model, direct=False):
+    """JSON-ready facts of one unit.  DIRECT: the 'direct' pass runs."""
+    w = FactsWalker(unit, model, direct).walk(unit)
+    for link in around_points(w.facts):
+        w.facts[link]['direct'] = set()
     functions = {}
     for link, f in w.facts.items():
-        functions[link] = dict(f, calls=sorted(f['calls']), taken=sorted(f['taken']),
+        functions[link] = dict(f, calls=sorted(f['calls']), direct=sorted(f['direct']),
+                               taken=sorted(f['taken']),
                                uses={k: sorted(set(v)) for k, v in f['uses'].items()})
     return {'functions': functions, 'address_taken': sorted(w.address_taken),
             'unreachable': sorted(unreachable_statics(model, functions, w.roots))}
+
+
+def around_points(facts):
+    """The functions of the unit that hold an update point or call, in
+    the unit, one that does (transitively)."""
+    callers = {}
+    for link, f in facts.items():
+        for callee in f['calls']:
+            callers.setdefault(callee, set()).add(link)
+    todo = [link for link, f in facts.items() if f['points']]
+    seen = set(todo)
+    while todo:
+        for caller in callers.get(todo.pop(), ()):
+            if caller not in seen:
+                seen.add(caller)
+                todo.append(caller)
+    return seen
 
 
 def unreachable_statics(model, functions, roots):

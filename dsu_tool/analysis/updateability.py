@@ -4,7 +4,9 @@ For each update point: which wrapped struct types may be used concretely
 (their fields read or written) by code that can still be running after
 an update applied there.  That code is the rest of the function holding
 the point and of every function that may be below it on the stack: its
-callers, transitively.  A patch that changes one of those types must not
+callers, transitively; and, since a call that does not go through a slot
+(the 'direct' pass) reaches the old version, whatever those functions
+call that way, transitively.  A patch that changes one of those types must not
 be applied at that point; the runtime defers it to a point where it is
 safe.
 
@@ -56,6 +58,12 @@ def update_points(unit_facts):
                 continue
             active.add(g)
             todo.extend(callers.get(g, ()))
+        todo = list(active)
+        while todo:         # old code that active code calls directly
+            for callee in functions[todo.pop()].get('direct', ()):
+                if callee in functions and callee not in active:
+                    active.add(callee)
+                    todo.append(callee)
         uses = []
         for g in sorted(active):
             for key, lines in sorted(functions[g]['uses'].items()):

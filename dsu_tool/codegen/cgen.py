@@ -9,6 +9,8 @@ Differences from pycparser's generator:
 * builtins that take a type, rewritten for the parser, are spelled back.
 """
 
+import re
+
 from pycparser import c_ast, c_generator
 
 from ..frontend.errors import DsuError
@@ -53,6 +55,13 @@ class AttributeMap:
                     "declaration" % a.text, a.file, a.line)
             self.decls.setdefault(id(inside[0]), []).append(a.text)
 
+    def for_body(self, decl):
+        """The attributes of function declaration DECL that also hold for
+        the function's renamed body: all but its symbol's own (an asm
+        label, visibility, alias, weak)."""
+        return [a for a in self.decls.get(id(decl), [])
+                if not _is_label(a) and not _SYMBOL_ATTR.search(a)]
+
     def for_type(self, node, ours=True):
         """Type attributes of NODE; with ours=False, without dsu's own
         marker (which only the pass reads)."""
@@ -61,6 +70,9 @@ class AttributeMap:
         key = (node.coord.file, node.coord.line, node.coord.column)
         attrs = self.types.get(key, [])
         return attrs if ours else [a for a in attrs if FIXED not in a]
+
+
+_SYMBOL_ATTR = re.compile(r'\b(__)?(visibility|alias|weakref|weak|ifunc|symver)(__)?\b')
 
 
 def _is_label(attr):

@@ -12,9 +12,22 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
+from .builtins import is_builtin_name
 from .ctypes import Canon, expr_text, type_hash
 
 FUNC, VAR = 'function', 'variable'
+
+# The prefix of the functions loop extraction makes (passes.loops).
+LOOP_PREFIX = '__dsu_loop_'
+
+
+def called_directly(ent):
+    """Is a call to ENT, from code of the unit that defines it, compiled
+    as a direct call when the 'direct' pass runs?  Every function with a
+    slot is, except an extracted loop body: its next iteration must run
+    the newest version, so it is always called through its slot."""
+    return (ent.kind == FUNC and ent.defined and not ent.unreachable
+            and not ent.name.startswith(LOOP_PREFIX) and not is_builtin_name(ent.name))
 
 
 def mangle_tu(tu_path):

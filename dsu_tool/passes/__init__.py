@@ -1,7 +1,7 @@
 """Transformations of a translation unit, one per module.
 
 Each pass is registered by name with a description and can be switched off
-(`dsu_tool.cc --no-pass NAME`, or the SCons variable DSUPASSES).  The driver
+(`dsu_tool.cc --passes a,b`, or the SCons variable DSUPASSES).  The driver
 runs the enabled ones in registry order, inside one scope-aware traversal
 (passes.binder), then regenerates the unit (codegen).
 """
@@ -27,6 +27,10 @@ REGISTRY = [
      Promote),
     ('indirect', 'call every program-defined function through a slot; '
      'keep its symbol as a forwarding stub', Indirect),
+    # an option of 'indirect' (no traversal of its own)
+    ('direct', 'call functions of the same unit directly, so gcc can inline '
+     'them; a patch that changes one also replaces its direct callers, and code '
+     'already running keeps calling the old version until it returns', None),
 ]
 
 DEFAULT = [name for name, _, _ in PRE_PASSES + REGISTRY]

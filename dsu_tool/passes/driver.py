@@ -28,6 +28,8 @@ class Context:
         self.types = []        # initialisers of `struct dsu_type`
         self.sizes = []        # {sizeof, tag offset} of each wrapped type
         self.layouts = {}      # the project's kept sizes (model.structs)
+        self.enabled = ()      # names of the passes that run
+        self.current = None    # entity of the function being rewritten
 
 
 class ProgramRewriter(Rewriter):
@@ -149,7 +151,7 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
                            "supported by the dsu pass (its definitions get symbols of "
                            "their own)" % ent.name)
     model.structs = struct_defs(unit, model.canon, cgen.attrs)
-    model.facts = unit_facts(unit, model)
+    model.facts = unit_facts(unit, model, 'direct' in enabled and 'indirect' in enabled)
     for link in model.facts['unreachable']:
         for ent in model.entities.values():
             if ent.link == link:
@@ -157,7 +159,8 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
     model.cgen = cgen
     ctx = Context(unit, model, tu_path, cgen)
     ctx.layouts = layouts or {}
-    passes = [cls(ctx) for name, _, cls in REGISTRY if name in enabled]
+    ctx.enabled = enabled
+    passes = [cls(ctx) for name, _, cls in REGISTRY if name in enabled and cls]
     rw = ProgramRewriter(ctx, passes)
     chunks = []
     for ext in unit.ast.ext:
@@ -169,7 +172,7 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
         if isinstance(decl, c_ast.Decl) and decl.name:
             ent = model.entities.get(decl.name)
         rw._each('prepare', ext, ent)
-        rw.current = ent if isinstance(ext, c_ast.FuncDef) else None
+        rw.current = ctx.current = ent if isinstance(ext, c_ast.FuncDef) else None
         ext = rw.rewrite(ext)
         rw.current = None
         rw._each('toplevel', ext, ent)

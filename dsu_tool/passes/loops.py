@@ -28,6 +28,7 @@ from pycparser import c_ast
 
 from .binder import Rewriter, set_child
 from .common import declaration, pointer_to
+from ..model.tu import LOOP_PREFIX
 
 UPDATE_POINT = 'dsu__update_point'
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -219,7 +220,7 @@ class LoopExtractor(Rewriter):
     def _name(self, func):
         n = self.counts.get(func, 0) + 1
         self.counts[func] = n
-        return '__dsu_loop_%s_%d' % (func, n)
+        return '%s%s_%d' % (LOOP_PREFIX, func, n)
 
 
 def _goto_list(node, out=None):

@@ -10,7 +10,9 @@ its source name within the same unit.  Each function of B is then
   RENAMED   static <-> global: a new slot; the old slot gets the new body
   REBOUND   same text, but it refers to something whose identity changed
             (a new signature, a new constant value, a renamed function,
-            an enumerator with a new value): recompiled against it
+            an enumerator with a new value), or it calls without a slot
+            (the 'direct' pass) a function the patch replaces, or the
+            functions it calls that way are not the same: recompiled
   SAME      left alone
 
 Variables of B are NEW (defined by the patch, initialised as in B), CONST
@@ -234,6 +236,7 @@ def compare(a, b):
             plan.deleted.append(ent)
     plan.types = compare_types(a, b, plan)
     _rebind(plan, changed_identity)
+    _direct_callers(plan, pairs)
     _check_types(a, b)
     return plan
 
@@ -296,6 +299,54 @@ def _rebind(plan, changed_identity):
             plan.functions[link] = FunctionChange(
                 link, REBOUND, ent, plan.a.functions.get(link),
                 'uses ' + ', '.join(reasons))
+
+
+def _direct_graph(version):
+    """link -> the links its code calls without a slot (analysis.facts)."""
+    graph = {}
+    for u in version.units:
+        for link, f in u.model.facts['functions'].items():
+            graph[link] = set(f.get('direct', ()))
+    return graph
+
+
+def _direct_callers(plan, pairs):
+    """Code of A that calls a function directly keeps calling the version
+    it was built with, so a function replaced by the patch takes along
+    the functions of A that call it directly, transitively; and so does a
+    function whose direct calls now reach different functions (one moved
+    to another unit, say), so that what runs matches B's own graph."""
+    a, b = plan.a, plan.b
+    ga, gb = _direct_graph(a), _direct_graph(b)
+    to_b = {old: new for new, old in pairs.items() if old}
+
+    def include(link, note):
+        plan.functions[link] = FunctionChange(
+            link, REBOUND, b.functions[link], a.functions.get(pairs.get(link)), note)
+
+    for link in b.functions:
+        old_link = pairs.get(link)
+        if link in plan.functions or old_link not in ga:
+            continue
+        if {to_b.get(t, t) for t in ga[old_link]} != gb.get(link, set()):
+            include(link, 'the functions it calls directly changed')
+    callers = {}
+    for caller, callees in ga.items():
+        for callee in callees:
+            callers.setdefault(callee, set()).add(caller)
+    todo = [c.old.link for c in plan.functions.values() if c.old is not None]
+    seen = set(todo)
+    while todo:
+        old_callee = todo.pop()
+        for caller in sorted(callers.get(old_callee, ())):
+            link = to_b.get(caller)
+            if caller in seen or link not in b.functions:
+                continue
+            seen.add(caller)
+            if link not in plan.functions:
+                callee = a.functions.get(old_callee)
+                include(link, 'calls %s directly' % (callee.name if callee else old_callee))
+            todo.append(caller)
 
 
 def _check_types(a, b):

@@ -108,7 +108,7 @@ class PatchRewriter(Rewriter):
         if ent is None or self.e.plan.b.entity(ent.link) is None:
             return None            # not defined by the program: bound directly
         if self.e.plan.b.entity(ent.link).kind == FUNC:
-            return self.e.function_ref(ent, call, node)
+            return self.e.function_ref(ent, call, node, self.function)
         return self.e.variable_ref(ent.link, ent.decl.type, node)
 
     def local_static(self, decl):
@@ -157,11 +157,29 @@ class UnitEmitter:
         self.sizes = []            # size entries of the wrapped types here
         self.extra_imports = []    # import entries made outside _import
         self.new_functions = []    # (link, entity, type) with a slot of their own
+        self.body_attrs = {}       # function name -> attributes of its declarations
+        for ext in self.parsed.ast.ext:
+            if isinstance(ext, c_ast.Decl) and isinstance(ext.type, c_ast.FuncDecl) \
+                    and self.parsed.is_project(ext):
+                self.body_attrs.setdefault(ext.name, []).extend(
+                    self.cgen.attrs.for_body(ext))
 
     # -- references ----------------------------------------------------------
 
-    def function_ref(self, ent, call, node):
+    def _direct_callees(self, funcdef):
+        """What FUNCDEF calls directly in B's own build (analysis.facts)."""
+        caller = self.model.entities.get(funcdef.decl.name) if funcdef else None
+        if caller is None:
+            return ()
+        return self.unit.model.facts['functions'].get(caller.link, {}).get('direct', ())
+
+    def function_ref(self, ent, call, node, funcdef=None):
         link = ent.link
+        if call and link in self.plan.functions and self.plan.b.unit_of[link] is self.unit \
+                and link in self._direct_callees(funcdef):
+            # as in B's own build: a direct call, to the body in this file
+            self.declare_body(ent)
+            return c_ast.ID(PBODY % link, node.coord)
         if self.plan.defined_by_patch(link):
             name = (PSLOT if call else PSTUB) % link
             if name not in self.declared:
@@ -174,6 +192,17 @@ class UnitEmitter:
         cell = self._import(link, kind, ent.decl.type)
         return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord) if call else \
             c_ast.ID(cell, node.coord)
+
+    def declare_body(self, ent):
+        """Declare the patch's body of function ENT, with the attributes
+        B's declarations give the function (noinline, format...)."""
+        name = PBODY % ent.link
+        if name in self.declared:
+            return
+        self.declared.add(name)
+        decl = declaration(ent.decl.type, name, ['static'])
+        self.before.append(' '.join(self.body_attrs.get(ent.name, []) +
+                                    [self.cgen.visit(decl)]) + ';\n')
 
     def variable_ref(self, link, ty, node):
         if self.plan.defined_by_patch(link):
@@ -267,6 +296,7 @@ class UnitEmitter:
                     continue
                 rw = PatchRewriter(self)
                 ext = rw.rewrite(ext)
+                self.declare_body(ent)
                 rename_decl(ext.decl, PBODY % ent.link)
                 ext.decl.storage = ['static']
                 ext.decl.funcspec = [f for f in ext.decl.funcspec or [] if f != 'inline']
