@@ -20,8 +20,14 @@ the passes rename anything), per function, by link name:
             was taken)
   points    the update points (DSU_update() call sites) in it: [file, line]
 
-and, for the unit, the functions whose address is taken.
+and, for the unit, the functions whose address is taken, and the static
+functions called directly from exactly one place and never taken
+(`called_once`): gcc inlines such a function into its only caller in the
+ordinary build, and would not if the slot took its body's address, so
+the pass gives the slot a copy of its own (passes.indirect).
 """
+
+from collections import Counter
 
 from pycparser import c_ast
 
@@ -42,6 +48,8 @@ class FactsWalker(Rewriter):
         self.address_taken = set()
         self.roots = set()
         self.current = None
+        self.current_link = None
+        self.direct_sites = []          # (caller, callee) of each direct call
 
     def walk(self, unit):
         for ext in unit.ast.ext:
@@ -49,6 +57,7 @@ class FactsWalker(Rewriter):
                 ent = self.model.entities.get(ext.decl.name)
                 if ent is None:
                     continue
+                self.current_link = ent.link
                 self.current = self.facts.setdefault(ent.link, {
                     'name': ent.name, 'file': ent.file, 'line': ent.line,
                     'uses': {}, 'calls': set(), 'direct': set(), 'indirect': False,
@@ -76,6 +85,7 @@ class FactsWalker(Rewriter):
                     self.current['calls'].add(ent.link)
                     if self.direct and called_directly(ent):
                         self.current['direct'].add(ent.link)
+                        self.direct_sites.append((self.current_link, ent.link))
             elif callee.name in self.typer.file_scope and self.current is not None:
                 ty = self.typer.resolve(self.typer.file_scope[callee.name])
                 if isinstance(ty, c_ast.FuncDecl):
@@ -124,14 +134,20 @@ class FactsWalker(Rewriter):
 def unit_facts(unit, model, direct=False):
     """JSON-ready facts of one unit.  DIRECT: the 'direct' pass runs."""
     w = FactsWalker(unit, model, direct).walk(unit)
-    for link in around_points(w.facts):
+    around = around_points(w.facts)
+    for link in around:
         w.facts[link]['direct'] = set()
+    sites = Counter(callee for caller, callee in w.direct_sites if caller not in around)
+    statics = {e.link for e in model.functions() if e.static}
+    called_once = sorted(link for link, n in sites.items()
+                         if n == 1 and link in statics and link not in w.address_taken)
     functions = {}
     for link, f in w.facts.items():
         functions[link] = dict(f, calls=sorted(f['calls']), direct=sorted(f['direct']),
                                taken=sorted(f['taken']),
                                uses={k: sorted(set(v)) for k, v in f['uses'].items()})
     return {'functions': functions, 'address_taken': sorted(w.address_taken),
+            'called_once': called_once,
             'unreachable': sorted(unreachable_statics(model, functions, w.roots))}
 
 

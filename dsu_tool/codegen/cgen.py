@@ -14,6 +14,7 @@ import re
 from pycparser import c_ast, c_generator
 
 from ..frontend.errors import DsuError
+from ..frontend.gnu import ASM_CALL
 
 FIXED = '__dsu_fixed__'
 
@@ -154,7 +155,7 @@ class CGen(c_generator.CGenerator):
     def visit_FuncCall(self, n):
         if isinstance(n.name, c_ast.ID) and n.name.name == '__dsu_se' and n.args:
             return '(__extension__ (' + self.visit(n.args.exprs[0]).rstrip() + '))'
-        if isinstance(n.name, c_ast.ID) and n.name.name == '__dsu_asm' and n.args:
+        if isinstance(n.name, c_ast.ID) and n.name.name == ASM_CALL and n.args:
             operands = [self.visit(e) for e in n.args.exprs[1:]]
             return self.asm[int(n.args.exprs[0].value)].format(*operands)
         if isinstance(n.name, c_ast.ID) and n.args is not None:

@@ -5,6 +5,8 @@ that it forwards any signature unchanged: variadic functions, structs by
 value, whatever is in registers or on the stack.  Function pointers taken
 before an update (callback tables, qsort comparators) point at the stub,
 so they reach the newest body of a function whose signature is unchanged.
+The slot is hidden and defined in the same unit as its stub, so on
+x86-64 the jump reads it at its RIP-relative address.
 """
 
 import platform
@@ -16,8 +18,7 @@ _X86_64 = '''\t.text
 \t.type {name}, @function
 {name}:
 \tendbr64
-\tmovq {slot}@GOTPCREL(%rip), %r11
-\tjmpq *(%r11)
+\tjmpq *{slot}(%rip)
 \t.size {name}, .-{name}
 '''
 

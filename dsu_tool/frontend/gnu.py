@@ -66,6 +66,7 @@ PARSER_PRELUDE = ''.join(
     ['__builtin_va_list', '__int128_t', '__uint128_t'] + sorted(EXTENDED_TYPEDEFS))
 
 _ASM = {'__asm__', '__asm', 'asm'}
+ASM_CALL = '__dsu_asm'       # what an asm statement becomes for the parser
 _ATTR = {'__attribute__', '__attribute'}
 _UNSUPPORTED = {
     '__typeof__': 'typeof', '__typeof': 'typeof', 'typeof': 'typeof',

@@ -20,15 +20,19 @@ unit, so the slot's declaration can follow the user's own (its type may
 use types declared just before).
 """
 
+import copy
+
 from pycparser import c_ast
 
 from ..codegen.stubs import stub_asm
+from ..frontend.gnu import ASM_CALL
 from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC
 from .common import c_string, declaration, drop_storage, pointer_to, rename_decl
 
 BODY = '__dsu_body_%s'
 SLOT = '__dsu_slot_%s'
+ENTRY = '__dsu_entry_%s'
 
 
 def _patchable(ent):
@@ -40,6 +44,7 @@ class Indirect:
         self.ctx = ctx
         self.declared = set()       # links whose slot is declared
         self.direct = 'direct' in ctx.enabled
+        self.entries = set()        # links whose slot holds a copy of the body
 
     def reference(self, ent, node, call):
         if call and is_builtin_name(ent.name):
@@ -88,15 +93,53 @@ class Indirect:
             drop_storage(ext.decl, 'extern')
             ext.decl.storage = ['static'] + (ext.decl.storage or [])
             self.ctx.before.extend(decls)     # the body uses the slot
+            if self._own_entry(ext, ent):
+                self.entries.add(ent.link)
+                self.ctx.after.append(self._copy(ext, ENTRY % ent.link))
         else:
             self.ctx.after.extend(decls)
+
+    def _own_entry(self, funcdef, ent):
+        """Does the slot of ENT get a copy of the body?  For a static
+        function called directly from one place, so that gcc can inline
+        it there as it does in the ordinary build.  Not when the body
+        holds asm (its labels would be defined twice) or function-local
+        statics stay inside it (without 'promote': two copies)."""
+        if not self.direct or 'promote' not in self.ctx.enabled or \
+                ent.link not in self.ctx.model.facts.get('called_once', ()):
+            return False
+        return not any(isinstance(n, c_ast.ID) and n.name == ASM_CALL for n in _nodes(funcdef))
+
+    def _copy(self, funcdef, name):
+        """C text of a copy of FUNCDEF named NAME, with its attributes,
+        calling through slots."""
+        attrs = self.ctx.cgen.attrs.decls
+        dup = copy.deepcopy(funcdef)
+        added = []
+        for old, new in zip(_nodes(funcdef), _nodes(dup)):
+            if id(old) in attrs:
+                attrs[id(new)] = attrs[id(old)]
+                added.append(id(new))
+        rename_decl(dup.decl, name)
+        for n in _nodes(dup.body):
+            # its calls take the slots, so they add no call site to the
+            # bodies, which gcc can then inline where they are called once
+            if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) and \
+                    n.name.name.startswith(BODY % ''):
+                n.name.name = SLOT % n.name.name[len(BODY % ''):]
+        try:
+            return self.ctx.cgen.toplevel(dup)
+        finally:
+            for key in added:       # the copy goes away: so must its ids
+                del attrs[key]
 
     def trailer(self):
         ctx = self.ctx
         for ent, functype in ctx.functions:
             slot = SLOT % ent.link
             slot_def = declaration(pointer_to(functype, slot), slot)
-            slot_def.init = c_ast.ID(BODY % ent.link)
+            slot_def.init = c_ast.ID((ENTRY if ent.link in self.entries else BODY)
+                                     % ent.link)
             ctx.trailer.append('__attribute__((visibility("hidden"))) %s;\n'
                                % ctx.cgen.visit(slot_def))
             ctx.trailer.append(stub_asm(ent.link, slot))
@@ -104,3 +147,11 @@ class Indirect:
                 '{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)&%s}' % (
                     c_string(ent.link), c_string(ent.hash), c_string(ent.file),
                     slot, ent.link))
+
+
+def _nodes(node):
+    """NODE and everything under it, in a fixed order."""
+    out = [node]
+    for _, child in node.children():
+        out.extend(_nodes(child))
+    return out
