@@ -13,6 +13,7 @@ printed with the table.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -125,56 +126,69 @@ def pass_throughput(sources, work):
     return lines, seconds, refused, plain, updateable
 
 
+def measure(corpus=200, repeat=3, work=None):
+    """{'builds': {example: {...}}, 'pass': {input: (lines, seconds, refused,
+    gcc -c, pass + gcc -c, units)}} with the machine, compiler and date."""
+    own = work is None
+    work = tempfile.mkdtemp(prefix='dsu-bench-', dir=work)
+    results = {'machine': '%s, %d cores' % (platform.machine(), os.cpu_count()),
+               'gcc': subprocess.run(['gcc', '-dumpfullversion'], capture_output=True,
+                                     text=True).stdout.strip(),
+               'date': time.strftime('%Y-%m-%d'), 'repeat': repeat, 'builds': {},
+               'pass': {}}
+    try:
+        for example in ('kvd', 'layout'):
+            plain, dsu, patch = build_ratio(example, repeat, work)
+            results['builds'][example] = {'scons': plain, 'scons dsu=1': dsu,
+                                          'ratio': dsu / plain, 'scons patch': patch}
+        kvd = os.path.join(ROOT, 'examples', 'kvd', 'v1')
+        sources = [os.path.join(kvd, f) for f in sorted(os.listdir(kvd)) if f.endswith('.c')]
+        results['pass']['examples (kvd)'] = pass_throughput(sources, work) + (len(sources),)
+        if corpus:
+            # by path: bench/run.py has the same module name
+            spec = importlib.util.spec_from_file_location(
+                'dsu_corpus_run', os.path.join(ROOT, 'tests', 'corpus', 'run.py'))
+            corpus_run = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(corpus_run)
+            programs = corpus_run.fetch()
+            names = corpus_run.sample(sorted(f for f in os.listdir(programs) if f.endswith('.c')),
+                           corpus)
+            results['pass']['corpus'] = pass_throughput(
+                [os.path.join(programs, n) for n in names], work) + (len(names),)
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def table(results):
+    lines = ['| project | scons | scons dsu=1 | ratio | scons patch |', '|---|---|---|---|---|']
+    for name, b in results['builds'].items():
+        lines.append('| %s | %.2f s | %.2f s | %.2fx | %.2f s |' % (
+            name, b['scons'], b['scons dsu=1'], b['ratio'], b['scons patch']))
+    lines += ['', '| pass input | units | preprocessed lines | pass seconds | lines/s | '
+              'gcc -c | pass + gcc -c | ratio |', '|---|---|---|---|---|---|---|---|']
+    for name, (lines_, seconds, refused, plain, upd, units) in results['pass'].items():
+        lines.append('| %s | %d (%d refused) | %d | %.1f | %.0f | %.1f s | %.1f s | %.1fx |' % (
+            name, units, refused, lines_, seconds, lines_ / seconds if seconds else 0,
+            plain, upd, upd / plain if plain else 0))
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--corpus', type=int, default=200)
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--json')
     opts = ap.parse_args(argv)
-    work = tempfile.mkdtemp(prefix='dsu-bench-')
-    results = {'machine': '%s, %d cores' % (platform.machine(), os.cpu_count()),
-               'gcc': subprocess.run(['gcc', '-dumpfullversion'], capture_output=True,
-                                     text=True).stdout.strip(),
-               'date': time.strftime('%Y-%m-%d'), 'builds': {}, 'pass': {}}
-    try:
-        for example in ('kvd', 'layout'):
-            plain, dsu, patch = build_ratio(example, opts.repeat, work)
-            results['builds'][example] = {'scons': plain, 'scons dsu=1': dsu,
-                                          'ratio': dsu / plain, 'scons patch': patch}
-        kvd = os.path.join(ROOT, 'examples', 'kvd', 'v1')
-        sources = [os.path.join(kvd, f) for f in sorted(os.listdir(kvd)) if f.endswith('.c')]
-        results['pass']['examples (kvd)'] = pass_throughput(sources, work)
-        if opts.corpus:
-            sys.path.insert(0, os.path.join(ROOT, 'tests', 'corpus'))
-            from run import fetch, sample
-            programs = fetch()
-            names = sample(sorted(f for f in os.listdir(programs) if f.endswith('.c')),
-                           opts.corpus)
-            results['pass']['corpus'] = pass_throughput(
-                [os.path.join(programs, n) for n in names], work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    results = measure(opts.corpus, opts.repeat)
     print('build cost, %s, gcc %s, %s (median of %d clean builds, -j2, gcc -O2)' % (
         results['machine'], results['gcc'], results['date'], opts.repeat))
-    print('| project | scons | scons dsu=1 | ratio | scons patch |')
-    print('|---|---|---|---|---|')
-    for name, b in results['builds'].items():
-        print('| %s | %.2f s | %.2f s | %.2fx | %.2f s |' % (
-            name, b['scons'], b['scons dsu=1'], b['ratio'], b['scons patch']))
-    print()
-    print('| pass input | units | preprocessed lines | pass seconds | lines/s | '
-          'gcc -c | pass + gcc -c | ratio |')
-    print('|---|---|---|---|---|---|---|---|')
-    for name, (lines, seconds, refused, plain, upd) in results['pass'].items():
-        units = len(sources) if name == 'examples (kvd)' else opts.corpus
-        print('| %s | %d (%d refused) | %d | %.1f | %.0f | %.1f s | %.1f s | %.1fx |' % (
-            name, units, refused, lines, seconds, lines / seconds if seconds else 0,
-            plain, upd, upd / plain if plain else 0))
+    print(table(results))
     if opts.json:
         with open(opts.json, 'w') as f:
             json.dump(results, f, indent=1)
     return 0
-
 
 if __name__ == '__main__':
     sys.exit(main())

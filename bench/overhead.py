@@ -5,7 +5,9 @@
 Builds each program of bench/programs twice: the ordinary way (gcc -O2)
 and updateable (the pass, then gcc -O2, with the runtime linked in).  For
 each it counts instructions with `valgrind --tool=callgrind` (repeatable,
-whatever else the machine does) and takes the median wall time of R runs,
+whatever else the machine does) on one unit of work, and takes the median
+wall time of R runs on SCALE units (every program takes the number of
+units as its argument, so that a run lasts long enough to time),
 and prints both builds side by side with their ratio, measured in the same
 run.  The updateable build has had no patch applied: this is the price of
 being patchable.
@@ -41,7 +43,10 @@ def build(src, work):
     os.makedirs(d)
     shutil.copy(src, d)
     plain = os.path.join(d, name + '.plain')
-    subprocess.run(['gcc'] + CFLAGS + ['-o', plain, name + '.c'], cwd=d, check=True)
+    # dsu.h is on the path of the ordinary build too, as in a project that
+    # adopted dsu: there DSU_update() is empty and DSU_FIXED means nothing
+    subprocess.run(['gcc'] + CFLAGS + ['-I', RUNTIME_INCLUDE, '-o', plain, name + '.c'],
+                   cwd=d, check=True)
     obj = os.path.join(d, name + '.o')
     cmd = Command(['gcc'] + CFLAGS + ['-DDSU_UPDATEABLE', '-I', RUNTIME_INCLUDE, '-c',
                                       '-o', obj, name + '.c'])
@@ -63,9 +68,12 @@ def build(src, work):
     return plain, updateable
 
 
+SCALE = 20      # units of work in a timed run
+
+
 def instructions(binary):
     p = subprocess.run(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
-                        binary], capture_output=True, text=True)
+                        binary, '1'], capture_output=True, text=True)
     m = _COLLECTED.search(p.stderr)
     return int(m.group(1)) if m else None
 
@@ -74,17 +82,16 @@ def wall(binary, runs):
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([binary], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([binary, str(SCALE)], stdout=subprocess.DEVNULL, check=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--runs', type=int, default=5)
-    ap.add_argument('--json')
-    opts = ap.parse_args(argv)
-    work = tempfile.mkdtemp(prefix='dsu-overhead-')
+def measure(runs=5, work=None):
+    """{program: {'same output', 'instructions': (ordinary, updateable),
+    'wall': (ordinary, updateable)}} for every program of bench/programs."""
+    own = work is None
+    work = tempfile.mkdtemp(prefix='dsu-overhead-', dir=work)
     rows = {}
     try:
         for name in sorted(f for f in os.listdir(PROGRAMS) if f.endswith('.c')):
@@ -93,21 +100,36 @@ def main(argv=None):
                 subprocess.run([dsu], capture_output=True).stdout
             rows[name] = {'same output': same,
                           'instructions': (instructions(plain), instructions(dsu)),
-                          'wall': (wall(plain, opts.runs), wall(dsu, opts.runs))}
+                          'wall': (wall(plain, runs), wall(dsu, runs))}
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def table(rows):
+    lines = ['| program | instructions ordinary | updateable | ratio | wall ordinary | '
+             'updateable | ratio | same output |',
+             '|---|---|---|---|---|---|---|---|']
+    for name, r in rows.items():
+        (ip, iu), (wp, wu) = r['instructions'], r['wall']
+        lines.append('| %s | %s | %s | %s | %.3f s | %.3f s | %.2fx | %s |' % (
+            name, ip, iu, '%.3fx' % (iu / ip) if ip and iu else '?', wp, wu, wu / wp,
+            'yes' if r['same output'] else 'NO'))
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--json')
+    opts = ap.parse_args(argv)
+    rows = measure(opts.runs)
     gcc = subprocess.run(['gcc', '-dumpfullversion'], capture_output=True, text=True).stdout
     print('steady-state overhead, %s, %d cores, gcc %s -O2, %s (no patch applied; '
           'wall: median of %d)' % (platform.machine(), os.cpu_count(), gcc.strip(),
                                    time.strftime('%Y-%m-%d'), opts.runs))
-    print('| program | instructions ordinary | updateable | ratio | wall ordinary | '
-          'updateable | ratio | same output |')
-    print('|---|---|---|---|---|---|---|---|')
-    for name, r in rows.items():
-        (ip, iu), (wp, wu) = r['instructions'], r['wall']
-        print('| %s | %s | %s | %s | %.3f s | %.3f s | %.2fx | %s |' % (
-            name, ip, iu, '%.3fx' % (iu / ip) if ip and iu else '?', wp, wu, wu / wp,
-            'yes' if r['same output'] else 'NO'))
+    print(table(rows))
     if opts.json:
         with open(opts.json, 'w') as f:
             json.dump(rows, f, indent=1)

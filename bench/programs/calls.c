@@ -1,6 +1,7 @@
 /* Compute-bound, many small functions across two call sites: the worst
  * case for calls through slots (no inlining). */
 #include <stdio.h>
+#include <stdlib.h>
 
 static unsigned mix(unsigned x) { return x * 2654435761u ^ (x >> 13); }
 static unsigned step(unsigned x, unsigned i) { return mix(x + i) + (i & 7); }
@@ -12,8 +13,9 @@ unsigned fold(unsigned n)
     return acc;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    printf("%u\n", fold(3000000));
+    unsigned scale = argc > 1 ? (unsigned)atoi(argv[1]) : 1;
+    printf("%u\n", fold(3000000 * scale));
     return 0;
 }
