@@ -72,6 +72,9 @@ SCALE = 20      # units of work in a timed run
 
 
 def instructions(binary):
+    """Instructions BINARY runs on one unit of work; None without valgrind."""
+    if shutil.which('valgrind') is None:
+        return None
     p = subprocess.run(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
                         binary, '1'], capture_output=True, text=True)
     m = _COLLECTED.search(p.stderr)

@@ -111,8 +111,9 @@ def summary(results):
         if min(pairs) < 0.98 <= max(pairs):
             # the machine's noise is larger than the margin: say so
             met = '%s, but the rounds fall on both sides' % ('yes' if met else 'NO')
-        return ('%.3f (rounds %.3f to %.3f); instructions per request in the server %.3fx' % (
-            r, min(pairs), max(pairs), ipr['updateable'] / ipr['ordinary']), met)
+        counted = ('; instructions per request in the server %.3fx' % (
+            ipr['updateable'] / ipr['ordinary']) if ipr else '')
+        return ('%.3f (rounds %.3f to %.3f)%s' % (r, min(pairs), max(pairs), counted), met)
 
     def fn_pause(res):
         cells = res['cells']['function bodies']

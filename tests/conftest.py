@@ -1,10 +1,12 @@
 """Shared fixtures: real SCons projects in temporary directories, real
 processes, the `dsu` command run as a subprocess."""
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -20,9 +22,14 @@ except ImportError:
 TOOL_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(dsu_tool.__file__)))
 
 
+# The compiled runtime is kept for the session, not in the user's cache.
+RUNTIME_CACHE = tempfile.mkdtemp(prefix='dsu-test-cache-')
+atexit.register(shutil.rmtree, RUNTIME_CACHE, True)
+
+
 def tool_env():
     """Subprocesses (dsu, scons) use the same dsu_tool as the tests."""
-    env = dict(os.environ)
+    env = dict(os.environ, DSU_CACHE_DIR=RUNTIME_CACHE)
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (TOOL_PARENT, env.get('PYTHONPATH', '')) if p)
     return env

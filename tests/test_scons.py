@@ -4,10 +4,11 @@ incremental rebuilds, and errors that name the user's file and line."""
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from conftest import dsu, scons
+from conftest import dsu, scons, tool_env
 from dsu_tool.codegen.unit import RUNTIME_INCLUDE
 
 MAIN = r'''
@@ -272,3 +273,37 @@ def test_unchanged_unit_is_not_parsed_again(project):
     scons(project, 'dsu=1', 'version=v2')
     with open(os.path.join(gen, 'stats.o.dsu.c')) as f:
         assert 'from the cache' not in f.read()
+
+
+def test_runtime_is_compiled_once_per_compiler(project, tmp_path):
+    """A clean updateable build copies the runtime from the cache, which
+    is keyed on the compiler's own version text."""
+    cache = str(tmp_path / 'cache')
+    env = dict(tool_env(), DSU_CACHE_DIR=cache)
+    write(os.path.join(project, 'SConstruct'),
+          "env = Environment(tools=['default', 'dsu'], CC=ARGUMENTS.get('CC', 'gcc'))\n"
+          "env.Program('wordsvc', ['src/main.c', 'src/stats.c'])\n")
+
+    def build(*extra):
+        r = subprocess.run([sys.executable, '-m', 'SCons', '-Q', 'dsu=1'] + list(extra),
+                           cwd=project, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return sorted(os.listdir(os.path.join(cache, 'runtime')))
+
+    first = build()
+    assert len(first) == 1
+    kept = os.path.join(cache, 'runtime', first[0], 'libdsurt.a')
+    marker = os.stat(kept).st_mtime_ns
+    shutil.rmtree(os.path.join(project, '.dsu'))
+    assert build() == first                   # a clean build: nothing compiled
+    assert os.stat(kept).st_mtime_ns == marker
+    with open(os.path.join(project, '.dsu', 'build', 'libdsurt.a'), 'rb') as f, \
+            open(kept, 'rb') as g:
+        assert f.read() == g.read()
+    # another compiler (here: one that says another version) compiles it anew
+    cc = str(tmp_path / 'othercc')
+    write(cc, '#!/bin/sh\n[ "$1" = --version ] && { echo "othercc 1.0"; exit 0; }\n'
+              'exec gcc "$@"\n')
+    os.chmod(cc, 0o755)
+    shutil.rmtree(os.path.join(project, '.dsu'))
+    assert len(build('CC=' + cc)) == 2

@@ -13,8 +13,12 @@ version is recorded under .dsu/versions/NAME/.
 Program, from the two recorded versions.
 """
 
+import hashlib
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import SCons.Action
 import SCons.Defaults
@@ -80,22 +84,84 @@ def _wrap_compiles(env):
 # -- programs ----------------------------------------------------------------
 
 _runtime = {}
+RUNTIME_FLAGS = ['-O2', '-fPIC', '-pthread']
 
 
 def _runtime_library(env):
-    """The runtime, compiled once per project without the pass."""
+    """The runtime library of the project, built without the pass."""
     root = env.Dir('#').get_abspath()
     if root in _runtime:
         return _runtime[root]
-    rt_env = env.Clone()
-    for var in ('CCCOM', 'SHCCCOM'):
-        rt_env[var] = rt_env[var].split(' -- ', 1)[-1]
-    rt_env.Replace(CFLAGS=['-O2', '-fPIC', '-pthread'], CCFLAGS=[],
-                   CPPPATH=[RUNTIME_INCLUDE], CPPDEFINES=[], _DSU_PASS=False)
-    objects = [rt_env.Object('#.dsu/build/' + os.path.basename(src)[:-2] + '.o', src)
-               for src in RUNTIME_SOURCES]
-    _runtime[root] = rt_env.StaticLibrary('#.dsu/build/dsurt', objects)
+    headers = [os.path.join(RUNTIME_INCLUDE, h) for h in sorted(os.listdir(RUNTIME_INCLUDE))
+               if h.endswith('.h')]
+    _runtime[root] = env.Command('#.dsu/build/libdsurt.a', RUNTIME_SOURCES + headers,
+                                 SCons.Action.Action(_build_runtime, _runtime_message))
     return _runtime[root]
+
+
+def _runtime_message(target, source, env):
+    return 'dsu runtime: %s' % target[0]
+
+
+def runtime_cache_dir():
+    """Where compiled runtimes are kept between builds and projects:
+    $DSU_CACHE_DIR, else $XDG_CACHE_HOME/dsu, else ~/.cache/dsu."""
+    if os.environ.get('DSU_CACHE_DIR'):
+        return os.environ['DSU_CACHE_DIR']
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(base, 'dsu')
+
+
+def _build_runtime(target, source, env):
+    """Compile the runtime with the project's compiler, or copy it from the
+    cache when that compiler (by its own version text) already compiled
+    these very sources with these flags: a clean build of any project then
+    costs no runtime compile."""
+    cc, ar = env.subst('$CC') or 'gcc', env.subst('$AR') or 'ar'
+    out = target[0].get_abspath()
+    key = hashlib.sha1()
+    try:
+        for args in ([cc, '--version'], [cc, '-dumpmachine']):
+            key.update(subprocess.run(args, capture_output=True, check=True).stdout)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print('dsu: cannot run the C compiler %s: %s' % (cc, e), file=sys.stderr)
+        return 1
+    key.update(' '.join(RUNTIME_FLAGS).encode())
+    for node in source:
+        with open(node.get_abspath(), 'rb') as f:
+            key.update(f.read())
+    cached = os.path.join(runtime_cache_dir(), 'runtime', key.hexdigest()[:20], 'libdsurt.a')
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if os.path.isfile(cached):
+        shutil.copyfile(cached, out)
+        return 0
+    work = tempfile.mkdtemp(prefix='dsurt-', dir=os.path.dirname(out))
+    try:
+        objects = []
+        for src in RUNTIME_SOURCES:
+            obj = os.path.join(work, os.path.basename(src)[:-2] + '.o')
+            p = subprocess.run([cc] + RUNTIME_FLAGS + ['-I', RUNTIME_INCLUDE, '-c', '-o', obj,
+                                                       src], capture_output=True, text=True)
+            if p.returncode:
+                sys.stderr.write(p.stdout + p.stderr)
+                return p.returncode
+            objects.append(obj)
+        if os.path.exists(out):
+            os.remove(out)
+        p = subprocess.run([ar, 'rcs', out] + objects, capture_output=True, text=True)
+        if p.returncode:
+            sys.stderr.write(p.stdout + p.stderr)
+            return p.returncode
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    try:          # keep it for the next build; without a cache, just go on
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        partial = '%s.%d' % (cached, os.getpid())
+        shutil.copyfile(out, partial)
+        os.replace(partial, cached)
+    except OSError:
+        pass
+    return 0
 
 
 def _program_emitter(target, source, env):
