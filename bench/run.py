@@ -122,11 +122,16 @@ def summary(results):
         return '%.1f µs at most (%s items)' % (us, '{:,}'.format(worst)), us < 1000
 
     def type_pause(res):
+        # A pause that converted the objects would grow as the count does
+        # (1000x from the smallest count to the largest); microsecond
+        # pauses also move by a few times from run to run on a shared
+        # machine.  Independent: within 5x while the count grows 1000x.
         cells = res['cells']['type change']
         small, large = min(cells), max(cells)
         a, b = cells[small]['pause_ns'], cells[large]['pause_ns']
-        return ('%.1f µs at %s, %.1f µs at %s: %.2fx' % (
-            a / 1e3, '{:,}'.format(small), b / 1e3, '{:,}'.format(large), b / a), b <= 2 * a)
+        return ('%.1f µs at %s, %.1f µs at %s: %.2fx for %dx the objects' % (
+            a / 1e3, '{:,}'.format(small), b / 1e3, '{:,}'.format(large), b / a,
+            large // small), b <= 5 * a)
 
     def build_(res):
         ratios = {n: b['ratio'] for n, b in res['builds'].items()}
@@ -138,7 +143,7 @@ def summary(results):
     row('server', 'server throughput, updateable / ordinary', '≥ 0.98', server_)
     row('pause', 'function-only pause (max over the item counts)', '< 1 ms', fn_pause)
     row('pause', 'type-change pause against live instances', 'independent of the count: '
-        'median at the largest count ≤ 2x median at the smallest', type_pause)
+        'median at the largest count ≤ 5x median at the smallest', type_pause)
     row('build', 'scons dsu=1 / scons (clean build, every example)', '≤ 3x', build_)
     return rows
 

@@ -61,6 +61,8 @@ int main(int argc, char **argv)
         { DEC, 0 }, { JNZ, 0 }, { HALT, 0 },
     };
     long scale = argc > 1 ? atol(argv[1]) : 1;
+    if (scale < 1)
+        scale = 1;
     printf("%lu\n", run(code, 200000 * scale));
     return 0;
 }
