@@ -140,6 +140,27 @@ def test_without_direct_calls_only_the_stack_counts(tmp_path):
         assert '__dsu_slot_bump__dsu_lib_c_' in f.read()
 
 
+def test_function_moved_to_another_unit_takes_its_direct_callers_along(tmp_path, program):
+    """handle() called helper() directly in v1; v2 moves helper() to
+    another unit, unchanged, so handle()'s text is the same but its call
+    is no longer direct: the v1 -> v2 patch must replace handle() too, or
+    the v2 -> v3 change to helper() would never reach it."""
+    p = Project(tmp_path / 'moved', ['driver.c', 'lib.c', 'more.c'])
+    p.version('v1', {'lib.c': 'moved_lib_v1.c', 'more.c': 'moved_more_v1.c'})
+    p.version('v2', {'lib.c': 'moved_lib_v2.c', 'more.c': 'moved_more_v2.c'})
+    p.version('v3', {'more.c': 'moved_more_v3.c'})
+    out = p.patch('v1', 'v2').stdout
+    assert 'rebound function   handle' in out
+    assert 'the functions it calls directly changed' in out
+    p.patch('v2', 'v3')
+    run = program(p.path('prog.v1'))
+    assert run.ask('a') == 'a helper=2'
+    assert dsu('apply', run.pid, p.patch_file('v1', 'v2')).returncode == 0
+    assert run.ask('b') == 'b helper=2'
+    assert dsu('apply', run.pid, p.patch_file('v2', 'v3')).returncode == 0
+    assert run.ask('c') == 'c helper=101'
+
+
 def test_active_function_finishes_in_its_old_version(work, program):
     """A function-only patch may apply inside work(); work()'s own frame
     still finishes with the old code, its next call runs the new code."""

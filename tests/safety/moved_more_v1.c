@@ -1,0 +1,2 @@
+/* v1: nothing here yet. */
+int more_version = 1;

@@ -1,0 +1,7 @@
+/* v3: helper() changed. */
+int more_version = 1;
+
+int helper(int x)
+{
+    return x + 100;
+}
