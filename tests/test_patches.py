@@ -221,3 +221,12 @@ def test_static_function_unused_before_arrives_as_new(suite, program):
     update(suite, 'unused_static', [('a', 'a count=1')],
            [('b', 'b count=2 sevenfold=14')], program)
     assert 'added function     sevenfold' in suite.patch_output
+
+
+def test_const_table_of_a_changed_struct(suite, program):
+    """A const object of a wrapped struct is writable memory in the
+    updateable build (conversion writes it), and an object the patch
+    defines in the new layout carries the new layout's tag."""
+    update(suite, 'type_const', [('add', 'add code=1')],
+           [('sub', 'sub code=2 weight=20'), ('div', 'div code=4 weight=40'),
+            ('mul', 'mul code=3 weight=30')], program)

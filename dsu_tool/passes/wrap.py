@@ -10,13 +10,72 @@ checks and converts lazily (patchgen.emit).
 The unit also records the measured size and tag offset of each wrapped
 type in the section dsu_sizes of its object; the compiler wrapper reads
 them back into the unit's manifest and the project's layouts.json.
+
+A `const` object that holds a wrapped struct is defined without `const`:
+a patch that changes the struct converts it in place, which read-only
+memory would not allow (the program itself still cannot write it: its
+code was type-checked with the `const`).
 """
 
 from pycparser import c_ast
 
 from ..frontend.errors import error_at
 from ..model.structs import ROOM, TAG, room_expression
+from ..model.typing import Typer
+from .binder import Rewriter
 from .common import c_string
+
+
+def wrapped_in(typer, ty, wrapped_of, depth=0):
+    """The wrapped struct (WRAPPED_OF(struct node) -> StructDef or None)
+    that type TY holds by value, or None."""
+    if ty is None or depth > 20:
+        return None
+    ty = typer.resolve(ty)
+    if isinstance(ty, c_ast.ArrayDecl):
+        return wrapped_in(typer, ty.type, wrapped_of, depth + 1)
+    agg = typer.aggregate(ty)
+    if agg is None:
+        return None
+    d = wrapped_of(agg)
+    if d is not None:
+        return d
+    for f in agg.decls or []:
+        d = wrapped_in(typer, f.type, wrapped_of, depth + 1)
+        if d is not None:
+            return d
+    return None
+
+
+def make_writable(decl):
+    """Drop `const` from the object DECL declares, down its arrays (not
+    behind a pointer: what it points to is another object)."""
+    decl.quals = [q for q in decl.quals or [] if q != 'const']
+    node = decl.type
+    while isinstance(node, (c_ast.ArrayDecl, c_ast.TypeDecl)):
+        if isinstance(node, c_ast.TypeDecl):
+            node.quals = [q for q in node.quals or [] if q != 'const']
+        node = node.type
+
+
+def stamp_tags(init, ty, typer, wrapped_of):
+    """Give the wrapped structs that initialiser INIT (of type TY) makes
+    their layout's tag: `{..., .__dsu_tag = T}`, for a struct and for an
+    array of structs.  Without it an object made in a newer layout would
+    be taken for one in the program's first layout."""
+    if not isinstance(init, c_ast.InitList):
+        return
+    ty = typer.resolve(ty)
+    if isinstance(ty, c_ast.ArrayDecl):
+        for e in init.exprs:
+            stamp_tags(e.expr if isinstance(e, c_ast.NamedInitializer) else e,
+                       ty.type, typer, wrapped_of)
+        return
+    agg = typer.aggregate(ty)
+    d = wrapped_of(agg) if agg is not None else None
+    if d is not None:
+        init.exprs.append(c_ast.NamedInitializer(
+            [c_ast.ID(TAG)], c_ast.Constant('unsigned int', '%uu' % d.tag_value())))
 
 
 def wrap_struct(d, cgen, kept):
@@ -155,23 +214,17 @@ class Wrap:
 
     def _wrapped_in(self, ty, depth):
         """The wrapped struct that TY holds by value, or None."""
-        if ty is None or depth > 20:
-            return None
-        ty = self.typer.resolve(ty)
-        if isinstance(ty, c_ast.ArrayDecl):
-            return self._wrapped_in(ty.type, depth + 1)
-        agg = self.typer.aggregate(ty)
-        if agg is None:
-            return None
-        if id(agg) in self.by_node:
-            return self.by_node[id(agg)]
-        for f in agg.decls or []:
-            d = self._wrapped_in(f.type, depth + 1)
-            if d is not None:
-                return d
-        return None
+        return wrapped_in(self.typer, ty, lambda agg: self.by_node.get(id(agg)), depth)
 
     def toplevel(self, ext, ent):
+        if self.by_node:
+            if self.typer is None:
+                self.typer = Typer(self.ctx.unit, self.ctx.model.typedefs, Rewriter())
+            for node in [ext] + self.ctx.before:      # with hoisted local statics
+                if isinstance(node, c_ast.Decl) and node.name and \
+                        not isinstance(node.type, c_ast.FuncDecl) and \
+                        self._wrapped_in(node.type, 0) is not None:
+                    make_writable(node)
         node = ext.type if isinstance(ext, (c_ast.Typedef, c_ast.Decl)) else None
         while isinstance(node, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
             node = node.type

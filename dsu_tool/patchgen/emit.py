@@ -26,7 +26,7 @@ from ..model.typing import Typer
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
 from ..passes.driver import decls_of
-from ..passes.wrap import size_entry, wrap_struct
+from ..passes.wrap import make_writable, size_entry, stamp_tags, wrap_struct, wrapped_in
 from ..frontend.errors import error_at
 from .diff import CHANGED, REBOUND, RENAMED
 from .transform import Transformers
@@ -154,6 +154,7 @@ class UnitEmitter:
         self.wrapped_fields = {f.name for d in self.structs if d.wrapped
                                for f in d.fields if f.name}
         self.checks = {}           # key -> (macro, cell, StructDef)
+        self.typer = Typer(self.parsed, self.model.typedefs, Rewriter())
         self.sizes = []            # size entries of the wrapped types here
         self.extra_imports = []    # import entries made outside _import
         self.new_functions = []    # (link, entity, type) with a slot of their own
@@ -210,7 +211,7 @@ class UnitEmitter:
             if name not in self.declared:
                 self.declared.add(name)
                 self.before.append(HIDDEN + self.cgen.visit(
-                    declaration(ty, name, ['extern'])) + ';\n')
+                    declaration(self.object_type(ty), name, ['extern'])) + ';\n')
             return c_ast.ID(name, node.coord)
         target = self.plan.b.entity(link)
         if target is not None and target.thread_local:
@@ -252,10 +253,23 @@ class UnitEmitter:
 
     # -- definitions ---------------------------------------------------------------
 
+    def object_type(self, ty):
+        """TY for the patch's own definition of a variable: writable
+        when it holds a wrapped struct (passes.wrap)."""
+        ty = copy.deepcopy(ty)
+        if self.holds_wrapped(ty):
+            holder = c_ast.Decl(None, [], [], [], [], ty, None, None)
+            make_writable(holder)
+        return ty
+
+    def holds_wrapped(self, ty):
+        return wrapped_in(self.typer, ty, lambda agg: self.wrapped.get(id(agg))) is not None
+
     def define_variable(self, link, decl):
-        new = declaration(decl.type, PVAR % link)
+        new = declaration(self.object_type(decl.type), PVAR % link)
         rw = PatchRewriter(self)
         new.init = rw.rewrite(decl.init) if decl.init is not None else None
+        stamp_tags(new.init, new.type, self.typer, lambda agg: self.wrapped.get(id(agg)))
         if new.init is not None and self.imports_in(new.init):
             raise error_at(decl.coord, "the initializer of new '%s' refers to "
                            "the running program (%s); a patch cannot do that "
