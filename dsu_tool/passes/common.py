@@ -5,6 +5,19 @@ import copy
 from pycparser import c_ast
 
 
+def nodes(node):
+    """NODE and every node under it, in pre-order."""
+    yield node
+    for _, child in node.children():
+        yield from nodes(child)
+
+
+def calls_any(node, names):
+    """Does code under NODE call one of NAMES by name?"""
+    return any(isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID)
+               and n.name.name in names for n in nodes(node))
+
+
 def innermost(ty):
     """The TypeDecl at the bottom of a declarator chain (holds the name)."""
     while not isinstance(ty, c_ast.TypeDecl):

@@ -28,7 +28,8 @@ from ..codegen.stubs import stub_asm
 from ..frontend.gnu import ASM_CALL
 from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC
-from .common import c_string, declaration, drop_storage, pointer_to, rename_decl
+from .common import (c_string, calls_any, declaration, drop_storage, nodes, pointer_to,
+                     rename_decl)
 
 BODY = '__dsu_body_%s'
 SLOT = '__dsu_slot_%s'
@@ -108,7 +109,7 @@ class Indirect:
         if not self.direct or 'promote' not in self.ctx.enabled or \
                 ent.link not in self.ctx.model.facts.get('called_once', ()):
             return False
-        return not any(isinstance(n, c_ast.ID) and n.name == ASM_CALL for n in _nodes(funcdef))
+        return not calls_any(funcdef, (ASM_CALL,))
 
     def _copy(self, funcdef, name):
         """C text of a copy of FUNCDEF named NAME, with its attributes,
@@ -116,12 +117,12 @@ class Indirect:
         attrs = self.ctx.cgen.attrs.decls
         dup = copy.deepcopy(funcdef)
         added = []
-        for old, new in zip(_nodes(funcdef), _nodes(dup)):
+        for old, new in zip(nodes(funcdef), nodes(dup)):
             if id(old) in attrs:
                 attrs[id(new)] = attrs[id(old)]
                 added.append(id(new))
         rename_decl(dup.decl, name)
-        for n in _nodes(dup.body):
+        for n in nodes(dup.body):
             # its calls take the slots, so they add no call site to the
             # bodies, which gcc can then inline where they are called once
             if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) and \
@@ -147,11 +148,3 @@ class Indirect:
                 '{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)&%s}' % (
                     c_string(ent.link), c_string(ent.hash), c_string(ent.file),
                     slot, ent.link))
-
-
-def _nodes(node):
-    """NODE and everything under it, in a fixed order."""
-    out = [node]
-    for _, child in node.children():
-        out.extend(_nodes(child))
-    return out

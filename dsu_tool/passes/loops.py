@@ -27,7 +27,7 @@ import copy
 from pycparser import c_ast
 
 from .binder import Rewriter, set_child
-from .common import declaration, pointer_to
+from .common import calls_any, declaration, nodes, pointer_to
 from ..model.tu import LOOP_PREFIX
 
 UPDATE_POINT = 'dsu__update_point'
@@ -37,25 +37,11 @@ _UNSAFE_CALLS = {'alloca', '__builtin_alloca', 'setjmp', '_setjmp', 'sigsetjmp',
 
 
 def _has_update_point(node):
-    if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID) \
-            and node.name.name == UPDATE_POINT:
-        return True
-    return any(_has_update_point(c) for _, c in node.children())
+    return calls_any(node, (UPDATE_POINT,))
 
 
-def _calls(node, names):
-    if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID) \
-            and node.name.name in names:
-        return True
-    return any(_calls(c, names) for _, c in node.children())
-
-
-def _labels(node, out):
-    if isinstance(node, c_ast.Label):
-        out.add(node.name)
-    for _, c in node.children():
-        _labels(c, out)
-    return out
+def _labels(node):
+    return {n.name for n in nodes(node) if isinstance(n, c_ast.Label)}
 
 
 class _Body(Rewriter):
@@ -168,9 +154,9 @@ class LoopExtractor(Rewriter):
             return loop
         point = points[0]
         rest = c_ast.Compound([s for s in body.block_items if s is not point], body.coord)
-        if _calls(rest, _UNSAFE_CALLS) or not set(_goto_list(rest)) <= _labels(rest, set()):
+        if calls_any(rest, _UNSAFE_CALLS) or not set(_goto_list(rest)) <= _labels(rest):
             return loop
-        if _labels(rest, set()) and len(_goto_list(rest)) != self.function_gotos:
+        if _labels(rest) and len(_goto_list(rest)) != self.function_gotos:
             return loop            # a goto from outside may enter the body
         visible = self._visible()
         if any(ty is None or _variably_modified(ty) for ty in visible.values()):
@@ -223,13 +209,8 @@ class LoopExtractor(Rewriter):
         return '%s%s_%d' % (LOOP_PREFIX, func, n)
 
 
-def _goto_list(node, out=None):
-    out = [] if out is None else out
-    if isinstance(node, c_ast.Goto):
-        out.append(node.name)
-    for _, c in node.children():
-        _goto_list(c, out)
-    return out
+def _goto_list(node):
+    return [n.name for n in nodes(node) if isinstance(n, c_ast.Goto)]
 
 
 def _param_types(functype):

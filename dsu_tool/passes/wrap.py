@@ -47,11 +47,10 @@ def wrapped_in(typer, ty, wrapped_of, depth=0):
     return None
 
 
-def make_writable(decl):
-    """Drop `const` from the object DECL declares, down its arrays (not
-    behind a pointer: what it points to is another object)."""
-    decl.quals = [q for q in decl.quals or [] if q != 'const']
-    node = decl.type
+def make_writable(ty):
+    """Drop `const` from the object of declared type TY, down its arrays
+    (not behind a pointer: what it points to is another object)."""
+    node = ty
     while isinstance(node, (c_ast.ArrayDecl, c_ast.TypeDecl)):
         if isinstance(node, c_ast.TypeDecl):
             node.quals = [q for q in node.quals or [] if q != 'const']
@@ -224,7 +223,7 @@ class Wrap:
                 if isinstance(node, c_ast.Decl) and node.name and \
                         not isinstance(node.type, c_ast.FuncDecl) and \
                         self._wrapped_in(node.type, 0) is not None:
-                    make_writable(node)
+                    make_writable(node.type)
         node = ext.type if isinstance(ext, (c_ast.Typedef, c_ast.Decl)) else None
         while isinstance(node, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
             node = node.type

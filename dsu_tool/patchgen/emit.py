@@ -257,19 +257,19 @@ class UnitEmitter:
         """TY for the patch's own definition of a variable: writable
         when it holds a wrapped struct (passes.wrap)."""
         ty = copy.deepcopy(ty)
-        if self.holds_wrapped(ty):
-            holder = c_ast.Decl(None, [], [], [], [], ty, None, None)
-            make_writable(holder)
+        if wrapped_in(self.typer, ty, self.wrapped_of) is not None:
+            make_writable(ty)
         return ty
 
-    def holds_wrapped(self, ty):
-        return wrapped_in(self.typer, ty, lambda agg: self.wrapped.get(id(agg))) is not None
+    def wrapped_of(self, agg):
+        """The StructDef of wrapped struct node AGG, or None."""
+        return self.wrapped.get(id(agg))
 
     def define_variable(self, link, decl):
         new = declaration(self.object_type(decl.type), PVAR % link)
         rw = PatchRewriter(self)
         new.init = rw.rewrite(decl.init) if decl.init is not None else None
-        stamp_tags(new.init, new.type, self.typer, lambda agg: self.wrapped.get(id(agg)))
+        stamp_tags(new.init, new.type, self.typer, self.wrapped_of)
         if new.init is not None and self.imports_in(new.init):
             raise error_at(decl.coord, "the initializer of new '%s' refers to "
                            "the running program (%s); a patch cannot do that "
