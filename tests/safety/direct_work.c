@@ -5,7 +5,7 @@
 
 void run_work(void)
 {
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 150; i++) {
         usleep(10000);
         DSU_update();
     }

@@ -10,7 +10,7 @@ static struct rec recs[2];
 static void work(void)
 {
     struct rec *r = &recs[0];
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 150; i++) {
         usleep(10000);
         DSU_update();
     }
