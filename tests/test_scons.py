@@ -307,3 +307,32 @@ def test_runtime_is_compiled_once_per_compiler(project, tmp_path):
     os.chmod(cc, 0o755)
     shutil.rmtree(os.path.join(project, '.dsu'))
     assert len(build('CC=' + cc)) == 2
+
+
+def test_objects_and_libraries_built_explicitly(project, program):
+    """`env.Program('x', env.Object(...) + env.Library(...))`: what the
+    object builder returns is linked as it is in the ordinary build
+    (no generated C compiled a second time, no manifest in the archive),
+    also with the swig tool, which takes `.i` files as sources."""
+    write(os.path.join(project, 'SConstruct'),
+          "env = Environment(tools=['default', 'dsu', 'swig'])\n"
+          "stats = env.Library('stats', env.Object('src/stats.c'))\n"
+          "env.Program('wordsvc', env.Object('src/main.c') + stats)\n")
+    out = scons(project, 'dsu=1', 'version=v1').stdout
+    assert '.dsu.c' not in out.replace('dsu_tool.cc', '')
+    members = subprocess.run(['ar', 't', os.path.join(project, 'libstats.a')],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert members == ['stats.o']
+    p = program(os.path.join(project, 'wordsvc'))
+    assert p.ask('hello') == 'hello: 5 letters, word 1'
+
+
+def test_body_edit_under_a_recorded_name_is_an_error(project):
+    """An edit that changes only a function's body (same definitions, same
+    lines) still reaches the version record."""
+    scons(project, 'dsu=1', 'version=v1')
+    write(os.path.join(project, 'src', 'stats.c'),
+          STATS_V1.replace('"%s: %zu letters, word %d"', '"%s: %zu chars, word %d"'))
+    r = scons(project, 'dsu=1', 'version=v1', check=False)
+    assert r.returncode != 0
+    assert "version 'v1' of wordsvc was already recorded from different sources" in r.stderr

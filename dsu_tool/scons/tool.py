@@ -33,7 +33,13 @@ from ..frontend.errors import DsuError
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PACKAGE_PARENT = os.path.dirname(_PACKAGE_DIR)
 RUNTIME_SOURCES = [os.path.join(os.path.dirname(RUNTIME_INCLUDE), 'dsu_runtime.c')]
-SIDE_SUFFIXES = ('.dsu.c', '.dsu.i', '.dsu.json')
+# The side files the wrapper leaves for each object (dsu_tool.cc): only
+# the manifest is declared to SCons.  An object builder's targets are
+# what `env.Object()` returns, and a Program given them compiles every
+# target whose suffix it takes as a source (.c, .i with swig loaded...);
+# .json is nobody's source.  The manifest holds a digest of the
+# preprocessed unit, so it changes whenever the unit does.
+SIDE_SUFFIXES = ('.dsu.json',)
 
 
 def _arguments():
@@ -168,7 +174,7 @@ def _program_emitter(target, source, env):
     program = target[0]
     # The object builder's side files (see _object_emitter) are not for
     # the linker; the manifests go to the version record.
-    objects = [s for s in source if not str(s).endswith(SIDE_SUFFIXES)]
+    objects = _without_side_files(source)
     root = env.Dir('#').get_abspath()
     units = objects + _own_library_objects(env, objects)
     manifests = [env.File(side_base(root, o.get_abspath()) + '.dsu.json') for o in units
@@ -184,7 +190,6 @@ def _program_emitter(target, source, env):
     info = env.Command(
         base + '.version.c', manifests + [env.Value(name), env.Value(rel)],
         SCons.Action.Action(_record_version_action, '$DSUVERSIONCOMSTR'))
-    env.Depends(info, [m.get_abspath()[:-len('.json')] + '.i' for m in manifests])
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
     version_obj = env.Object(base + '.version.o', info,
@@ -192,6 +197,15 @@ def _program_emitter(target, source, env):
                              CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
     objects += [version_obj[0]]
     return target, objects
+
+
+def _without_side_files(nodes):
+    return [n for n in nodes if not str(n).endswith(SIDE_SUFFIXES)]
+
+
+def _library_emitter(target, source, env):
+    """`env.Library('x', env.Object(...))`: the manifests are no members."""
+    return target, _without_side_files(source)
 
 
 def _own_library_objects(env, sources):
@@ -212,7 +226,7 @@ def _own_library_objects(env, sources):
     out = []
     for lib in libs:
         if hasattr(lib, 'has_builder') and lib.has_builder():
-            out += [o for o in lib.sources if not str(o).endswith(SIDE_SUFFIXES)]
+            out += _without_side_files(lib.sources)
     return out
 
 
@@ -273,7 +287,8 @@ def generate(env):
     if _PACKAGE_PARENT not in pythonpath.split(os.pathsep):
         env['ENV']['PYTHONPATH'] = os.pathsep.join(
             p for p in (_PACKAGE_PARENT, pythonpath) if p)
-    env.AppendUnique(PROGEMITTER=[_program_emitter])
+    env.AppendUnique(PROGEMITTER=[_program_emitter], LIBEMITTER=[_library_emitter],
+                     SHLIBEMITTER=[_library_emitter])
     if dsu_mode():
         env.AppendUnique(CPPDEFINES=['DSU_UPDATEABLE'])
         _wrap_compiles(env)
