@@ -124,7 +124,8 @@ def build_patch(root, program, frm, to, out, force=False):
     _run([cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
     objects.append(desc[:-2] + '.o')
     tmp = out + '.tmp'
-    _run([cc, '-shared', '-o', tmp] + objects, work)
+    # no text relocations in a patch either (see scons.tool): the link fails
+    _run([cc, '-shared', '-Wl,-z,text', '-o', tmp] + objects, work)
     os.chmod(tmp, 0o644)     # the runtime refuses patches others can write
     os.replace(tmp, out)
     return summary

@@ -294,10 +294,14 @@ def generate(env):
         _wrap_compiles(env)
         # The runtime and its flags go on the link command itself, so that a
         # Program call overriding LIBS or LINKFLAGS keeps them.  Patch code
-        # refers to the exported symbols.
+        # refers to the exported symbols.  `-z text`: a relocation in
+        # read-only code would make the loader write .text, and a slot or
+        # table placed there by mistake would fault when a patch writes
+        # it; such a link fails instead.
         exported = ['dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert']
         runtime = _runtime_library(env)
-        env['_DSULINKFLAGS'] = [runtime[0].get_abspath(), '-ldl', '-pthread'] + [
+        env['_DSULINKFLAGS'] = [runtime[0].get_abspath(), '-ldl', '-pthread',
+                                '-Wl,-z,text'] + [
             '-Wl,--export-dynamic-symbol=' + name for name in exported]
         env['_DSURUNTIME'] = runtime
         if '$_DSULINKFLAGS' not in env['LINKCOM']:
