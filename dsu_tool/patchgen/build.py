@@ -13,6 +13,7 @@ from .diff import RETYPED, compare
 from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
+from .transform import transformer_file
 
 PATCH_DIR = os.path.join('.dsu', 'patches')
 
@@ -105,8 +106,8 @@ def build_patch(root, program, frm, to, out, force=False):
     transformers = []
     homes = _transformer_homes(plan)
     for i, (unit, (types, retyped)) in enumerate(homes.items()):
-        xf = os.path.join(root, 'dsu', '%s-to-%s%s.xf.c' % (
-            frm, to, '' if len(homes) == 1 else '.' + os.path.basename(unit.tu)[:-2]))
+        xf = transformer_file(root, program, frm, to, None if len(homes) == 1
+                              else os.path.basename(unit.tu)[:-2])
         text, count = emit_transformers(plan, unit, types, retyped, xf)
         counts.append(count)
         objects.append(_compile(work, 'xf%d_%s' % (i, os.path.basename(unit.tu)[:-2]),

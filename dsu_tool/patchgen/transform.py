@@ -17,8 +17,9 @@ A state transformer fills the new storage of a global whose type changed
 from the old value, by the same rules.
 
 When something cannot be derived, `scons patch` writes a template,
-dsu/<A>-to-<B>.xf.c, with one function per changed type or global and an
-#error line in each that needs code, and fails until the file compiles.
+dsu/<PROGRAM>.<A>-to-<B>.xf.c, with one function per changed type or
+global and an #error line in each that needs code, and fails until the
+file compiles.
 Each function the file defines is called after the generated part, with
 the old and new value, and returns 0 or an error.
 """
@@ -36,6 +37,16 @@ from ..passes.wrap import wrap_struct
 _ARITHMETIC = re.compile(
     r'^(const |volatile )*((unsigned |signed )?(char|short|int|long|long long)|'
     r'float|double|long double|_Bool|enum \w+|__dsu_u?int128)$')
+
+
+def transformer_file(root, program, frm, to, unit=None):
+    """The developer's transformer file of PROGRAM (its path in the
+    project) for the patch FRM -> TO: one per program, since each program
+    of a project has its own types and globals (and `scons -j` builds
+    their patches at once); one per home unit when several units hold
+    transformers."""
+    return os.path.join(root, 'dsu', '%s.%s-to-%s%s.xf.c' % (
+        program, frm, to, '.' + unit if unit else ''))
 
 
 def ident(name):
