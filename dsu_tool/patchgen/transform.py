@@ -31,6 +31,7 @@ import re
 from pycparser import c_ast
 
 from ..frontend.errors import DsuError
+from ..codegen.literals import c_comment, c_header_name
 from ..passes.common import c_string, declaration
 from ..passes.wrap import wrap_struct
 
@@ -244,9 +245,10 @@ class Transformers:
     # -- the developer's file ------------------------------------------------------
 
     def _template(self, hook, title, params, derived, manual):
-        lines = ['/* %s' % title, ' * dsu already did: %s.' % ('; '.join(derived) or 'nothing')]
+        lines = ['/* %s' % c_comment(title),
+                 ' * dsu already did: %s.' % c_comment('; '.join(derived) or 'nothing')]
         if manual:
-            lines.append(' * It could not convert: %s.' % '; '.join(manual))
+            lines.append(' * It could not convert: %s.' % c_comment('; '.join(manual)))
             self.manual.append((hook, ', '.join(manual)))
         lines.append(' */')
         if not manual:
@@ -266,15 +268,16 @@ class Transformers:
         if not os.path.exists(self.xf_path):
             os.makedirs(os.path.dirname(self.xf_path), exist_ok=True)
             with open(self.xf_path, 'w') as f:
-                f.write('/* Transformers for %s, %s -> %s, written by dsu for you to '
+                f.write('/* %s, written by dsu for you to '
                         'complete.\n *\n * Each function gets the old value and the new '
                         'one after dsu converted\n * what it could; it sets the rest. '
                         'Remove each #error line once\n * its function is done, then '
-                        'run `scons patch` again.\n */\n\n' % (
-                            self.plan.b.program, self.plan.a.name, self.plan.b.name)
+                        'run `scons patch` again.\n */\n\n' % c_comment(
+                            'Transformers for %s, %s -> %s' % (
+                                self.plan.b.program, self.plan.a.name, self.plan.b.name))
                         + '\n'.join(self.template))
             if not self.manual:
-                return '#include "%s"\n' % os.path.abspath(self.xf_path)
+                return '#include %s\n' % c_header_name(os.path.abspath(self.xf_path))
             raise DsuError('some changes need code from you: see %s (%s)' % (
                 self.xf_path, '; '.join('%s: %s' % m for m in self.manual)))
         with open(self.xf_path) as f:
@@ -284,4 +287,4 @@ class Transformers:
             raise DsuError('%s must define %s (dsu cannot derive: %s)' % (
                 self.xf_path, ', '.join(missing),
                 '; '.join(m for h, m in self.manual if h in missing)))
-        return '#include "%s"\n' % os.path.abspath(self.xf_path)
+        return '#include %s\n' % c_header_name(os.path.abspath(self.xf_path))
