@@ -14,6 +14,7 @@ from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
 from .transform import transformer_file
+from ..versions.names import check_version_name
 
 PATCH_DIR = os.path.join('.dsu', 'patches')
 
@@ -72,6 +73,8 @@ def _check_sizes(plan, objects):
 
 
 def plan_patch(root, program, frm, to):
+    check_version_name(frm, 'from')
+    check_version_name(to, 'to')
     a = ProgramVersion(root, frm, program)
     b = ProgramVersion(root, to, program)
     return compare(a, b)

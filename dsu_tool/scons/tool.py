@@ -29,6 +29,7 @@ import SCons.Tool
 from ..cc import side_base, tool_digest
 from ..codegen.unit import RUNTIME_INCLUDE
 from ..frontend.errors import DsuError
+from ..versions.names import check_version_name
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PACKAGE_PARENT = os.path.dirname(_PACKAGE_DIR)
@@ -52,6 +53,20 @@ def dsu_mode():
 
 def patch_mode():
     return 'patch' in SCons.Script.COMMAND_LINE_TARGETS
+
+
+def _check_names():
+    """Version names become paths and C strings: a bad one stops SCons
+    before anything is built or written.  Only the mode that uses a name
+    checks it (an ordinary build leaves the project's own arguments alone)."""
+    args = _arguments()
+    options = (['version'] if dsu_mode() else []) + (['from', 'to'] if patch_mode() else [])
+    for option in options:
+        if args.get(option):
+            try:
+                check_version_name(args[option], option)
+            except DsuError as e:
+                raise SCons.Errors.UserError(str(e))
 
 
 # -- objects ---------------------------------------------------------------
@@ -287,6 +302,7 @@ def generate(env):
     if _PACKAGE_PARENT not in pythonpath.split(os.pathsep):
         env['ENV']['PYTHONPATH'] = os.pathsep.join(
             p for p in (_PACKAGE_PARENT, pythonpath) if p)
+    _check_names()
     env.AppendUnique(PROGEMITTER=[_program_emitter], LIBEMITTER=[_library_emitter],
                      SHLIBEMITTER=[_library_emitter])
     if dsu_mode():
