@@ -138,10 +138,10 @@ class UnitEmitter:
     def __init__(self, plan, unit):
         self.plan, self.unit = plan, unit
         self.parsed = parse_recorded(unit.manifest, unit.i_path)
-        self.model = UnitModel(self.parsed, unit.tu)
         decls, params = decls_of(self.parsed.ast, self.parsed)
         self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params),
                          asm=self.parsed.asm)
+        self.model = UnitModel(self.parsed, unit.tu, self.cgen.attrs)
         self.imports = {}          # (link, kind) -> (cell, hash)
         self.declared = set()      # names declared in this file
         self.before = []           # C text to put before the current node
@@ -306,6 +306,11 @@ class UnitEmitter:
                 chunks.append(self.cgen.toplevel(self.type_declaration(definition)))
             if isinstance(ext, c_ast.FuncDef):
                 ent = self.model.entities.get(ext.decl.name)
+                if ent is not None and ent.inline_only and self.plan.b.entity(ent.link) is None:
+                    ext = self._local_inline(ext)
+                    chunks += self.before
+                    chunks.append(self.cgen.toplevel(ext))
+                    continue
                 change = changes.get(ent.link) if ent else None
                 if change is None:
                     continue
@@ -336,6 +341,14 @@ class UnitEmitter:
                 c_string(link), c_string(ent.hash), c_string(ent.file),
                 PVAR % link, PVAR % link))
         return self._render(chunks)
+
+    def _local_inline(self, funcdef):
+        """An inline definition whose function has no external definition
+        in the program (so no slot to bind to): the patch's code that
+        calls it needs a definition of its own, static in the patch."""
+        funcdef = PatchRewriter(self).rewrite(funcdef)
+        funcdef.decl.storage = ['static']
+        return funcdef
 
     def _table(self, change, functype):
         link, ent = change.link, change.ent
