@@ -20,22 +20,24 @@ from dsu_tool.adopt import init
 from dsu_tool.codegen.unit import RUNTIME_INCLUDE
 
 SOURCES = os.path.join(ROOT, 'tests', 'inline')
-# case -> (its -std flags, the levels it is built at); `noextern` links
-# only where gcc inlines every call, as in the ordinary build
-CASES = {'c99': ([], ['-O0', '-O2']), 'gnu89': (['-std=gnu89'], ['-O0', '-O2']),
-         'noextern': ([], ['-O2'])}
-BUILDS = [(case, level) for case, (_, levels) in sorted(CASES.items()) for level in levels]
+# build -> (its sources in tests/inline/, its flags).  gnu89 inline
+# semantics come from -std=gnu89 or -fgnu89-inline; `noextern` links only
+# where gcc inlines every call, as in the ordinary build.
+BUILDS = {'c99-O0': ('c99', ['-O0']), 'c99-O2': ('c99', ['-O2']),
+          'gnu89-O0': ('gnu89', ['-std=gnu89', '-O0']),
+          'gnu89-O2': ('gnu89', ['-std=gnu89', '-O2']),
+          'fgnu89-O0': ('gnu89', ['-fgnu89-inline', '-O0']),
+          'noextern-O2': ('noextern', ['-O2'])}
+CASES = sorted({case for case, _ in BUILDS.values()})
 
 SCONSTRUCT = '''
 env = Environment(tools=['default', 'dsu'])
-for case, (std, levels) in sorted(%r.items()):
-    for level in levels:
-        variant = env.Clone(CFLAGS=std + [level, '-Wall', '-Werror'])
-        name = case + level
-        objects = [variant.Object('%%s/%%s.o' %% (name, os.path.basename(c)[:-2]), c)
-                   for c in sorted(Glob(case + '/*.c', strings=True))]
-        variant.Program(name + '/prog', objects)
-''' % CASES
+for name, (case, flags) in sorted(%r.items()):
+    variant = env.Clone(CFLAGS=flags + ['-Wall', '-Werror'])
+    objects = [variant.Object('%%s/%%s.o' %% (name, os.path.basename(c)[:-2]), c)
+               for c in sorted(Glob(case + '/*.c', strings=True))]
+    variant.Program(name + '/prog', objects)
+''' % BUILDS
 
 
 def _install(root, version):
@@ -44,15 +46,16 @@ def _install(root, version):
         shutil.copy(os.path.join(PROGRAMS, 'driver.c'), os.path.join(root, case))
 
 
-def _plain_build(root, case, level, out):
-    """The ordinary build of CASE, with gcc alone, into directory OUT."""
+def _plain_build(root, name, out):
+    """The ordinary build NAME, with gcc alone, into directory OUT."""
+    case, flags = BUILDS[name]
     os.makedirs(out)
     src = os.path.join(root, case)
     objects = []
     for c in sorted(f for f in os.listdir(src) if f.endswith('.c')):
         objects.append(os.path.join(out, c[:-2] + '.o'))
-        subprocess.run(['gcc'] + CASES[case][0] + [level, '-Wall', '-Werror', '-I',
-                       RUNTIME_INCLUDE, '-c', '-o', objects[-1], os.path.join(src, c)],
+        subprocess.run(['gcc'] + flags + ['-Wall', '-Werror', '-I', RUNTIME_INCLUDE, '-c',
+                                          '-o', objects[-1], os.path.join(src, c)],
                        check=True)
     subprocess.run(['gcc', '-o', os.path.join(out, 'prog')] + objects, check=True)
 
@@ -65,10 +68,10 @@ def project(tmp_path_factory):
     init(root)
     _install(root, 'v1')
     scons(root, '-j2', 'dsu=1', 'version=v1')
-    for case, level in BUILDS:
-        d = os.path.join(root, case + level)
+    for name in BUILDS:
+        d = os.path.join(root, name)
         shutil.copy(os.path.join(d, 'prog'), os.path.join(d, 'prog.v1'))
-        _plain_build(root, case, level, os.path.join(d, 'plain'))
+        _plain_build(root, name, os.path.join(d, 'plain'))
     _install(root, 'v2')
     scons(root, '-j2', 'dsu=1', 'version=v2')
     out = scons(root, '-j2', 'patch', 'from=v1', 'to=v2').stdout
@@ -92,15 +95,15 @@ ANSWERS = {
 }
 
 
-@pytest.mark.parametrize('case, level', BUILDS)
-def test_inline_functions_build_behave_and_update(project, program, case, level):
+@pytest.mark.parametrize('name', sorted(BUILDS))
+def test_inline_functions_build_behave_and_update(project, program, name):
     root, out = project
-    d = os.path.join(root, case + level)
+    d = os.path.join(root, name)
     for obj in os.listdir(os.path.join(d, 'plain')):
         if obj.endswith('.o'):
             assert defined_functions(os.path.join(d, obj)) == \
                 defined_functions(os.path.join(d, 'plain', obj)), obj
-    before, after = ANSWERS[case]
+    before, after = ANSWERS[BUILDS[name][0]]
     plain = program(os.path.join(d, 'plain', 'prog'))
     assert plain.ask('x') == before
     p = program(os.path.join(d, 'prog.v1'))
