@@ -11,7 +11,9 @@ way of `Glob('*.c')`), at the object's path:
   OBJ.dsu.c     the generated, updateable C
   OBJ.dsu.i     the preprocessed unit (`cc -E -dD`), kept in the version
                 store so a patch can later be generated from it
-  OBJ.dsu.json  the unit's manifest: its definitions, flags and paths
+  OBJ.dsu.json  the unit's manifest: its definitions, flags and paths,
+                and a digest of OBJ.dsu.i (a build tool that tracks the
+                manifest alone then sees every change of the unit)
 """
 
 import argparse
@@ -161,6 +163,7 @@ def run_pass(cmd, root, passes=None, cache=True):
     manifest = {
         'tu': tu_path, 'source': source, 'cwd': os.getcwd(), 'cc': cmd.cc,
         'root': root, 'prelude': pre.prelude,
+        'preprocessed': hashlib.sha1(cpp_text.encode('latin-1', 'replace')).hexdigest(),
         'cpp_args': cmd.cpp_args,
         'compile_args': [a for i, a in enumerate(cmd.argv[1:], 1)
                          if i != cmd.sources[0][0]],

@@ -298,6 +298,14 @@ def cmd_check(args):
         _error(str(e))
         return EXIT_BAD_INPUT
     version = args.against or info["from"]
+    if args.against:
+        from .frontend.errors import DsuError
+        from .versions.names import check_version_name
+        try:
+            check_version_name(args.against, "--against")
+        except DsuError as e:
+            _error(str(e))
+            return EXIT_BAD_INPUT
     meta = find_program_version(os.path.abspath(args.project), version, info["program"])
     if meta is None:
         _error("no recorded version %s of %s in %s" % (version, info["program"],

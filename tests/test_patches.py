@@ -9,6 +9,7 @@ answers: the new code runs and the old state is still there.
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -76,6 +77,16 @@ def update(suite, case, before, after, program):
     for question, answer in after:
         assert p.ask(question) == answer
     return p
+
+
+def test_no_text_relocations(suite):
+    """A slot or table in read-only code would fault when written: every
+    updateable binary and every patch is linked with -z text."""
+    for case in CASES:
+        for path in (suite.binary(case), suite.patch(case)):
+            dynamic = subprocess.run(['readelf', '-d', path], capture_output=True,
+                                     text=True, check=True).stdout
+            assert 'TEXTREL' not in dynamic, path
 
 
 def test_changed_function(suite, program):

@@ -307,3 +307,70 @@ def test_runtime_is_compiled_once_per_compiler(project, tmp_path):
     os.chmod(cc, 0o755)
     shutil.rmtree(os.path.join(project, '.dsu'))
     assert len(build('CC=' + cc)) == 2
+
+
+def test_objects_and_libraries_built_explicitly(project, program):
+    """`env.Program('x', env.Object(...) + env.Library(...))`: what the
+    object builder returns is linked as it is in the ordinary build
+    (no generated C compiled a second time, no manifest in the archive),
+    also with the swig tool, which takes `.i` files as sources."""
+    write(os.path.join(project, 'SConstruct'),
+          "env = Environment(tools=['default', 'dsu', 'swig'])\n"
+          "stats = env.Library('stats', env.Object('src/stats.c'))\n"
+          "env.Program('wordsvc', env.Object('src/main.c') + stats)\n")
+    out = scons(project, 'dsu=1', 'version=v1').stdout
+    assert '.dsu.c' not in out.replace('dsu_tool.cc', '')
+    members = subprocess.run(['ar', 't', os.path.join(project, 'libstats.a')],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert members == ['stats.o']
+    p = program(os.path.join(project, 'wordsvc'))
+    assert p.ask('hello') == 'hello: 5 letters, word 1'
+
+
+def test_body_edit_under_a_recorded_name_is_an_error(project):
+    """An edit that changes only a function's body (same definitions, same
+    lines) still reaches the version record."""
+    scons(project, 'dsu=1', 'version=v1')
+    write(os.path.join(project, 'src', 'stats.c'),
+          STATS_V1.replace('"%s: %zu letters, word %d"', '"%s: %zu chars, word %d"'))
+    r = scons(project, 'dsu=1', 'version=v1', check=False)
+    assert r.returncode != 0
+    assert "version 'v1' of wordsvc was already recorded from different sources" in r.stderr
+
+
+@pytest.mark.parametrize('args, option', [
+    (('dsu=1', 'version=v"1'), 'version'), (('dsu=1', 'version=../../escape'), 'version'),
+    (('dsu=1', 'version=-v'), 'version'), (('dsu=1', 'version=' + 'v' * 65), 'version'),
+    (('patch', 'from=v1', 'to=v2\n'), 'to'), (('patch', 'from=.hidden', 'to=v2'), 'from'),
+])
+def test_bad_version_name_is_refused_before_anything_is_written(project, args, option):
+    before = sorted(os.listdir(project))
+    r = scons(project, *args, check=False)
+    assert r.returncode != 0
+    assert "%s='" % option in r.stderr and 'is not a valid version name' in r.stderr
+    assert "letters, digits, '.', '_', '-' and '+', not starting with '.' or '-'" in r.stderr
+    assert sorted(os.listdir(project)) == before          # no .dsu, no objects, no dsu/
+
+
+def test_unusual_allowed_version_names_work_end_to_end(project, program):
+    """Names with every allowed punctuation: recorded, patched, applied,
+    reported by the runtime and accepted by `dsu check --against`."""
+    v1, v2 = 'v1.0+rc_2-a', '2026.11_b+build-7'
+    scons(project, 'dsu=1', 'version=' + v1)
+    shutil.copy(os.path.join(project, 'wordsvc'), os.path.join(project, 'wordsvc.old'))
+    p = program(os.path.join(project, 'wordsvc.old'))
+    assert p.ask('hello') == 'hello: 5 letters, word 1'
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V2)
+    scons(project, 'dsu=1', 'version=' + v2)
+    scons(project, 'patch', 'from=' + v1, 'to=' + v2)
+    patch = os.path.join(project, 'wordsvc.%s-to-%s.patch.so' % (v1, v2))
+    check = dsu('check', patch, '--against', v1, '--project', project)
+    assert check.returncode == 0, check.stderr
+    bad = dsu('check', patch, '--against', '../' + v1, '--project', project)
+    assert bad.returncode == 2 and 'not a valid version name' in bad.stderr
+    r = dsu('apply', p.pid, patch)
+    assert r.returncode == 0, r.stderr
+    assert '%s -> %s' % (v1, v2) in r.stdout
+    assert p.ask('update') == 'update: 6 letters, 3 vowels, word 2, total vowels 1003'
+    status = dsu('status', p.pid).stdout
+    assert v2 in status and v1 in status

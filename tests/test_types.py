@@ -151,16 +151,16 @@ def test_hand_written_type_transformer(tmp_path, program):
     p.version('v2', USER_V2)
     first = p.patch('v1', 'v2', check=False)
     assert first.returncode != 0
-    assert 'dsu/v1-to-v2.xf.c' in first.stderr and 'name (char[16] -> const char *)' \
+    assert 'dsu/prog.v1-to-v2.xf.c' in first.stderr and 'name (char[16] -> const char *)' \
         in first.stderr
-    template = p.read('dsu/v1-to-v2.xf.c')
+    template = p.read('dsu/prog.v1-to-v2.xf.c')
     assert 'int dsu_transform_struct_user(const struct dsu_old_user *old, ' \
         'struct user *new)' in template
     assert 'visits: converted int -> long' in template
     # the template is C that gcc checks: until its #error is gone, no patch
     again = p.patch('v1', 'v2', check=False)
     assert again.returncode != 0 and 'dsu: set the fields listed above' in again.stderr
-    p.write('dsu/v1-to-v2.xf.c', USER_XF)
+    p.write('dsu/prog.v1-to-v2.xf.c', USER_XF)
     p.patch('v1', 'v2')
     run = program(p.path('prog.v1'))
     assert run.ask('alice') == 'alice visits=1'
@@ -169,7 +169,39 @@ def test_hand_written_type_transformer(tmp_path, program):
     assert run.ask('bob') == 'bob visits=3 (was called alice)'
     info = dsu('info', p.path('prog.v1-to-v2.patch.so')).stdout
     assert 'struct user' in info and '{char[16] name; int visits}' in info
-    assert 'generated + dsu/v1-to-v2.xf.c' in info
+    assert 'generated + dsu/prog.v1-to-v2.xf.c' in info
+
+
+def test_each_program_has_its_own_transformer_file(tmp_path, program):
+    """Two programs in one SConstruct, patched at once (-j2): each gets
+    the template for its own changes, and each patch includes its own."""
+    p = Project(tmp_path / 'two')
+    p.write('SConstruct', "env = Environment(tools=['default', 'dsu'])\n"
+            "env.Program('users', ['driver.c', 'users.c'])\n"
+            "env.Program('totals', ['driver.c', 'totals.c'])\n")
+    for version, users, totals in (('v1', USER_V1, TOTAL_V1), ('v2', USER_V2, TOTAL_V2)):
+        p.write('users.c', users)
+        p.write('totals.c', totals)
+        scons(p.root, '-j2', 'dsu=1', 'version=' + version)
+        for prog in ('users', 'totals'):
+            shutil.copy(p.path(prog), p.path('%s.%s' % (prog, version)))
+    first = scons(p.root, '-j2', '-k', 'patch', 'from=v1', 'to=v2', check=False)
+    assert first.returncode != 0 and 'dsu/users.v1-to-v2.xf.c' in first.stderr
+    users_xf, totals_xf = p.read('dsu/users.v1-to-v2.xf.c'), p.read('dsu/totals.v1-to-v2.xf.c')
+    assert 'dsu_transform_struct_user' in users_xf and 'total' not in users_xf
+    assert 'dsu_transform_total' in totals_xf and 'struct user' not in totals_xf
+    p.write('dsu/users.v1-to-v2.xf.c', USER_XF)
+    p.write('dsu/totals.v1-to-v2.xf.c', 'int dsu_transform_total(const dsu_old_total_t '
+            '*old, dsu_new_total_t *new)\n{ *new = *old * 100; return 0; }\n')
+    scons(p.root, '-j2', 'patch', 'from=v1', 'to=v2')
+    users, totals = program(p.path('users.v1')), program(p.path('totals.v1'))
+    assert users.ask('alice') == 'alice visits=1'
+    assert totals.ask('a') == 'a total=5'
+    for run, prog in ((users, 'users'), (totals, 'totals')):
+        r = dsu('apply', run.pid, p.path(prog + '.v1-to-v2.patch.so'))
+        assert r.returncode == 0, r.stderr
+    assert users.ask('bob') == 'bob visits=2 (was called alice)'
+    assert totals.ask('b') == 'b total=507 (v2)'
 
 
 TOTAL_V1 = r'''
@@ -190,8 +222,8 @@ def test_failing_transformer_rolls_the_update_back(tmp_path, program):
     p.version('v1', TOTAL_V1)
     p.version('v2', TOTAL_V2)
     p.patch('v1', 'v2')
-    assert '#if 0' in p.read('dsu/v1-to-v2.xf.c')    # optional: nothing to write
-    p.write('dsu/v1-to-v2.xf.c', 'int dsu_transform_total(const dsu_old_total_t *old, '
+    assert '#if 0' in p.read('dsu/prog.v1-to-v2.xf.c')    # optional: nothing to write
+    p.write('dsu/prog.v1-to-v2.xf.c', 'int dsu_transform_total(const dsu_old_total_t *old, '
             'dsu_new_total_t *new)\n{ return *old > 0 ? 42 : 0; }\n')
     p.patch('v1', 'v2')
     run = program(p.path('prog.v1'))
@@ -201,7 +233,7 @@ def test_failing_transformer_rolls_the_update_back(tmp_path, program):
     assert 'state transformer for' in r.stderr and 'returned 42' in r.stderr
     assert run.ask('b') == 'b total=10'                 # old code, old state
     assert '"version": "v1"' in dsu('status', run.pid, '--json').stdout.replace('":"', '": "')
-    p.write('dsu/v1-to-v2.xf.c', 'int dsu_transform_total(const dsu_old_total_t *old, '
+    p.write('dsu/prog.v1-to-v2.xf.c', 'int dsu_transform_total(const dsu_old_total_t *old, '
             'dsu_new_total_t *new)\n{ *new = *old * 100; return 0; }\n')
     p.patch('v1', 'v2')
     assert p.apply(run.pid, 'v1', 'v2').returncode == 0

@@ -9,7 +9,8 @@ the passes rename anything), per function, by link name:
   calls     link names of program functions it calls by name
   direct    those of them the program calls without going through a
             slot (functions of the same unit, with the 'direct' pass):
-            code already running keeps calling their old version.  A
+            code already running keeps calling their old version (and
+            the unit's inline definitions, which have no slot here).  A
             function that holds an update point, or calls one in its
             unit, has none: it is the code most likely to be running
             when an update happens, and when it calls the newest
@@ -83,7 +84,9 @@ class FactsWalker(Rewriter):
             elif ent is not None:
                 if self.current is not None:
                     self.current['calls'].add(ent.link)
-                    if self.direct and called_directly(ent):
+                    # an inline definition is called without a slot in
+                    # any case: gcc may have inlined it
+                    if ent.inline_only or self.direct and called_directly(ent):
                         self.current['direct'].add(ent.link)
                         self.direct_sites.append((self.current_link, ent.link))
             elif callee.name in self.typer.file_scope and self.current is not None:
@@ -135,8 +138,9 @@ def unit_facts(unit, model, direct=False):
     """JSON-ready facts of one unit.  DIRECT: the 'direct' pass runs."""
     w = FactsWalker(unit, model, direct).walk(unit)
     around = around_points(w.facts)
+    inline = {e.link for e in model.inline_definitions()}
     for link in around:
-        w.facts[link]['direct'] = set()
+        w.facts[link]['direct'] &= inline
     sites = Counter(callee for caller, callee in w.direct_sites if caller not in around)
     statics = {e.link for e in model.functions() if e.static}
     called_once = sorted(link for link, n in sites.items()

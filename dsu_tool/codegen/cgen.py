@@ -15,12 +15,9 @@ from pycparser import c_ast, c_generator
 
 from ..frontend.errors import DsuError
 from ..frontend.gnu import ASM_CALL
+from .literals import c_string
 
 FIXED = '__dsu_fixed__'
-
-
-def _escape(path):
-    return path.replace('\\', '\\\\').replace('"', '\\"')
 
 
 class AttributeMap:
@@ -95,7 +92,7 @@ class CGen(c_generator.CGenerator):
         if not self.lines or coord is None or not coord.line or \
                 coord.file.startswith('<'):
             return ''
-        return '#line %d "%s"\n' % (coord.line, _escape(coord.file))
+        return '#line %d %s\n' % (coord.line, c_string(coord.file))
 
     def toplevel(self, node):
         text = self.visit(node)

@@ -7,23 +7,30 @@ before an update (callback tables, qsort comparators) point at the stub,
 so they reach the newest body of a function whose signature is unchanged.
 The slot is hidden and defined in the same unit as its stub, so on
 x86-64 the jump reads it at its RIP-relative address.
+
+The stub switches to .text with .pushsection and goes back with
+.popsection: gcc does not see into top-level asm and believes it is
+still in the section it chose last, so a variable it emits after the
+stub without a section directive of its own (a slot, at -O0 or after a
+static function) would otherwise land in .text, read-only at run time.
 """
 
 import platform
 
 from ..frontend.errors import DsuError
 
-_X86_64 = '''\t.text
+_X86_64 = '''\t.pushsection .text
 \t.globl {name}
 \t.type {name}, @function
 {name}:
 \tendbr64
 \tjmpq *{slot}(%rip)
 \t.size {name}, .-{name}
+\t.popsection
 '''
 
 # x16 (IP0) is the intra-procedure-call scratch register of the AAPCS64.
-_AARCH64 = '''\t.text
+_AARCH64 = '''\t.pushsection .text
 \t.globl {name}
 \t.type {name}, %function
 {name}:
@@ -32,6 +39,7 @@ _AARCH64 = '''\t.text
 \tldr x16, [x16]
 \tbr x16
 \t.size {name}, .-{name}
+\t.popsection
 '''
 
 _TEMPLATES = {'x86_64': _X86_64, 'amd64': _X86_64, 'aarch64': _AARCH64,

@@ -20,6 +20,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
+from ..codegen.literals import c_header_name
 from .errors import DsuError
 
 _MARKER = re.compile(r'#\s*(\d+)\s+"((?:[^"\\]|\\.)*)"((?:\s+\d+)*)\s*$')
@@ -98,7 +99,7 @@ class _Splitter:
         m = _INCLUDE.match(self.source_line(includer, lineno))
         if m and m.group(1).startswith('<'):
             return '#include %s' % m.group(1)
-        return '#include "%s"' % os.path.join(self.cwd, target)
+        return '#include ' + c_header_name(os.path.join(self.cwd, target))
 
 
 def split(cpp_text, source, root, cwd=None, prelude=None):

@@ -80,6 +80,7 @@ class Entity:
     body_text: str = ''       # functions: regenerated body, for comparison
     refs: set = field(default_factory=set)   # link names used by a function
     unreachable: bool = False # a static function no code of its unit reaches
+    inline_only: bool = False # an inline definition: no external one in this unit
 
     def to_json(self):
         return {k: v for k, v in {
@@ -109,7 +110,9 @@ def qualifies_const(ty):
 class UnitModel:
     """File-scope names of one translation unit and their entities."""
 
-    def __init__(self, unit, tu_path):
+    def __init__(self, unit, tu_path, attributes=None):
+        """ATTRIBUTES: the unit's codegen.cgen.AttributeMap, if any (it
+        tells which functions are declared gnu_inline)."""
         self.unit = unit
         self.tu_path = tu_path
         self.typedefs = {}
@@ -117,7 +120,10 @@ class UnitModel:
         self.locals = []          # function-local statics (filled by passes)
         self.structs = []         # model.structs.StructDef, in order
         self.canon = Canon(self.typedefs)
+        self.file_decls = {}      # name -> every file-scope declaration of it
         self._collect()
+        for ent in self.entities.values():
+            ent.inline_only = self._inline_definition(ent, attributes)
 
     def _collect(self):
         for ext in self.unit.ast.ext:
@@ -130,9 +136,32 @@ class UnitModel:
             elif isinstance(ext, c_ast.Decl) and ext.name:
                 self._declare(ext, project, defined=None)
 
+    def _inline_definition(self, ent, attributes):
+        """Does the unit define function ENT for inlining only, giving it
+        no external definition?  Then the ordinary build emits no symbol
+        for it here (calls are inlined or reach the definition of another
+        unit), and the updateable build must not either: it leaves the
+        definition as it is, with no slot and no stub.
+          C99 (6.7.4p7): when every file-scope declaration of it in the
+            unit says `inline` and none says `extern`;
+          gnu89 (-std=gnu89, -fgnu89-inline, or the gnu_inline attribute
+            on a declaration): when its definition says `extern inline`."""
+        if ent.kind != FUNC or not ent.defined or ent.static:
+            return False
+        decls = self.file_decls.get(ent.name, [])
+        gnu = '__GNUC_GNU_INLINE__' in self.unit.pre.macros or attributes is not None and any(
+            'gnu_inline' in a for d in decls for a in attributes.decls.get(id(d), []))
+        if gnu:
+            d = ent.decl
+            return 'inline' in (d.funcspec or []) and 'extern' in storage(d)
+        return all('inline' in (d.funcspec or []) and 'extern' not in storage(d)
+                   for d in decls)
+
     def _declare(self, decl, project, defined):
         st = storage(decl)
         is_func = is_function_decl(decl)
+        if is_func:
+            self.file_decls.setdefault(decl.name, []).append(decl)
         if defined is None:
             defined = not is_func and 'extern' not in st
         ent = self.entities.get(decl.name)
@@ -147,9 +176,6 @@ class UnitModel:
             self.entities[decl.name] = ent
         if not project and not defined:
             return
-        # A non-static `inline` definition becomes an ordinary one: its body
-        # is static anyway and the stub is the external symbol.  If another
-        # unit also defines it, the link fails; nothing changes silently.
         if defined or not ent.defined:
             ent.decl = decl
             ent.file, ent.line = decl.coord.file, decl.coord.line
@@ -166,8 +192,12 @@ class UnitModel:
         return [e for e in self.entities.values() if e.kind == FUNC and e.defined]
 
     def patchable_functions(self):
-        """Functions that get a slot: all but unreachable statics."""
-        return [e for e in self.functions() if not e.unreachable]
+        """Functions that get a slot: all but unreachable statics and
+        inline definitions (see _inline_definition)."""
+        return [e for e in self.functions() if not e.unreachable and not e.inline_only]
+
+    def inline_definitions(self):
+        return [e for e in self.functions() if e.inline_only]
 
     def variables(self):
         return [e for e in self.entities.values() if e.kind == VAR and e.defined]

@@ -137,9 +137,9 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
     if unknown:
         raise DsuError('unknown pass(es): %s' % ', '.join(sorted(unknown)))
     run_pre_passes(unit, enabled)
-    model = UnitModel(unit, tu_path)
     decls, params = decls_of(unit.ast, unit)
     cgen = CGen(AttributeMap(unit.attributes, decls, params), asm=unit.asm)
+    model = UnitModel(unit, tu_path, cgen.attrs)
     for ent in model.entities.values():
         attrs = ' '.join(cgen.attrs.decls.get(id(ent.decl), []))
         if ent.defined and attrs.startswith('__asm'):

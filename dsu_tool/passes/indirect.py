@@ -15,6 +15,11 @@ a changed function's direct callers along with it (patchgen.diff), and
 the updateability analysis counts what they call as code that may still
 run after an update (analysis.updateability).
 
+An inline definition that gives the unit no external definition (C99
+`inline`, gnu89 `extern inline`: model.tu) is left as it is, as the
+ordinary build emits no symbol for it; calls to it stay direct, and the
+unit that holds the external definition gives the function its slot.
+
 Calls are redirected only after the function has been declared in the
 unit, so the slot's declaration can follow the user's own (its type may
 use types declared just before).
@@ -37,7 +42,8 @@ ENTRY = '__dsu_entry_%s'
 
 
 def _patchable(ent):
-    return ent is not None and ent.kind == FUNC and ent.defined and not ent.unreachable
+    return (ent is not None and ent.kind == FUNC and ent.defined and not ent.unreachable
+            and not ent.inline_only)
 
 
 class Indirect:
@@ -98,6 +104,10 @@ class Indirect:
                 self.entries.add(ent.link)
                 self.ctx.after.append(self._copy(ext, ENTRY % ent.link))
         else:
+            # The stub, in asm, is the external definition: a C declaration
+            # that still said `inline` would name an inline function that
+            # is never defined.
+            decl.funcspec = [f for f in decl.funcspec or [] if f != 'inline']
             self.ctx.after.extend(decls)
 
     def _own_entry(self, funcdef, ent):

@@ -13,6 +13,8 @@ from .diff import RETYPED, compare
 from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
+from .transform import transformer_file
+from ..versions.names import check_version_name
 
 PATCH_DIR = os.path.join('.dsu', 'patches')
 
@@ -71,6 +73,8 @@ def _check_sizes(plan, objects):
 
 
 def plan_patch(root, program, frm, to):
+    check_version_name(frm, 'from')
+    check_version_name(to, 'to')
     a = ProgramVersion(root, frm, program)
     b = ProgramVersion(root, to, program)
     return compare(a, b)
@@ -105,8 +109,8 @@ def build_patch(root, program, frm, to, out, force=False):
     transformers = []
     homes = _transformer_homes(plan)
     for i, (unit, (types, retyped)) in enumerate(homes.items()):
-        xf = os.path.join(root, 'dsu', '%s-to-%s%s.xf.c' % (
-            frm, to, '' if len(homes) == 1 else '.' + os.path.basename(unit.tu)[:-2]))
+        xf = transformer_file(root, program, frm, to, None if len(homes) == 1
+                              else os.path.basename(unit.tu)[:-2])
         text, count = emit_transformers(plan, unit, types, retyped, xf)
         counts.append(count)
         objects.append(_compile(work, 'xf%d_%s' % (i, os.path.basename(unit.tu)[:-2]),
@@ -124,7 +128,8 @@ def build_patch(root, program, frm, to, out, force=False):
     _run([cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
     objects.append(desc[:-2] + '.o')
     tmp = out + '.tmp'
-    _run([cc, '-shared', '-o', tmp] + objects, work)
+    # no text relocations in a patch either (see scons.tool): the link fails
+    _run([cc, '-shared', '-Wl,-z,text', '-o', tmp] + objects, work)
     os.chmod(tmp, 0o644)     # the runtime refuses patches others can write
     os.replace(tmp, out)
     return summary

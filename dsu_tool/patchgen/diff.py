@@ -310,6 +310,26 @@ def _direct_graph(version):
     return graph
 
 
+def _changed_inline_definitions(plan):
+    """Links of functions whose inline definition (one that gives its unit
+    no external definition: model.tu) changed in some unit.  Their callers
+    there may have inlined the old text, and the function may have no
+    external definition, hence no slot, at all: the callers are rebound."""
+    old_units = {u.tu: u for u in plan.a.units}
+    changed = set()
+    for u in plan.b.units:
+        old = old_units.get(u.tu)
+        for ent in u.model.inline_definitions():
+            before = old.bodies.get(ent.name) if old is not None else None
+            if before is not None and before != u.body(ent):
+                if ent.link not in changed and ent.link not in plan.b.functions:
+                    plan.notes.append('the inline definition of %s (%s:%d) changed; it has '
+                                      'no external definition: its callers are rebound'
+                                      % (ent.name, ent.file, ent.line))
+                changed.add(ent.link)
+    return changed
+
+
 def _direct_callers(plan, pairs):
     """Code of A that calls a function directly keeps calling the version
     it was built with, so a function replaced by the patch takes along
@@ -335,6 +355,7 @@ def _direct_callers(plan, pairs):
         for callee in callees:
             callers.setdefault(callee, set()).add(caller)
     todo = [c.old.link for c in plan.functions.values() if c.old is not None]
+    todo += sorted(_changed_inline_definitions(plan) - set(todo))
     seen = set(todo)
     while todo:
         old_callee = todo.pop()

@@ -17,8 +17,9 @@ A state transformer fills the new storage of a global whose type changed
 from the old value, by the same rules.
 
 When something cannot be derived, `scons patch` writes a template,
-dsu/<A>-to-<B>.xf.c, with one function per changed type or global and an
-#error line in each that needs code, and fails until the file compiles.
+dsu/<PROGRAM>.<A>-to-<B>.xf.c, with one function per changed type or
+global and an #error line in each that needs code, and fails until the
+file compiles.
 Each function the file defines is called after the generated part, with
 the old and new value, and returns 0 or an error.
 """
@@ -30,12 +31,23 @@ import re
 from pycparser import c_ast
 
 from ..frontend.errors import DsuError
+from ..codegen.literals import c_comment, c_header_name
 from ..passes.common import c_string, declaration
 from ..passes.wrap import wrap_struct
 
 _ARITHMETIC = re.compile(
     r'^(const |volatile )*((unsigned |signed )?(char|short|int|long|long long)|'
     r'float|double|long double|_Bool|enum \w+|__dsu_u?int128)$')
+
+
+def transformer_file(root, program, frm, to, unit=None):
+    """The developer's transformer file of PROGRAM (its path in the
+    project) for the patch FRM -> TO: one per program, since each program
+    of a project has its own types and globals (and `scons -j` builds
+    their patches at once); one per home unit when several units hold
+    transformers."""
+    return os.path.join(root, 'dsu', '%s.%s-to-%s%s.xf.c' % (
+        program, frm, to, '.' + unit if unit else ''))
 
 
 def ident(name):
@@ -233,9 +245,10 @@ class Transformers:
     # -- the developer's file ------------------------------------------------------
 
     def _template(self, hook, title, params, derived, manual):
-        lines = ['/* %s' % title, ' * dsu already did: %s.' % ('; '.join(derived) or 'nothing')]
+        lines = ['/* %s' % c_comment(title),
+                 ' * dsu already did: %s.' % c_comment('; '.join(derived) or 'nothing')]
         if manual:
-            lines.append(' * It could not convert: %s.' % '; '.join(manual))
+            lines.append(' * It could not convert: %s.' % c_comment('; '.join(manual)))
             self.manual.append((hook, ', '.join(manual)))
         lines.append(' */')
         if not manual:
@@ -255,15 +268,16 @@ class Transformers:
         if not os.path.exists(self.xf_path):
             os.makedirs(os.path.dirname(self.xf_path), exist_ok=True)
             with open(self.xf_path, 'w') as f:
-                f.write('/* Transformers for %s, %s -> %s, written by dsu for you to '
+                f.write('/* %s, written by dsu for you to '
                         'complete.\n *\n * Each function gets the old value and the new '
                         'one after dsu converted\n * what it could; it sets the rest. '
                         'Remove each #error line once\n * its function is done, then '
-                        'run `scons patch` again.\n */\n\n' % (
-                            self.plan.b.program, self.plan.a.name, self.plan.b.name)
+                        'run `scons patch` again.\n */\n\n' % c_comment(
+                            'Transformers for %s, %s -> %s' % (
+                                self.plan.b.program, self.plan.a.name, self.plan.b.name))
                         + '\n'.join(self.template))
             if not self.manual:
-                return '#include "%s"\n' % os.path.abspath(self.xf_path)
+                return '#include %s\n' % c_header_name(os.path.abspath(self.xf_path))
             raise DsuError('some changes need code from you: see %s (%s)' % (
                 self.xf_path, '; '.join('%s: %s' % m for m in self.manual)))
         with open(self.xf_path) as f:
@@ -273,4 +287,4 @@ class Transformers:
             raise DsuError('%s must define %s (dsu cannot derive: %s)' % (
                 self.xf_path, ', '.join(missing),
                 '; '.join(m for h, m in self.manual if h in missing)))
-        return '#include "%s"\n' % os.path.abspath(self.xf_path)
+        return '#include %s\n' % c_header_name(os.path.abspath(self.xf_path))

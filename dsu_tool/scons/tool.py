@@ -29,11 +29,18 @@ import SCons.Tool
 from ..cc import side_base, tool_digest
 from ..codegen.unit import RUNTIME_INCLUDE
 from ..frontend.errors import DsuError
+from ..versions.names import check_version_name
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PACKAGE_PARENT = os.path.dirname(_PACKAGE_DIR)
 RUNTIME_SOURCES = [os.path.join(os.path.dirname(RUNTIME_INCLUDE), 'dsu_runtime.c')]
-SIDE_SUFFIXES = ('.dsu.c', '.dsu.i', '.dsu.json')
+# The side files the wrapper leaves for each object (dsu_tool.cc): only
+# the manifest is declared to SCons.  An object builder's targets are
+# what `env.Object()` returns, and a Program given them compiles every
+# target whose suffix it takes as a source (.c, .i with swig loaded...);
+# .json is nobody's source.  The manifest holds a digest of the
+# preprocessed unit, so it changes whenever the unit does.
+SIDE_SUFFIXES = ('.dsu.json',)
 
 
 def _arguments():
@@ -46,6 +53,20 @@ def dsu_mode():
 
 def patch_mode():
     return 'patch' in SCons.Script.COMMAND_LINE_TARGETS
+
+
+def _check_names():
+    """Version names become paths and C strings: a bad one stops SCons
+    before anything is built or written.  Only the mode that uses a name
+    checks it (an ordinary build leaves the project's own arguments alone)."""
+    args = _arguments()
+    options = (['version'] if dsu_mode() else []) + (['from', 'to'] if patch_mode() else [])
+    for option in options:
+        if args.get(option):
+            try:
+                check_version_name(args[option], option)
+            except DsuError as e:
+                raise SCons.Errors.UserError(str(e))
 
 
 # -- objects ---------------------------------------------------------------
@@ -168,7 +189,7 @@ def _program_emitter(target, source, env):
     program = target[0]
     # The object builder's side files (see _object_emitter) are not for
     # the linker; the manifests go to the version record.
-    objects = [s for s in source if not str(s).endswith(SIDE_SUFFIXES)]
+    objects = _without_side_files(source)
     root = env.Dir('#').get_abspath()
     units = objects + _own_library_objects(env, objects)
     manifests = [env.File(side_base(root, o.get_abspath()) + '.dsu.json') for o in units
@@ -184,7 +205,6 @@ def _program_emitter(target, source, env):
     info = env.Command(
         base + '.version.c', manifests + [env.Value(name), env.Value(rel)],
         SCons.Action.Action(_record_version_action, '$DSUVERSIONCOMSTR'))
-    env.Depends(info, [m.get_abspath()[:-len('.json')] + '.i' for m in manifests])
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
     version_obj = env.Object(base + '.version.o', info,
@@ -192,6 +212,15 @@ def _program_emitter(target, source, env):
                              CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
     objects += [version_obj[0]]
     return target, objects
+
+
+def _without_side_files(nodes):
+    return [n for n in nodes if not str(n).endswith(SIDE_SUFFIXES)]
+
+
+def _library_emitter(target, source, env):
+    """`env.Library('x', env.Object(...))`: the manifests are no members."""
+    return target, _without_side_files(source)
 
 
 def _own_library_objects(env, sources):
@@ -212,7 +241,7 @@ def _own_library_objects(env, sources):
     out = []
     for lib in libs:
         if hasattr(lib, 'has_builder') and lib.has_builder():
-            out += [o for o in lib.sources if not str(o).endswith(SIDE_SUFFIXES)]
+            out += _without_side_files(lib.sources)
     return out
 
 
@@ -273,16 +302,22 @@ def generate(env):
     if _PACKAGE_PARENT not in pythonpath.split(os.pathsep):
         env['ENV']['PYTHONPATH'] = os.pathsep.join(
             p for p in (_PACKAGE_PARENT, pythonpath) if p)
-    env.AppendUnique(PROGEMITTER=[_program_emitter])
+    _check_names()
+    env.AppendUnique(PROGEMITTER=[_program_emitter], LIBEMITTER=[_library_emitter],
+                     SHLIBEMITTER=[_library_emitter])
     if dsu_mode():
         env.AppendUnique(CPPDEFINES=['DSU_UPDATEABLE'])
         _wrap_compiles(env)
         # The runtime and its flags go on the link command itself, so that a
         # Program call overriding LIBS or LINKFLAGS keeps them.  Patch code
-        # refers to the exported symbols.
+        # refers to the exported symbols.  `-z text`: a relocation in
+        # read-only code would make the loader write .text, and a slot or
+        # table placed there by mistake would fault when a patch writes
+        # it; such a link fails instead.
         exported = ['dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert']
         runtime = _runtime_library(env)
-        env['_DSULINKFLAGS'] = [runtime[0].get_abspath(), '-ldl', '-pthread'] + [
+        env['_DSULINKFLAGS'] = [runtime[0].get_abspath(), '-ldl', '-pthread',
+                                '-Wl,-z,text'] + [
             '-Wl,--export-dynamic-symbol=' + name for name in exported]
         env['_DSURUNTIME'] = runtime
         if '$_DSULINKFLAGS' not in env['LINKCOM']:

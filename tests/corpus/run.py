@@ -161,7 +161,7 @@ def check(args):
             return name, 'BROKEN OUTPUT', (first or [c.stderr[:200]])[0]
         exe = os.path.join(work, 'dsu')
         link = _run(['gcc', '-o', exe, obj] + _runtime_objects(scratch) +
-                    ['-pthread', '-ldl'] + LIBS, cwd=work, timeout=120)
+                    ['-pthread', '-ldl', '-Wl,-z,text'] + LIBS, cwd=work, timeout=120)
         if link.returncode != 0:
             return name, 'BROKEN OUTPUT', 'link: ' + link.stderr.strip().split('\n')[-1]
         got = _execute(exe, work)

@@ -1,0 +1,1 @@
+void proto_reply(const char *line, char *out, unsigned long size);

@@ -1,0 +1,2 @@
+int store_add(const char *key);
+void store_describe(const char *key, char *out, unsigned long size);

@@ -1,0 +1,2 @@
+#include "util.h"
+int other(int x) { return lucky(x) * 2; }
