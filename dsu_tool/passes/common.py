@@ -4,6 +4,8 @@ import copy
 
 from pycparser import c_ast
 
+from ..codegen.records import c_string  # noqa: F401 (re-exported for the passes)
+
 
 def nodes(node):
     """NODE and every node under it, in pre-order."""
@@ -48,6 +50,3 @@ def declaration(ty, name, storage=(), funcspec=()):
     innermost(ty).declname = name
     return c_ast.Decl(name, [], [], list(storage), list(funcspec), ty, None, None)
 
-
-def c_string(s):
-    return '"%s"' % s.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')

@@ -17,6 +17,7 @@ import os
 from pycparser import c_ast
 
 from ..codegen.cgen import AttributeMap, CGen
+from ..codegen.records import func_sym, import_record, record, var_sym
 from ..codegen.stubs import stub_asm
 from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
                              standard_spellings)
@@ -330,23 +331,21 @@ class UnitEmitter:
             chunks += self.before
             chunks.append(self.cgen.toplevel(ext))
         for link in self.defined_vars:
-            ent = self.plan.b.entity(link)
-            self.defs.append('{%s, %s, %s, DSU_VAR, sizeof(%s), 0, (void *)&%s}' % (
-                c_string(link), c_string(ent.hash), c_string(ent.file),
-                PVAR % link, PVAR % link))
+            self.defs.append(var_sym(self.plan.b.entity(link), PVAR % link))
         return self._render(chunks)
 
     def _table(self, change, functype):
         link, ent = change.link, change.ent
         body = PBODY % link
         if change.kind in (CHANGED, REBOUND):
-            self.updates.append('{%s, %s, (void *)%s}' % (
-                c_string(link), c_string(ent.hash), body))
+            self.updates.append(record('dsu_update', name=c_string(link),
+                                       type_hash=c_string(ent.hash), body='(void *)' + body))
             return
         if change.kind == RENAMED and change.old.hash == ent.hash:
             # old callers and old function pointers reach the new code too
-            self.updates.append('{%s, %s, (void *)%s}' % (
-                c_string(change.old.link), c_string(change.old.hash), body))
+            self.updates.append(record('dsu_update', name=c_string(change.old.link),
+                                       type_hash=c_string(change.old.hash),
+                                       body='(void *)' + body))
         self.new_functions.append((link, ent, functype))
 
     def _render(self, chunks):
@@ -361,18 +360,15 @@ class UnitEmitter:
                 self.declared.add(stub)
                 trailer.append(HIDDEN + self.cgen.visit(
                     declaration(ent.decl.type, stub, ['extern'])) + ';\n')
-            self.defs.append('{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)%s}' % (
-                c_string(link), c_string(ent.hash), c_string(ent.file), slot, stub))
-        imports = ['{%s, %s, %s, (void **)&%s}' % (
-            c_string(link), c_string(h), IMPORT_KIND[kind], cell)
-            for (link, kind), (cell, h) in sorted(self.imports.items())]
+            self.defs.append(func_sym(ent, slot, stub))
+        imports = [import_record(link, h, IMPORT_KIND[kind], cell)
+                   for (link, kind), (cell, h) in sorted(self.imports.items())]
         imports += self.extra_imports
         checks = []
         for key, (macro, cell, d) in sorted(self.checks.items()):
             checks.append(CHECK % {'macro': macro, 'cell': cell, 'tag': TAG,
                                    'value': d.tag_value()})
-            imports.append('{%s, %s, DSU_IMPORT_TYPE, (void **)&%s}' % (
-                c_string(key), c_string(d.hash), cell))
+            imports.append(import_record(key, d.hash, 'DSU_IMPORT_TYPE', cell))
         body = standard_spellings(''.join(checks + chunks))
         tables = (registry_table(self.defs, 'dsu_defs', 'dsu_sym', 'def')
                   + registry_table(imports, 'dsu_imports', 'dsu_import', 'import')
@@ -428,20 +424,18 @@ def descriptor(plan, counts, summary, transformers=()):
         lines.append('extern const struct %s __start_%s[] __attribute__((weak, '
                      'visibility("hidden")));' % (ctype, section))
     lines.append(points_table(plan.b.points, '__dsu_points'))
-    lines.append(
-        'const struct dsu_patch dsu_patch = {\n'
-        '    DSU_PATCH_MAGIC, DSU_ABI_VERSION, %s,\n'
-        '    %s, %s, %s, %s,\n'
-        '    __start_dsu_defs, %d, __start_dsu_imports, %d,\n'
-        '    __start_dsu_updates, %d,\n'
-        '    %s,\n'
-        '    __start_dsu_xforms, %d, __start_dsu_states, %d,\n'
-        '    __dsu_points, %d\n};' % (
-            c_string(os.path.basename(plan.b.program)),
-            c_string(plan.a.name), c_string(plan.a.id),
-            c_string(plan.b.name), c_string(plan.b.id),
-            ndefs, nimports, nupdates, c_string(summary), nxforms, nstates,
-            len(plan.b.points)))
+    lines.append('const struct dsu_patch dsu_patch = %s;' % record(
+        'dsu_patch', magic='DSU_PATCH_MAGIC', abi='DSU_ABI_VERSION',
+        program=c_string(os.path.basename(plan.b.program)),
+        from_version=c_string(plan.a.name), from_id=c_string(plan.a.id),
+        to_version=c_string(plan.b.name), to_id=c_string(plan.b.id),
+        defs='__start_dsu_defs', ndefs=str(ndefs),
+        imports='__start_dsu_imports', nimports=str(nimports),
+        updates='__start_dsu_updates', nupdates=str(nupdates),
+        summary=c_string(summary),
+        xforms='__start_dsu_xforms', nxforms=str(nxforms),
+        states='__start_dsu_states', nstates=str(nstates),
+        points='__dsu_points', npoints=str(len(plan.b.points))).replace(', .', ',\n    .'))
     info = {'program': os.path.basename(plan.b.program), 'from': plan.a.name,
             'from_id': plan.a.id, 'to': plan.b.name, 'to_id': plan.b.id,
             'ndefs': ndefs, 'nimports': nimports, 'nupdates': nupdates,

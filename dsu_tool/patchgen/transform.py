@@ -30,7 +30,8 @@ import re
 from pycparser import c_ast
 
 from ..frontend.errors import DsuError
-from ..passes.common import c_string, declaration
+from ..codegen.records import c_string, import_record, record
+from ..passes.common import declaration
 from ..passes.wrap import wrap_struct
 
 _ARITHMETIC = re.compile(
@@ -155,10 +156,12 @@ class Transformers:
         body += copy_statements(copies, 'old', 'new')
         body += ['    return %s ? %s(&old, new) : 0;' % (hook, hook), '}', '']
         self.parts.append('\n'.join(body))
-        self.xforms.append('{%s, %s, %s, %uu, %uu, sizeof(%s), __builtin_offsetof(%s, '
-                           '__dsu_tag), __dsu_xf_%d}' % (
-                               c_string(t.key), c_string(t.old.hash), c_string(t.new.hash),
-                               t.old.tag_value(), t.new.tag_value(), new_t, new_t, n))
+        self.xforms.append(record(
+            'dsu_xform', type=c_string(t.key), from_layout=c_string(t.old.hash),
+            to_layout=c_string(t.new.hash), from_tag='%uu' % t.old.tag_value(),
+            to_tag='%uu' % t.new.tag_value(), size='sizeof(%s)' % new_t,
+            tag_offset='__builtin_offsetof(%s, __dsu_tag)' % new_t,
+            convert='__dsu_xf_%d' % n))
         where = '%s (%s:%d)' % (t.name, t.new.node.coord.file, t.new.node.coord.line)
         self._template(hook, '%s changed: %s -> %s' % (where, t.old.layout, t.new.layout),
                        'const %s *old, %s *new' % (old_t, new_t), derived, manual)
@@ -178,8 +181,7 @@ class Transformers:
         pvar = '__dsu_pvar_%s' % change.link
         self.parts.append('static %s *%s;\n' % (old_t, cell))
         self.parts.append('extern %s %s __attribute__((visibility("hidden")));\n' % (new_t, pvar))
-        self.e.extra_imports.append('{%s, %s, DSU_IMPORT_VAR, (void **)&%s}' % (
-            c_string(old.link), c_string(old.hash), cell))
+        self.e.extra_imports.append(import_record(old.link, old.hash, 'DSU_IMPORT_VAR', cell))
         hook = 'dsu_transform_' + ident(ent.name)
         self.parts.append('extern int %s(const %s *old, %s *new) __attribute__((weak));\n'
                           % (hook, old_t, new_t))
@@ -207,7 +209,8 @@ class Transformers:
             manual.append('%s -> %s' % (t_old, t_new))
         body += ['    return %s ? %s(%s, new) : 0;' % (hook, hook, cell), '}', '']
         self.parts.append('\n'.join(body))
-        self.states.append('{%s, __dsu_st_%d}' % (c_string(change.link), n))
+        self.states.append(record('dsu_state', name=c_string(change.link),
+                                  transform='__dsu_st_%d' % n))
         where = "global '%s' (%s:%d)" % (ent.name, ent.file, ent.line)
         self._template(hook, '%s changed type: %s -> %s' % (where, t_old, t_new),
                        'const %s *old, %s *new' % (old_t, new_t), derived, manual)

@@ -47,6 +47,16 @@ struct dsu_type {
     unsigned reserved;
 };
 
+/* The measured layout of a wrapped type, one per type and object in the
+ * section "dsu_sizes"; the compiler wrapper and the patch generator read
+ * it back from the object (the linker may reorder the entries: each
+ * names its type by its tag). */
+struct dsu_size {
+    unsigned long tag;
+    unsigned long size;
+    unsigned long tag_offset;
+};
+
 /* The runtime's state of a wrapped type, as patch code sees it through a
  * DSU_IMPORT_TYPE cell: `changed` is non-zero once a patch has changed the
  * type's layout in this process; only then must code check tags. */
