@@ -30,6 +30,7 @@ from ..passes.driver import decls_of
 from ..passes.wrap import make_writable, size_entry, stamp_tags, wrap_struct, wrapped_in
 from ..frontend.errors import error_at
 from .diff import CHANGED, REBOUND, RENAMED
+from .initialise import Fills, constant_shape, drop_object_const, names_running_program
 from .transform import Transformers
 from ..versions.record import points_table
 from .load import parse_recorded
@@ -147,6 +148,7 @@ class UnitEmitter:
         self.before = []           # C text to put before the current node
         self.defs, self.updates = [], []
         self.defined_vars = []
+        self.fills = Fills(self.cgen)
         self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs)
         self.wrapped = {}          # id(struct node) -> StructDef, for wrapped ones
         for d in self.structs:
@@ -160,6 +162,7 @@ class UnitEmitter:
         self.extra_imports = []    # import entries made outside _import
         self.new_functions = []    # (link, entity, type) with a slot of their own
         self.body_attrs = {}       # function name -> attributes of its declarations
+        self.filled = self._filled_at_apply()
         for ext in self.parsed.ast.ext:
             if isinstance(ext, c_ast.Decl) and isinstance(ext.type, c_ast.FuncDecl) \
                     and self.parsed.is_project(ext):
@@ -212,7 +215,7 @@ class UnitEmitter:
             if name not in self.declared:
                 self.declared.add(name)
                 self.before.append(HIDDEN + self.cgen.visit(
-                    declaration(self.object_type(ty), name, ['extern'])) + ';\n')
+                    declaration(self.object_type(ty, link), name, ['extern'])) + ';\n')
             return c_ast.ID(name, node.coord)
         target = self.plan.b.entity(link)
         if target is not None and target.thread_local:
@@ -254,30 +257,51 @@ class UnitEmitter:
 
     # -- definitions ---------------------------------------------------------------
 
-    def object_type(self, ty):
-        """TY for the patch's own definition of a variable: writable
-        when it holds a wrapped struct (passes.wrap)."""
+    def object_type(self, ty, link):
+        """TY for the patch's own definition of variable LINK: writable
+        when it holds a wrapped struct (passes.wrap), or when it is filled
+        at apply time (patchgen.initialise)."""
         ty = copy.deepcopy(ty)
         if wrapped_in(self.typer, ty, self.wrapped_of) is not None:
             make_writable(ty)
+        if link in self.filled:
+            drop_object_const(ty)
         return ty
+
+    def _filled_at_apply(self):
+        """The links of the variables this file defines whose initialiser
+        names the running program.  Decided before any declaration is
+        written, because each must agree with the (writable) definition;
+        an identifier that is neither the patch's own definition nor an
+        enumerator counts, which can only make a constant writable."""
+        def running(name):
+            ent = self.model.entities.get(name)
+            if ent is None:
+                return name not in self.unit.enums
+            return self.plan.b.entity(ent.link) is not None and \
+                not self.plan.defined_by_patch(ent.link)
+        return {c.link for c in self.plan.patch_variables(self.unit)
+                if names_running_program(c.ent.decl.init, running)}
 
     def wrapped_of(self, agg):
         """The StructDef of wrapped struct node AGG, or None."""
         return self.wrapped.get(id(agg))
 
     def define_variable(self, link, decl):
-        new = declaration(self.object_type(decl.type), PVAR % link)
+        storage = PVAR % link
+        new = declaration(self.object_type(decl.type, link), storage)
         rw = PatchRewriter(self)
         new.init = rw.rewrite(decl.init) if decl.init is not None else None
         stamp_tags(new.init, new.type, self.typer, self.wrapped_of)
-        if new.init is not None and self.imports_in(new.init):
-            raise error_at(decl.coord, "the initializer of new '%s' refers to "
-                           "the running program (%s); a patch cannot do that "
-                           "yet: initialise it in code" % (
-                               decl.name, ', '.join(self.imports_in(new.init))))
-        self.declared.add(PVAR % link)
+        cells = self.imports_in(new.init) if new.init is not None else []
+        full = new.init
+        if cells:
+            assert link in self.filled, link   # else a declaration disagrees
+            new.init = constant_shape(full, set(cells))
+        self.declared.add(storage)
         self.before.append(HIDDEN + self.cgen.visit(new) + ';\n')
+        if cells:
+            self.before.append(self.fills.routine(link, decl.type, full, storage))
         self.defined_vars.append(link)
 
     def imports_in(self, node):
@@ -373,9 +397,11 @@ class UnitEmitter:
         tables = (registry_table(self.defs, 'dsu_defs', 'dsu_sym', 'def')
                   + registry_table(imports, 'dsu_imports', 'dsu_import', 'import')
                   + registry_table(self.updates, 'dsu_updates', 'dsu_update', 'update')
+                  + registry_table(self.fills.states, 'dsu_states', 'dsu_state', 'fill_state')
                   + sizes_table(self.sizes))
         text = head(self.parsed, body + ''.join(trailer) + tables, 'patch') + body
-        self.counts = (len(self.defs), len(imports), len(self.updates), 0, 0)
+        self.counts = (len(self.defs), len(imports), len(self.updates), 0,
+                       len(self.fills.states))
         return text + ''.join(trailer) + tables
 
 
