@@ -111,3 +111,179 @@ def test_dispatch_table_gains_commands_and_loses_them_again(tmp_path, program):
         ('close', 'close=2 counter=2 help=closes')])
     status = dsu('status', run.pid)
     assert 'v1' in status.stdout
+
+
+# -- sizeof of a table in patched code ----------------------------------------
+
+SIZES_V1 = r'''
+#include <stdio.h>
+enum key { K_GET, K_SET, K_QUIT, K_MAX };
+static const char *const names[] = { [K_GET] = "get", [K_QUIT] = "quit" };
+static char motd[] = "hello\n";
+static const int pairs[][2] = { 1, 2, 3, 4, 5 };
+static long served;
+void handle(const char *cmd)
+{
+    served++;
+    printf("%s served=%ld names=%zu\n", cmd, served, sizeof names / sizeof names[0]);
+}
+'''
+
+# v2 changes only handle(): the tables reach it through the running program
+SIZES_V2 = r'''
+#include <stdio.h>
+enum key { K_GET, K_SET, K_QUIT, K_MAX };
+static const char *const names[] = { [K_GET] = "get", [K_QUIT] = "quit" };
+static char motd[] = "hello\n";
+static const int pairs[][2] = { 1, 2, 3, 4, 5 };
+static long served;
+void handle(const char *cmd)
+{
+    served++;
+    printf("%s served=%ld names=%zu motd=%zu pairs=%zu last=%s\n", cmd, served,
+           sizeof names / sizeof names[0], sizeof motd, sizeof pairs / sizeof pairs[0],
+           names[sizeof names / sizeof *names - 1]);
+}
+'''
+
+
+def test_sizeof_of_tables_in_patched_code(tmp_path, program):
+    p = Project(tmp_path / 'sizes')
+    p.version('v1', SIZES_V1)
+    p.version('v2', SIZES_V2)
+    p.patch('v1', 'v2')
+    p.patch('v2', 'v1')
+    run = start(p, 'v1', program, [('a', 'a served=1 names=3')])
+    step(run, p, 'v1', 'v2', [('b', 'b served=2 names=3 motd=7 pairs=3 last=quit')])
+    step(run, p, 'v2', 'v1', [('c', 'c served=3 names=3')])
+
+
+def test_implied_lengths_follow_c():
+    """model.arrays against what gcc says of the same declarations."""
+    import subprocess
+    from pycparser import c_parser
+    from dsu_tool.model.arrays import Lengths
+    src = (r'enum {A, B = 5, C}; typedef struct p { int a, b; } P;'
+           r'struct q { char n[4]; int x; };'
+           r'char s[] = "ab" "c\n\x41\101"; P ps[] = {[B] = {1, 2}, 3, 4, 5};'
+           r'int x[] = {[A + 2] = 1}; int y[] = {1, 2, 3}; const char *names[] = {"a", "b"};'
+           r'struct p e[] = {1, 2, 3}; struct q qq[] = {{"ab", 1}, {"c", 2}};'
+           r'char m[][4] = {"a", "bb", "c"}; int z[] = {[C] = 1, 2, [1] = 3};'
+           r'int w[][2][2] = {1, 2, 3, 4, 5}; long big[] = {[(1 << 3) - 1] = 7};')
+    ast = c_parser.CParser().parse(src)
+    lengths = Lengths(ast, {'P': ast.ext[1].type})
+    mine = {e.name: lengths.length(e.type, e.init) for e in ast.ext[3:]}
+    probe = src + ''.join('int n_%s = sizeof %s / sizeof %s[0];' % (n, n, n) for n in mine)
+    asm = subprocess.run(['gcc', '-x', 'c', '-S', '-o', '-', '-'], input=probe,
+                         capture_output=True, text=True, check=True).stdout
+    for name, n in mine.items():
+        value = asm.split('n_%s:' % name)[1].split('.long')[1].split()[0]
+        assert n == int(value), name
+
+
+def test_implied_lengths_follow_c():
+    """model.arrays against what gcc says of the same declarations."""
+    import subprocess
+    from pycparser import c_parser
+    from dsu_tool.model.arrays import Lengths
+    src = (r'enum {A, B = 5, C}; typedef struct p { int a, b; } P;'
+           r'struct q { char n[4]; int x; };'
+           r'char s[] = "ab" "c\n\x41\101"; P ps[] = {[B] = {1, 2}, 3, 4, 5};'
+           r'int x[] = {[A + 2] = 1}; int y[] = {1, 2, 3}; const char *names[] = {"a", "b"};'
+           r'struct p e[] = {1, 2, 3}; struct q qq[] = {{"ab", 1}, {"c", 2}};'
+           r'char m[][4] = {"a", "bb", "c"}; int z[] = {[C] = 1, 2, [1] = 3};'
+           r'int w[][2][2] = {1, 2, 3, 4, 5}; long big[] = {[(1 << 3) - 1] = 7};')
+    ast = c_parser.CParser().parse(src)
+    lengths = Lengths(ast, {'P': ast.ext[1].type})
+    mine = {e.name: lengths.length(e.type, e.init) for e in ast.ext[3:]}
+    probe = src + ''.join('int n_%s = sizeof %s / sizeof %s[0];' % (n, n, n) for n in mine)
+    asm = subprocess.run(['gcc', '-x', 'c', '-S', '-o', '-', '-'], input=probe,
+                         capture_output=True, text=True, check=True).stdout
+    for name, n in mine.items():
+        value = asm.split('n_%s:' % name)[1].split('.long')[1].split()[0]
+        assert n == int(value), name
+
+
+# -- a global array whose initialiser grows -----------------------------------
+
+CONFIG_V1 = r'''
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+struct opt { const char *name; int value; int (*check)(int); };
+static int positive(int v) { return v > 0; }
+static struct opt opts[] = {
+    {"port", 80, positive},
+    {"workers", 2, positive},
+    {"debug", 0, 0},
+};
+static int limit = 10;
+void handle(const char *cmd)
+{
+    char name[32];
+    int value;
+    if (sscanf(cmd, "set %31s %d", name, &value) == 2) {
+        for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+            if (!strcmp(opts[i].name, name) && (!opts[i].check || opts[i].check(value)))
+                opts[i].value = value;
+    }
+    printf("%s:", cmd);
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        printf(" %s=%d", opts[i].name, opts[i].value);
+    printf(" limit=%d\n", limit);
+}
+'''
+
+# v2: two options more, whose check is the running program's function; the
+# limit's initialiser changes (a value the running program keeps, unless a
+# transformer says otherwise)
+CONFIG_V2 = CONFIG_V1.replace('''    {"debug", 0, 0},
+''', '''    {"debug", 0, 0},
+    {"timeout", 30, positive},
+    {"backlog", 128, positive},
+''').replace('static int limit = 10;', 'static int limit = 20;')
+
+LIMIT_TRANSFORMER = r'''
+int dsu_transform_limit(const int *old, int *new)
+{
+    *new = *old < 20 ? 20 : *old;     /* at least the new default */
+    return 0;
+}
+'''
+
+
+def test_global_array_whose_initialiser_grows(tmp_path, program):
+    p = Project(tmp_path / 'config')
+    p.version('v1', CONFIG_V1)
+    p.version('v2', CONFIG_V2)
+    out = p.patch('v1', 'v2').stdout
+    assert 'changed type of    opts (lib.c:7): struct opt[3] -> struct opt[5]' in out
+    assert 'kept value         limit' in out
+    p.patch('v2', 'v1')
+    run = start(p, 'v1', program, [
+        ('set port 8080', 'set port 8080: port=8080 workers=2 debug=0 limit=10')])
+    step(run, p, 'v1', 'v2', [
+        ('set workers 4', 'set workers 4: port=8080 workers=4 debug=0 timeout=30 '
+         'backlog=128 limit=10'),
+        ('set backlog 0', 'set backlog 0: port=8080 workers=4 debug=0 timeout=30 '
+         'backlog=128 limit=10'),
+        ('set timeout 5', 'set timeout 5: port=8080 workers=4 debug=0 timeout=5 '
+         'backlog=128 limit=10')])
+    step(run, p, 'v2', 'v1', [
+        ('set debug 1', 'set debug 1: port=8080 workers=4 debug=1 limit=10')])
+
+
+def test_transformer_for_a_kept_value(tmp_path, program):
+    from dsu_tool.patchgen.build import transformer_path
+    p = Project(tmp_path / 'kept')
+    p.version('v1', CONFIG_V1)
+    p.version('v2', CONFIG_V2)
+    p.write(transformer_path(p.root, 'v1', 'v2'), LIMIT_TRANSFORMER)
+    out = p.patch('v1', 'v2').stdout
+    assert 'transformed value  limit' in out
+    p.patch('v2', 'v1')
+    run = start(p, 'v1', program, [('get', 'get: port=80 workers=2 debug=0 limit=10')])
+    step(run, p, 'v1', 'v2', [
+        ('get', 'get: port=80 workers=2 debug=0 timeout=30 backlog=128 limit=20')])
+    # back to v1: its initialiser says 10, and the running 20 is kept
+    step(run, p, 'v2', 'v1', [('get', 'get: port=80 workers=2 debug=0 limit=20')])

@@ -50,11 +50,11 @@ class Promote:
         ent = Entity(name=decl.name, kind=VAR, link=link, static=True,
                      defined=True, decl=hoisted, owner=func,
                      file=decl.coord.file, line=decl.coord.line,
-                     type_text=model.canon.of(decl.type),
                      init_text=(self.ctx.cgen.visit(decl.init)
                                 if decl.init is not None else ''),
                      const=qualifies_const(decl.type),
                      thread_local='_Thread_local' in (decl.storage or []))
+        ent.type_text, ent.length = model.type_of(decl)
         ent.hash = entity_hash(ent)
         model.locals.append(ent)
         return None

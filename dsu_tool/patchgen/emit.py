@@ -21,6 +21,7 @@ from ..codegen.records import func_sym, import_record, record, var_sym
 from ..codegen.stubs import stub_asm
 from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
                              standard_spellings)
+from ..model.arrays import with_length
 from ..model.structs import TAG, struct_defs
 from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
@@ -209,7 +210,18 @@ class UnitEmitter:
         self.before.append(' '.join(self.body_attrs.get(ent.name, []) +
                                     [self.cgen.visit(decl)]) + ';\n')
 
+    def complete(self, ty, link):
+        """TY, the declared type of variable LINK in this unit, with the
+        length B's definition gives it if TY is an array declared `[]`:
+        patch code may take its size (model.arrays)."""
+        ent = self.plan.b.entity(link)
+        if isinstance(ty, c_ast.ArrayDecl) and ty.dim is None and ent is not None \
+                and ent.length is not None:
+            return with_length(ty, ent.length)
+        return ty
+
     def variable_ref(self, link, ty, node):
+        ty = self.complete(ty, link)
         if self.plan.defined_by_patch(link):
             name = PVAR % link
             if name not in self.declared:
