@@ -181,29 +181,6 @@ def test_implied_lengths_follow_c():
         assert n == int(value), name
 
 
-def test_implied_lengths_follow_c():
-    """model.arrays against what gcc says of the same declarations."""
-    import subprocess
-    from pycparser import c_parser
-    from dsu_tool.model.arrays import Lengths
-    src = (r'enum {A, B = 5, C}; typedef struct p { int a, b; } P;'
-           r'struct q { char n[4]; int x; };'
-           r'char s[] = "ab" "c\n\x41\101"; P ps[] = {[B] = {1, 2}, 3, 4, 5};'
-           r'int x[] = {[A + 2] = 1}; int y[] = {1, 2, 3}; const char *names[] = {"a", "b"};'
-           r'struct p e[] = {1, 2, 3}; struct q qq[] = {{"ab", 1}, {"c", 2}};'
-           r'char m[][4] = {"a", "bb", "c"}; int z[] = {[C] = 1, 2, [1] = 3};'
-           r'int w[][2][2] = {1, 2, 3, 4, 5}; long big[] = {[(1 << 3) - 1] = 7};')
-    ast = c_parser.CParser().parse(src)
-    lengths = Lengths(ast, {'P': ast.ext[1].type})
-    mine = {e.name: lengths.length(e.type, e.init) for e in ast.ext[3:]}
-    probe = src + ''.join('int n_%s = sizeof %s / sizeof %s[0];' % (n, n, n) for n in mine)
-    asm = subprocess.run(['gcc', '-x', 'c', '-S', '-o', '-', '-'], input=probe,
-                         capture_output=True, text=True, check=True).stdout
-    for name, n in mine.items():
-        value = asm.split('n_%s:' % name)[1].split('.long')[1].split()[0]
-        assert n == int(value), name
-
-
 # -- a global array whose initialiser grows -----------------------------------
 
 CONFIG_V1 = r'''

@@ -1,6 +1,8 @@
 """Compile the emitted patch into a shared object."""
 
+import glob
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -9,7 +11,7 @@ from ..frontend.errors import DsuError
 from ..elf import elf_section, unsigned_longs
 from ..analysis.updateability import blocking
 from .check import check_type_uses
-from .diff import RETYPED, compare
+from .diff import FILLED_FROM_OLD, compare
 from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
@@ -40,7 +42,7 @@ def _transformer_homes(plan):
     for t in plan.types.values():
         homes.setdefault(t.new_unit, ([], []))[0].append(t)
     for c in plan.variables.values():
-        if c.kind == RETYPED:
+        if c.kind in FILLED_FROM_OLD:
             homes.setdefault(plan.b.unit_of[c.link], ([], []))[1].append(c)
     return homes
 
@@ -70,10 +72,31 @@ def _check_sizes(plan, objects):
                         tag_offset, size, plan.b.name), coord.file, coord.line)
 
 
+def transformer_path(root, frm, to, unit=None):
+    """The developer's transformer file of patch FRM -> TO; UNIT (a
+    source file's stem) when the patch has transformers in several."""
+    return os.path.join(root, 'dsu', '%s-to-%s%s.xf.c' % (frm, to, '.' + unit if unit else ''))
+
+
+_DISABLED = re.compile(r'^\s*#\s*if\s+0\b.*?^\s*#\s*endif\b', re.S | re.M)
+_HOOK = re.compile(r'\b(dsu_transform_\w+)\s*\(')
+
+
+def developer_hooks(root, frm, to):
+    """The transformer functions the developer's files for FRM -> TO
+    define (outside `#if 0` blocks, as the templates leave them)."""
+    stem = transformer_path(root, frm, to)[:-len('.xf.c')]
+    hooks = set()
+    for path in glob.glob(glob.escape(stem) + '*.xf.c'):
+        with open(path, encoding='latin-1') as f:
+            hooks |= set(_HOOK.findall(_DISABLED.sub('', f.read())))
+    return hooks
+
+
 def plan_patch(root, program, frm, to):
     a = ProgramVersion(root, frm, program)
     b = ProgramVersion(root, to, program)
-    return compare(a, b)
+    return compare(a, b, developer_hooks(root, frm, to))
 
 
 def build_patch(root, program, frm, to, out, force=False):
@@ -105,8 +128,8 @@ def build_patch(root, program, frm, to, out, force=False):
     transformers = []
     homes = _transformer_homes(plan)
     for i, (unit, (types, retyped)) in enumerate(homes.items()):
-        xf = os.path.join(root, 'dsu', '%s-to-%s%s.xf.c' % (
-            frm, to, '' if len(homes) == 1 else '.' + os.path.basename(unit.tu)[:-2]))
+        xf = transformer_path(root, frm, to, None if len(homes) == 1
+                              else os.path.basename(unit.tu)[:-2])
         text, count = emit_transformers(plan, unit, types, retyped, xf)
         counts.append(count)
         objects.append(_compile(work, 'xf%d_%s' % (i, os.path.basename(unit.tu)[:-2]),
