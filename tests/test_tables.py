@@ -5,6 +5,8 @@ is a live program (tests/programs/driver.c) updated v1 -> v2 and then
 back v2 -> v1 (or on to v3) in the same process, its state checked at
 every step."""
 
+import shutil
+
 from conftest import dsu
 from test_types import Project
 
@@ -264,3 +266,99 @@ def test_transformer_for_a_kept_value(tmp_path, program):
         ('get', 'get: port=80 workers=2 debug=0 timeout=30 backlog=128 limit=20')])
     # back to v1: its initialiser says 10, and the running 20 is kept
     step(run, p, 'v2', 'v1', [('get', 'get: port=80 workers=2 debug=0 limit=20')])
+
+
+# -- a struct type the patch introduces ---------------------------------------
+
+SESSIONS_V1 = r'''
+#include <stdio.h>
+static long requests;
+void handle(const char *cmd)
+{
+    requests++;
+    printf("%s requests=%ld\n", cmd, requests);
+}
+'''
+
+# v2 introduces struct session: objects on the heap and in a global table
+SESSIONS_V2 = r'''
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+struct session { int id; long bytes; };
+static long requests;
+static struct session *sessions[4];
+static int nsessions;
+static struct session console = { 99, 7 };
+static void show(const char *cmd)
+{
+    printf("%s requests=%ld", cmd, requests);
+    for (int i = 0; i < nsessions; i++)
+        printf(" %d:%ld", sessions[i]->id, sessions[i]->bytes);
+    printf(" console=%d:%ld\n", console.id, console.bytes);
+}
+void handle(const char *cmd)
+{
+    int n;
+    requests++;
+    if (!strcmp(cmd, "open") && nsessions < 4) {
+        struct session *s = calloc(1, sizeof *s);
+        s->id = nsessions + 1;
+        sessions[nsessions++] = s;
+    } else if (sscanf(cmd, "add %d", &n) == 1) {
+        for (int i = 0; i < nsessions; i++)
+            sessions[i]->bytes += n;
+        console.bytes += n;
+    }
+    show(cmd);
+}
+'''
+
+# v3 changes the type v2 introduced: a field more
+SESSIONS_V3 = SESSIONS_V2.replace(
+    'struct session { int id; long bytes; };',
+    'struct session { int id; long bytes; int hits; };').replace(
+    '''            sessions[i]->bytes += n;''', '''            sessions[i]->bytes += n, sessions[i]->hits++;''').replace(
+    '''        printf(" %d:%ld", sessions[i]->id, sessions[i]->bytes);''',
+    '''        printf(" %d:%ld/%d", sessions[i]->id, sessions[i]->bytes, sessions[i]->hits);''')
+
+
+def sessions_project(tmp_path):
+    p = Project(tmp_path / 'sessions')
+    p.version('v1', SESSIONS_V1)
+    p.version('v2', SESSIONS_V2)
+    p.version('v3', SESSIONS_V3)
+    out = p.patch('v1', 'v2').stdout
+    assert 'added type         struct session (lib.c:5)' in out
+    for frm, to in (('v2', 'v3'), ('v3', 'v2'), ('v2', 'v1')):
+        p.patch(frm, to)
+    return p
+
+
+def test_new_struct_type_then_changed_then_back(tmp_path, program):
+    p = sessions_project(tmp_path)
+    run = start(p, 'v1', program, [('a', 'a requests=1')])
+    step(run, p, 'v1', 'v2', [('open', 'open requests=2 1:0 console=99:7'),
+                              ('add 5', 'add 5 requests=3 1:5 console=99:12'),
+                              ('open', 'open requests=4 1:5 2:0 console=99:12')])
+    # the type v1 -> v2 introduced is changed by v2 -> v3
+    step(run, p, 'v2', 'v3', [('add 1', 'add 1 requests=5 1:6/1 2:1/1 console=99:13'),
+                              ('open', 'open requests=6 1:6/1 2:1/1 3:0/0 console=99:13')])
+    step(run, p, 'v3', 'v2', [('add 2', 'add 2 requests=7 1:8 2:3 3:2 console=99:15')])
+    step(run, p, 'v2', 'v1', [('b', 'b requests=8')])
+    # introduced again, by a fresh build of the patch (the file applied
+    # first stays loaded, with its storage): the process knows the type
+    # already, in the same layout
+    again = p.path('again.v1-to-v2.patch.so')
+    shutil.copy(p.path('prog.v1-to-v2.patch.so'), again)
+    r = dsu('apply', run.pid, again)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert run.ask('open') == 'open requests=9 1:0 console=99:7'
+
+
+def test_changed_type_from_a_fresh_v2(tmp_path, program):
+    p = sessions_project(tmp_path)
+    run = start(p, 'v2', program, [('open', 'open requests=1 1:0 console=99:7'),
+                                  ('add 4', 'add 4 requests=2 1:4 console=99:11')])
+    step(run, p, 'v2', 'v3', [('add 1', 'add 1 requests=3 1:5/1 console=99:12')])
+    step(run, p, 'v3', 'v2', [('add 1', 'add 1 requests=4 1:6 console=99:13')])

@@ -24,7 +24,7 @@ FIELDS = {
     'dsu_patch': ('magic', 'abi', 'program', 'from_version', 'from_id', 'to_version',
                   'to_id', 'defs', 'ndefs', 'imports', 'nimports', 'updates', 'nupdates',
                   'summary', 'xforms', 'nxforms', 'states', 'nstates', 'points',
-                  'npoints'),
+                  'npoints', 'types', 'ntypes'),
 }
 
 

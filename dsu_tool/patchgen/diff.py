@@ -85,6 +85,7 @@ class Plan:
     deleted: list = field(default_factory=list)       # entities of A
     notes: list = field(default_factory=list)
     types: dict = field(default_factory=dict)         # key -> TypeChange
+    new_types: list = field(default_factory=list)     # StructDefs of B new in B
 
     def patch_functions(self, unit=None):
         return [c for c in self.functions.values()
@@ -125,6 +126,9 @@ class Plan:
                     lines.append('  %-18s %s (%s:%d)%s' % (
                         words[kind], c.ent.name, c.ent.file, c.ent.line,
                         ': ' + c.note if c.note else ''))
+        for d in sorted(self.new_types, key=lambda d: d.key):
+            lines.append('  %-18s %s (%s:%d)' % ('added type', d.name, d.node.coord.file,
+                                                 d.node.coord.line))
         for key, t in sorted(self.types.items()):
             lines.append('  %-18s %s (%s:%d): %s -> %s' % (
                 'changed type', t.name, t.new.node.coord.file, t.new.node.coord.line,
@@ -257,6 +261,7 @@ def compare(a, b, hooks=frozenset()):
         if link not in b_links and link not in matched:
             plan.deleted.append(ent)
     plan.types = compare_types(a, b, plan)
+    plan.new_types = [d for key, (d, _) in b.structs.items() if key not in a.structs]
     _rebind(plan, changed_identity)
     _direct_callers(plan, pairs)
     _check_types(a, b)

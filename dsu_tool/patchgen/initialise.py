@@ -75,13 +75,14 @@ class Fills:
         self.cgen = cgen
         self.states = []          # dsu_state records
 
-    def routine(self, link, ty, init, storage):
+    def routine(self, where, ty, init, storage):
         """C text of the routine that sets STORAGE (of declared type TY)
-        from INIT (rewritten: it reads import cells)."""
+        from INIT (rewritten: it reads import cells).  WHERE names the
+        variable for the runtime's messages."""
         n = len(self.states)
         value = declaration(ty, VALUE)
         value.init = init
-        self.states.append(record('dsu_state', name=c_string(link),
+        self.states.append(record('dsu_state', name=c_string(where),
                                   transform=FILL % n))
         return ('static int %s(void)\n{\n    %s;\n    __builtin_memcpy((void *)&%s, '
                 '(const void *)&%s, sizeof %s);\n    return 0;\n}\n' % (

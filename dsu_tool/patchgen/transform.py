@@ -218,9 +218,10 @@ class Transformers:
             manual.append('%s -> %s' % (t_old, t_new))
         body += ['    return %s ? %s(%s, new) : 0;' % (hook, hook, cell), '}', '']
         self.parts.append('\n'.join(body))
-        self.states.append(record('dsu_state', name=c_string(change.link),
-                                  transform='__dsu_st_%d' % n))
         where = "global '%s' (%s:%d)" % (ent.name, ent.file, ent.line)
+        # the runtime names it in messages: the user's name, not the link's
+        self.states.append(record('dsu_state', name=c_string(where),
+                                  transform='__dsu_st_%d' % n))
         what = '%s changed type: %s -> %s' % (where, t_old, t_new) if t_old != t_new else \
             '%s: the initializer changed; the running value is passed here' % where
         self._template(hook, what,

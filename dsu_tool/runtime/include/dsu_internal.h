@@ -13,7 +13,7 @@
 #define DSU_INTERNAL_H
 
 #define DSU_PATCH_MAGIC 0x50555344u /* "DSUP" */
-#define DSU_ABI_VERSION 3u
+#define DSU_ABI_VERSION 4u
 
 enum dsu_kind {
     DSU_FUNC = 1, /* a function: slot = where calls go, addr = its stub */
@@ -148,6 +148,11 @@ struct dsu_patch {
     unsigned nstates;
     const struct dsu_point *points; /* of the version the patch makes */
     unsigned npoints;
+    /* Wrapped types the patch introduces: the runtime knows them from
+     * then on, as if the program had listed them, so that later patches
+     * can change them.  A type the process already has must agree. */
+    const struct dsu_type *types;
+    unsigned ntypes;
 };
 
 /* Each updateable program links one generated object that defines: */
