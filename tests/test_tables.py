@@ -31,7 +31,7 @@ DISPATCH_V1 = r'''
 #include <stdio.h>
 #include <string.h>
 struct command { const char *name; int (*run)(int); int *counter; const char *help; };
-static int opens, closes;
+static int opens, closes, totals[3];
 static int cmd_open(int x) { return opens += x; }
 static int cmd_close(int x) { return closes += x; }
 static const struct command commands[] = {
@@ -40,6 +40,11 @@ static const struct command commands[] = {
 };
 void handle(const char *cmd)
 {
+    static int (*const local[])(int) = { cmd_open };
+    if (!strcmp(cmd, "local")) {
+        printf("local %zu %d\n", sizeof local / sizeof *local, local[0](0));
+        return;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(commands[i].name, cmd)) {
             int r = commands[i].run(1);
@@ -58,7 +63,7 @@ DISPATCH_V2 = r'''
 #include <stdio.h>
 #include <string.h>
 struct command { const char *name; int (*run)(int); int *counter; const char *help; };
-static int opens, closes;
+static int opens, closes, totals[3];
 static int stats[4];
 static int cmd_open(int x) { return opens += x; }
 static int cmd_close(int x) { return closes += x; }
@@ -70,12 +75,19 @@ static const struct command commands[] = {
     {.name = "reopen", .run = cmd_open, .counter = &opens, .help = "again"},
 };
 static int (*const hooks[])(int) = { cmd_close, cmd_stat };
-static int *const counters[] = { &opens, &closes, stats + 1 };
+static int *const counters[] = { &opens, &closes, stats + 1, &totals[2] };
 void handle(const char *cmd)
 {
+    static int (*const local[])(int) = { cmd_open, cmd_stat, cmd_close };
+    if (!strcmp(cmd, "local")) {
+        printf("local %zu %d %d %d\n", sizeof local / sizeof *local, local[0](0),
+               local[1](0), local[2](0));
+        return;
+    }
     if (!strcmp(cmd, "hooks")) {
-        printf("hooks %d %d counters %d %d %d\n", hooks[0](0), hooks[1](0),
-               *counters[0], *counters[1], *counters[2]);
+        totals[2] = 9;
+        printf("hooks %d %d counters %d %d %d %d\n", hooks[0](0), hooks[1](0),
+               *counters[0], *counters[1], *counters[2], *counters[3]);
         return;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -100,15 +112,16 @@ def test_dispatch_table_gains_commands_and_loses_them_again(tmp_path, program):
     assert '__dsu' not in out
     p.patch('v2', 'v1')
     run = start(p, 'v1', program, [('open', 'open=1 counter=1 help=opens'),
-                                  ('stat', 'stat unknown')])
+                                  ('stat', 'stat unknown'), ('local', 'local 1 1')])
     step(run, p, 'v1', 'v2', [
         ('open', 'open=2 counter=2 help=opens'),          # the running count
         ('stat', 'stat=102 counter=1 help=tats'),
         ('reopen', 'reopen=3 counter=3 help=again'),
         ('close', 'close=1 counter=1 help=closes'),
-        ('hooks', 'hooks 1 103 counters 3 1 1')])
+        ('hooks', 'hooks 1 103 counters 3 1 1 9'),
+        ('local', 'local 3 3 103 1')])
     step(run, p, 'v2', 'v1', [
-        ('open', 'open=4 counter=4 help=opens'),
+        ('open', 'open=4 counter=4 help=opens'), ('local', 'local 1 4'),
         ('stat', 'stat unknown'), ('hooks', 'hooks unknown'),
         ('close', 'close=2 counter=2 help=closes')])
     status = dsu('status', run.pid)
