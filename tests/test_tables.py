@@ -375,3 +375,22 @@ def test_changed_type_from_a_fresh_v2(tmp_path, program):
                                   ('add 4', 'add 4 requests=2 1:4 console=99:11')])
     step(run, p, 'v2', 'v3', [('add 1', 'add 1 requests=3 1:5/1 console=99:12')])
     step(run, p, 'v3', 'v2', [('add 1', 'add 1 requests=4 1:6 console=99:13')])
+
+
+def test_type_introduced_again_in_another_layout_is_refused(tmp_path, program):
+    p = Project(tmp_path / 'again')
+    p.version('v1', SESSIONS_V1)
+    p.version('v2', SESSIONS_V2)
+    p.version('v2b', SESSIONS_V2.replace('struct session { int id; long bytes; };',
+                                         'struct session { long bytes; int id; };'))
+    for frm, to in (('v1', 'v2'), ('v2', 'v1'), ('v1', 'v2b')):
+        p.patch(frm, to)
+    run = start(p, 'v1', program, [('a', 'a requests=1')])
+    step(run, p, 'v1', 'v2', [('open', 'open requests=2 1:0 console=99:7')])
+    step(run, p, 'v2', 'v1', [('b', 'b requests=3')])
+    # the v2 session object still exists, in v2's layout: v2b's must not
+    # take it for one of its own
+    r = p.apply(run.pid, 'v1', 'v2b')
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert 'introduces struct session@' in r.stderr and 'already has it' in r.stderr
+    assert run.ask('c') == 'c requests=4'               # v1 still runs
