@@ -251,6 +251,7 @@ def test_global_array_whose_initialiser_grows(tmp_path, program):
     out = p.patch('v1', 'v2').stdout
     assert 'changed type of    opts (lib.c:7): struct opt[3] -> struct opt[5]' in out
     assert 'kept value         limit' in out
+    assert 'dsu_transform_limit() in the transformer file can change it' in out
     p.patch('v2', 'v1')
     run = start(p, 'v1', program, [
         ('set port 8080', 'set port 8080: port=8080 workers=2 debug=0 limit=10')])

@@ -253,8 +253,9 @@ def compare(a, b, hooks=frozenset()):
         elif old.init_text != ent.init_text:
             plan.variables[link] = VariableChange(
                 link, KEPT, ent, old,
-                'initializer changed (%s -> %s); the running value is kept'
-                % (old.init_text or '0', ent.init_text or '0'))
+                'initializer changed (%s -> %s); the running value is kept (%s() in '
+                'the transformer file can change it)'
+                % (old.init_text or '0', ent.init_text or '0', hook_name(ent)))
     b_links = set(b.functions) | set(b.variables)
     matched = {v for v in pairs.values() if v}
     for link, ent in list(a.functions.items()) + list(a.variables.items()):
