@@ -7,7 +7,11 @@ So the patch applies the same way to a fresh build of A and to an older
 build already patched up to A.  What the patch defines itself (new
 functions with their slots and stubs, new variables, new constants) has
 hidden visibility inside the patch and is announced to the runtime as a
-definition, so later patches can bind to it.
+definition, so later patches can bind to it.  A definition whose
+initialiser names the running program is completed at apply time
+(patchgen.initialise).  The wrapped struct types that B introduces are
+listed for the runtime (section dsu_newtypes), which knows them from
+then on, so later patches can change them too.
 """
 
 import copy
