@@ -355,6 +355,7 @@ def test_new_struct_type_then_changed_then_back(tmp_path, program):
     step(run, p, 'v1', 'v2', [('open', 'open requests=2 1:0 console=99:7'),
                               ('add 5', 'add 5 requests=3 1:5 console=99:12'),
                               ('open', 'open requests=4 1:5 2:0 console=99:12')])
+    assert '"struct session@' in dsu('status', run.pid, '--json').stdout
     # the type v1 -> v2 introduced is changed by v2 -> v3
     step(run, p, 'v2', 'v3', [('add 1', 'add 1 requests=5 1:6/1 2:1/1 console=99:13'),
                               ('open', 'open requests=6 1:6/1 2:1/1 3:0/0 console=99:13')])
