@@ -36,8 +36,8 @@ BAD_PATCHES = {  # -DBAD=n variant of patch_bad.c: exit status, reason words
     3: (3, ["hits", "function", "variable"]),
     4: (2, ["magic"]),
     5: (3, ["ABI", "99"]),
-    6: (3, ["ABI 1,", "ABI 3"]),
-    7: (3, ["ABI 2,", "ABI 3"]),
+    6: (3, ["ABI 1,", "ABI 4"]),
+    7: (3, ["ABI 3,", "ABI 4"]),  # the ABI before patches introduced types
 }
 
 # -DBAD=n variants of patch_t12.c that the runtime refuses: reason words

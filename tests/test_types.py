@@ -231,6 +231,7 @@ def test_failing_transformer_rolls_the_update_back(tmp_path, program):
     r = p.apply(run.pid, 'v1', 'v2')
     assert r.returncode == 3
     assert 'state transformer for' in r.stderr and 'returned 42' in r.stderr
+    assert "global 'total' (lib.c:" in r.stderr and '__dsu' not in r.stderr
     assert run.ask('b') == 'b total=10'                 # old code, old state
     assert '"version": "v1"' in dsu('status', run.pid, '--json').stdout.replace('":"', '": "')
     p.write('dsu/prog.v1-to-v2.xf.c', 'int dsu_transform_total(const dsu_old_total_t *old, '

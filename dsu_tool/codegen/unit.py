@@ -5,6 +5,7 @@ import re
 
 from ..frontend.gnu import EXTENDED_TYPEDEFS
 from .literals import c_comment, c_header_name, c_string
+from .records import section_table
 
 RUNTIME_INCLUDE = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'runtime', 'include')
@@ -42,17 +43,11 @@ def head(unit, body, what):
 
 def registry_table(entries, section='dsu_syms', ctype='dsu_sym', prefix='sym'):
     """Static entries that the linker gathers into one array per section."""
-    return ''.join(
-        'static struct %s __dsu_%s_%d __attribute__((used, section("%s"), '
-        'aligned(8))) = %s;\n' % (ctype, prefix, i, section, init)
-        for i, init in enumerate(entries))
+    return section_table(entries, section, ctype, prefix)
 
 
 def sizes_table(entries):
-    return ''.join(
-        'static const unsigned long __dsu_size_%d[3] __attribute__((used, '
-        'section("dsu_sizes"), aligned(8))) = %s;\n' % (i, init)
-        for i, init in enumerate(entries))
+    return section_table(entries, 'dsu_sizes', 'dsu_size', 'size', const=True)
 
 
 def render_program(unit, ctx, chunks, out_name):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pycparser import c_ast
 
+from .arrays import Lengths, with_length
 from .builtins import is_builtin_name
 from .ctypes import Canon, expr_text, type_hash
 
@@ -81,6 +82,7 @@ class Entity:
     refs: set = field(default_factory=set)   # link names used by a function
     unreachable: bool = False # a static function no code of its unit reaches
     inline_only: bool = False # an inline definition: no external one in this unit
+    length: int = None        # an array declared `[]`: the length its initialiser gives
 
     def to_json(self):
         return {k: v for k, v in {
@@ -121,6 +123,7 @@ class UnitModel:
         self.structs = []         # model.structs.StructDef, in order
         self.canon = Canon(self.typedefs)
         self.file_decls = {}      # name -> every file-scope declaration of it
+        self._lengths = None      # model.arrays.Lengths, made when first needed
         self._collect()
         for ent in self.entities.values():
             ent.inline_only = self._inline_definition(ent, attributes)
@@ -179,7 +182,7 @@ class UnitModel:
         if defined or not ent.defined:
             ent.decl = decl
             ent.file, ent.line = decl.coord.file, decl.coord.line
-            ent.type_text = self.canon.of(decl.type)
+            ent.type_text, ent.length = self.type_of(decl)
             ent.const = ent.kind == VAR and qualifies_const(decl.type)
             ent.thread_local = '_Thread_local' in st
             if defined:
@@ -187,6 +190,19 @@ class UnitModel:
                 if ent.kind == VAR and decl.init is not None:
                     ent.init_text = expr_text(decl.init)
             ent.hash = entity_hash(ent)
+
+    def type_of(self, decl):
+        """(canonical type text, implied length or None) of variable or
+        function DECL: an array declared `[]` is spelled with the length
+        its initialiser gives it, because that is its type."""
+        ty = decl.type
+        if isinstance(ty, c_ast.ArrayDecl) and ty.dim is None and decl.init is not None:
+            if self._lengths is None:
+                self._lengths = Lengths(self.unit.ast, self.typedefs)
+            n = self._lengths.length(ty, decl.init)
+            if n is not None:
+                return self.canon.of(with_length(ty, n)), n
+        return self.canon.of(ty), None
 
     def functions(self):
         return [e for e in self.entities.values() if e.kind == FUNC and e.defined]

@@ -29,11 +29,12 @@ import copy
 
 from pycparser import c_ast
 
+from ..codegen.records import func_sym
 from ..codegen.stubs import stub_asm
 from ..frontend.gnu import ASM_CALL
 from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC
-from .common import (c_string, calls_any, declaration, drop_storage, nodes, pointer_to,
+from .common import (calls_any, declaration, drop_storage, nodes, pointer_to,
                      rename_decl)
 
 BODY = '__dsu_body_%s'
@@ -154,7 +155,4 @@ class Indirect:
             ctx.trailer.append('__attribute__((visibility("hidden"))) %s;\n'
                                % ctx.cgen.visit(slot_def))
             ctx.trailer.append(stub_asm(ent.link, slot))
-            ctx.registry.append(
-                '{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)&%s}' % (
-                    c_string(ent.link), c_string(ent.hash), c_string(ent.file),
-                    slot, ent.link))
+            ctx.registry.append(func_sym(ent, slot, ent.link))

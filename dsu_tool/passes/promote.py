@@ -11,9 +11,10 @@ import copy
 
 from pycparser import c_ast
 
+from ..codegen.records import var_sym
 from ..model.tu import (VAR, Entity, LocalStaticNames, entity_hash,
                         qualifies_const)
-from .common import c_string, drop_storage, rename_decl
+from .common import drop_storage, rename_decl
 
 
 class Promote:
@@ -49,11 +50,11 @@ class Promote:
         ent = Entity(name=decl.name, kind=VAR, link=link, static=True,
                      defined=True, decl=hoisted, owner=func,
                      file=decl.coord.file, line=decl.coord.line,
-                     type_text=model.canon.of(decl.type),
                      init_text=(self.ctx.cgen.visit(decl.init)
                                 if decl.init is not None else ''),
                      const=qualifies_const(decl.type),
                      thread_local='_Thread_local' in (decl.storage or []))
+        ent.type_text, ent.length = model.type_of(decl)
         ent.hash = entity_hash(ent)
         model.locals.append(ent)
         return None
@@ -63,7 +64,4 @@ class Promote:
         for ent in model.variables() + model.locals:
             if ent.thread_local:
                 continue   # no link-time address; a patch cannot bind to it
-            self.ctx.registry.append(
-                '{%s, %s, %s, DSU_VAR, sizeof(%s), 0, (void *)&%s}' % (
-                    c_string(ent.link), c_string(ent.hash), c_string(ent.file),
-                    ent.link, ent.link))
+            self.ctx.registry.append(var_sym(ent, ent.link))

@@ -19,6 +19,7 @@ code was type-checked with the `const`).
 
 from pycparser import c_ast
 
+from ..codegen.records import record
 from ..frontend.errors import error_at
 from ..model.structs import ROOM, TAG, room_expression
 from ..model.typing import Typer
@@ -92,14 +93,15 @@ def wrap_struct(d, cgen, kept):
 
 
 def type_entry(d):
-    return '{%s, %s, %uu, sizeof(%s), __builtin_offsetof(%s, %s), 0}' % (
-        c_string(d.key), c_string(d.hash), d.tag_value(), d.name, d.name, TAG)
+    return record('dsu_type', name=c_string(d.key), layout=c_string(d.hash),
+                  tag='%uu' % d.tag_value(), size='sizeof(%s)' % d.name,
+                  tag_offset='__builtin_offsetof(%s, %s)' % (d.name, TAG))
 
 
 def size_entry(d):
     # the linker (and gcc) may reorder these: each says which type it is
-    return '{%uu, sizeof(%s), __builtin_offsetof(%s, %s)}' % (
-        d.tag_value(), d.name, d.name, TAG)
+    return record('dsu_size', tag='%uu' % d.tag_value(), size='sizeof(%s)' % d.name,
+                  tag_offset='__builtin_offsetof(%s, %s)' % (d.name, TAG))
 
 
 # Calls whose size arguments may change with the size of a wrapped struct:

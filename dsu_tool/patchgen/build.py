@@ -1,6 +1,8 @@
 """Compile the emitted patch into a shared object."""
 
+import glob
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -9,7 +11,7 @@ from ..frontend.errors import DsuError
 from ..elf import elf_section, unsigned_longs
 from ..analysis.updateability import blocking
 from .check import check_type_uses
-from .diff import RETYPED, compare
+from .diff import FILLED_FROM_OLD, compare
 from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
@@ -42,7 +44,7 @@ def _transformer_homes(plan):
     for t in plan.types.values():
         homes.setdefault(t.new_unit, ([], []))[0].append(t)
     for c in plan.variables.values():
-        if c.kind == RETYPED:
+        if c.kind in FILLED_FROM_OLD:
             homes.setdefault(plan.b.unit_of[c.link], ([], []))[1].append(c)
     return homes
 
@@ -72,12 +74,27 @@ def _check_sizes(plan, objects):
                         tag_offset, size, plan.b.name), coord.file, coord.line)
 
 
+_DISABLED = re.compile(r'^\s*#\s*if\s+0\b.*?^\s*#\s*endif\b', re.S | re.M)
+_HOOK = re.compile(r'\b(dsu_transform_\w+)\s*\(')
+
+
+def developer_hooks(root, program, frm, to):
+    """The transformer functions the developer's files of PROGRAM for
+    FRM -> TO define (outside `#if 0` blocks, as the templates leave them)."""
+    stem = transformer_file(root, program, frm, to)[:-len('.xf.c')]
+    hooks = set()
+    for path in glob.glob(glob.escape(stem) + '*.xf.c'):
+        with open(path, encoding='latin-1') as f:
+            hooks |= set(_HOOK.findall(_DISABLED.sub('', f.read())))
+    return hooks
+
+
 def plan_patch(root, program, frm, to):
     check_version_name(frm, 'from')
     check_version_name(to, 'to')
     a = ProgramVersion(root, frm, program)
     b = ProgramVersion(root, to, program)
-    return compare(a, b)
+    return compare(a, b, developer_hooks(root, program, frm, to))
 
 
 def build_patch(root, program, frm, to, out, force=False):

@@ -18,8 +18,12 @@ its source name within the same unit.  Each function of B is then
 Variables of B are NEW (defined by the patch, initialised as in B), CONST
 (a const whose value or size changed: new storage, users rebound), RETYPED
 (its type changed: new storage filled from the old value by a state
-transformer, users rebound), KEPT (a changed initialiser of a non-const:
-the running value is kept), or SAME.
+transformer, users rebound; an array declared `[]` whose initialiser
+grows or shrinks is one: model.arrays), KEPT (a changed initialiser of a
+non-const: the running value is kept), TRANSFORMED (the same, but the
+developer's transformer file defines dsu_transform_NAME for it: new
+storage, filled from the running value, then passed through it; users
+rebound), or SAME.
 
 A wrapped struct whose layout changed is a TypeChange: the patch carries
 a type transformer, and every function that uses the type is rebound.
@@ -32,7 +36,9 @@ from ..frontend.errors import DsuError
 
 NEW, CHANGED, SIGNATURE, RENAMED, REBOUND = (
     'new', 'changed', 'signature', 'renamed', 'rebound')
-CONST, KEPT, RETYPED = 'const', 'kept', 'retyped'
+CONST, KEPT, RETYPED, TRANSFORMED = 'const', 'kept', 'retyped', 'transformed'
+# variables the patch gives new storage, filled by a state transformer
+FILLED_FROM_OLD = (RETYPED, TRANSFORMED)
 
 _INT = re.compile(r'^\d+[uUlL]*$')
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z_]\w*|\d[\w.]*|\S')
@@ -79,13 +85,15 @@ class Plan:
     deleted: list = field(default_factory=list)       # entities of A
     notes: list = field(default_factory=list)
     types: dict = field(default_factory=dict)         # key -> TypeChange
+    new_types: list = field(default_factory=list)     # StructDefs of B new in B
 
     def patch_functions(self, unit=None):
         return [c for c in self.functions.values()
                 if unit is None or self.b.unit_of[c.link] is unit]
 
     def patch_variables(self, unit=None):
-        return [c for c in self.variables.values() if c.kind in (NEW, CONST, RETYPED)
+        return [c for c in self.variables.values()
+                if c.kind in (NEW, CONST) + FILLED_FROM_OLD
                 and (unit is None or self.b.unit_of[c.link] is unit)]
 
     def kept_sizes(self, key):
@@ -104,7 +112,7 @@ class Plan:
         if f is not None:
             return f.kind in (NEW, SIGNATURE, RENAMED)
         v = self.variables.get(link)
-        return v is not None and v.kind in (NEW, CONST, RETYPED)
+        return v is not None and v.kind in (NEW, CONST) + FILLED_FROM_OLD
 
     def summary(self):
         lines = ['patch %s: %s -> %s' % (self.b.program, self.a.name, self.b.name)]
@@ -118,13 +126,16 @@ class Plan:
                     lines.append('  %-18s %s (%s:%d)%s' % (
                         words[kind], c.ent.name, c.ent.file, c.ent.line,
                         ': ' + c.note if c.note else ''))
+        for d in sorted(self.new_types, key=lambda d: d.key):
+            lines.append('  %-18s %s (%s:%d)' % ('added type', d.name, d.node.coord.file,
+                                                 d.node.coord.line))
         for key, t in sorted(self.types.items()):
             lines.append('  %-18s %s (%s:%d): %s -> %s' % (
                 'changed type', t.name, t.new.node.coord.file, t.new.node.coord.line,
                 t.old.layout, t.new.layout))
         vwords = {NEW: 'added global', CONST: 'changed constant', KEPT: 'kept value',
-                  RETYPED: 'changed type of'}
-        for kind in (NEW, CONST, RETYPED, KEPT):
+                  RETYPED: 'changed type of', TRANSFORMED: 'transformed value'}
+        for kind in (NEW, CONST, RETYPED, TRANSFORMED, KEPT):
             for c in sorted(self.variables.values(), key=lambda c: c.link):
                 if c.kind == kind:
                     name = c.ent.name if not c.ent.owner else '%s (static in %s)' % (
@@ -139,6 +150,11 @@ class Plan:
         if len(lines) == 1:
             lines.append('  no changes')
         return '\n'.join(lines)
+
+
+def hook_name(ent):
+    """The function of the developer's transformer file for variable ENT."""
+    return 'dsu_transform_' + re.sub(r'\W', '_', ent.name)
 
 
 def correlate(a, b):
@@ -179,7 +195,8 @@ def only_line_numbers(old_text, new_text, old_ent, new_ent):
     return differs
 
 
-def compare(a, b):
+def compare(a, b, hooks=frozenset()):
+    """HOOKS: the functions the developer's transformer files define."""
     plan = Plan(a, b)
     pairs = correlate(a, b)
     changed_identity = set()      # links of B whose users must be rebound
@@ -212,9 +229,13 @@ def compare(a, b):
             plan.variables[link] = VariableChange(link, NEW, ent)
             continue
         if old.type_text != ent.type_text and not ent.const:
+            grows = old.length is not None and ent.length is not None and \
+                old.type_text.rsplit('[', 1)[0] == ent.type_text.rsplit('[', 1)[0]
             plan.variables[link] = VariableChange(
-                link, RETYPED, ent, old, '%s -> %s: new storage, filled from the '
-                'old value' % (old.type_text, ent.type_text))
+                link, RETYPED, ent, old, '%s -> %s: new storage, %s' % (
+                    old.type_text, ent.type_text,
+                    'the running elements kept, new ones as initialised' if grows
+                    else 'filled from the old value'))
             changed_identity.add(link)
             continue
         if old_link != link and not ent.const:
@@ -224,17 +245,24 @@ def compare(a, b):
             plan.variables[link] = VariableChange(
                 link, CONST, ent, old, 'new storage with the new value')
             changed_identity.add(link)
+        elif old.init_text != ent.init_text and hook_name(ent) in hooks:
+            plan.variables[link] = VariableChange(
+                link, TRANSFORMED, ent, old, 'initializer changed; the running value, '
+                'passed through %s: new storage' % hook_name(ent))
+            changed_identity.add(link)
         elif old.init_text != ent.init_text:
             plan.variables[link] = VariableChange(
                 link, KEPT, ent, old,
-                'initializer changed (%s -> %s); the running value is kept'
-                % (old.init_text or '0', ent.init_text or '0'))
+                'initializer changed (%s -> %s); the running value is kept (%s() in '
+                'the transformer file can change it)'
+                % (old.init_text or '0', ent.init_text or '0', hook_name(ent)))
     b_links = set(b.functions) | set(b.variables)
     matched = {v for v in pairs.values() if v}
     for link, ent in list(a.functions.items()) + list(a.variables.items()):
         if link not in b_links and link not in matched:
             plan.deleted.append(ent)
     plan.types = compare_types(a, b, plan)
+    plan.new_types = [d for key, (d, _) in b.structs.items() if key not in a.structs]
     _rebind(plan, changed_identity)
     _direct_callers(plan, pairs)
     _check_types(a, b)

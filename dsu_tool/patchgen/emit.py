@@ -7,7 +7,11 @@ So the patch applies the same way to a fresh build of A and to an older
 build already patched up to A.  What the patch defines itself (new
 functions with their slots and stubs, new variables, new constants) has
 hidden visibility inside the patch and is announced to the runtime as a
-definition, so later patches can bind to it.
+definition, so later patches can bind to it.  A definition whose
+initialiser names the running program is completed at apply time
+(patchgen.initialise).  The wrapped struct types that B introduces are
+listed for the runtime (section dsu_newtypes), which knows them from
+then on, so later patches can change them too.
 """
 
 import copy
@@ -18,18 +22,22 @@ from pycparser import c_ast
 
 from ..codegen.cgen import AttributeMap, CGen
 from ..codegen.literals import c_comment, c_header_name
+from ..codegen.records import func_sym, import_record, record, var_sym
 from ..codegen.stubs import stub_asm
 from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
                              standard_spellings)
+from ..model.arrays import with_length
 from ..model.structs import TAG, struct_defs
 from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
 from ..passes.driver import decls_of
-from ..passes.wrap import make_writable, size_entry, stamp_tags, wrap_struct, wrapped_in
+from ..passes.wrap import (make_writable, size_entry, stamp_tags, type_entry, wrap_struct,
+                           wrapped_in)
 from ..frontend.errors import error_at
 from .diff import CHANGED, REBOUND, RENAMED
+from .initialise import Fills, constant_shape, drop_object_const, names_running_program
 from .transform import Transformers
 from ..versions.record import points_table
 from .load import parse_recorded
@@ -147,6 +155,7 @@ class UnitEmitter:
         self.before = []           # C text to put before the current node
         self.defs, self.updates = [], []
         self.defined_vars = []
+        self.fills = Fills(self.cgen)
         self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs)
         self.wrapped = {}          # id(struct node) -> StructDef, for wrapped ones
         for d in self.structs:
@@ -157,9 +166,11 @@ class UnitEmitter:
         self.checks = {}           # key -> (macro, cell, StructDef)
         self.typer = Typer(self.parsed, self.model.typedefs, Rewriter())
         self.sizes = []            # size entries of the wrapped types here
+        self.new_types = {}        # key -> dsu_type record, of types new in B
         self.extra_imports = []    # import entries made outside _import
         self.new_functions = []    # (link, entity, type) with a slot of their own
         self.body_attrs = {}       # function name -> attributes of its declarations
+        self.filled = self._filled_at_apply()
         for ext in self.parsed.ast.ext:
             if isinstance(ext, c_ast.Decl) and isinstance(ext.type, c_ast.FuncDecl) \
                     and self.parsed.is_project(ext):
@@ -206,13 +217,24 @@ class UnitEmitter:
         self.before.append(' '.join(self.body_attrs.get(ent.name, []) +
                                     [self.cgen.visit(decl)]) + ';\n')
 
+    def complete(self, ty, link):
+        """TY, the declared type of variable LINK in this unit, with the
+        length B's definition gives it if TY is an array declared `[]`:
+        patch code may take its size (model.arrays)."""
+        ent = self.plan.b.entity(link)
+        if isinstance(ty, c_ast.ArrayDecl) and ty.dim is None and ent is not None \
+                and ent.length is not None:
+            return with_length(ty, ent.length)
+        return ty
+
     def variable_ref(self, link, ty, node):
+        ty = self.complete(ty, link)
         if self.plan.defined_by_patch(link):
             name = PVAR % link
             if name not in self.declared:
                 self.declared.add(name)
                 self.before.append(HIDDEN + self.cgen.visit(
-                    declaration(self.object_type(ty), name, ['extern'])) + ';\n')
+                    declaration(self.object_type(ty, link), name, ['extern'])) + ';\n')
             return c_ast.ID(name, node.coord)
         target = self.plan.b.entity(link)
         if target is not None and target.thread_local:
@@ -250,34 +272,60 @@ class UnitEmitter:
         if d is not None:
             wrap_struct(d, self.cgen, self.plan.kept_sizes(d.key))
             self.sizes.append(size_entry(d))
+            if d.key not in self.plan.a.structs and d.key not in self.new_types:
+                # the patch introduces it: the runtime learns it from the
+                # patch, so that a later patch can change it
+                self.new_types[d.key] = type_entry(d)
         return ext
 
     # -- definitions ---------------------------------------------------------------
 
-    def object_type(self, ty):
-        """TY for the patch's own definition of a variable: writable
-        when it holds a wrapped struct (passes.wrap)."""
+    def object_type(self, ty, link):
+        """TY for the patch's own definition of variable LINK: writable
+        when it holds a wrapped struct (passes.wrap), or when it is filled
+        at apply time (patchgen.initialise)."""
         ty = copy.deepcopy(ty)
         if wrapped_in(self.typer, ty, self.wrapped_of) is not None:
             make_writable(ty)
+        if link in self.filled:
+            drop_object_const(ty)
         return ty
+
+    def _filled_at_apply(self):
+        """The links of the variables this file defines whose initialiser
+        names the running program.  Decided before any declaration is
+        written, because each must agree with the (writable) definition;
+        an identifier that is neither the patch's own definition nor an
+        enumerator counts, which can only make a constant writable."""
+        def running(name):
+            ent = self.model.entities.get(name)
+            if ent is None:
+                return name not in self.unit.enums
+            return self.plan.b.entity(ent.link) is not None and \
+                not self.plan.defined_by_patch(ent.link)
+        return {c.link for c in self.plan.patch_variables(self.unit)
+                if names_running_program(c.ent.decl.init, running)}
 
     def wrapped_of(self, agg):
         """The StructDef of wrapped struct node AGG, or None."""
         return self.wrapped.get(id(agg))
 
     def define_variable(self, link, decl):
-        new = declaration(self.object_type(decl.type), PVAR % link)
+        storage = PVAR % link
+        new = declaration(self.object_type(decl.type, link), storage)
         rw = PatchRewriter(self)
         new.init = rw.rewrite(decl.init) if decl.init is not None else None
         stamp_tags(new.init, new.type, self.typer, self.wrapped_of)
-        if new.init is not None and self.imports_in(new.init):
-            raise error_at(decl.coord, "the initializer of new '%s' refers to "
-                           "the running program (%s); a patch cannot do that "
-                           "yet: initialise it in code" % (
-                               decl.name, ', '.join(self.imports_in(new.init))))
-        self.declared.add(PVAR % link)
+        cells = self.imports_in(new.init) if new.init is not None else []
+        full = new.init
+        if cells:
+            assert link in self.filled, link   # else a declaration disagrees
+            new.init = constant_shape(full, set(cells))
+        self.declared.add(storage)
         self.before.append(HIDDEN + self.cgen.visit(new) + ';\n')
+        if cells:
+            where = "'%s' (%s:%d)" % (decl.name, decl.coord.file, decl.coord.line)
+            self.before.append(self.fills.routine(where, decl.type, full, storage))
         self.defined_vars.append(link)
 
     def imports_in(self, node):
@@ -336,10 +384,7 @@ class UnitEmitter:
             chunks += self.before
             chunks.append(self.cgen.toplevel(ext))
         for link in self.defined_vars:
-            ent = self.plan.b.entity(link)
-            self.defs.append('{%s, %s, %s, DSU_VAR, sizeof(%s), 0, (void *)&%s}' % (
-                c_string(link), c_string(ent.hash), c_string(ent.file),
-                PVAR % link, PVAR % link))
+            self.defs.append(var_sym(self.plan.b.entity(link), PVAR % link))
         return self._render(chunks)
 
     def _local_inline(self, funcdef):
@@ -354,13 +399,14 @@ class UnitEmitter:
         link, ent = change.link, change.ent
         body = PBODY % link
         if change.kind in (CHANGED, REBOUND):
-            self.updates.append('{%s, %s, (void *)%s}' % (
-                c_string(link), c_string(ent.hash), body))
+            self.updates.append(record('dsu_update', name=c_string(link),
+                                       type_hash=c_string(ent.hash), body='(void *)' + body))
             return
         if change.kind == RENAMED and change.old.hash == ent.hash:
             # old callers and old function pointers reach the new code too
-            self.updates.append('{%s, %s, (void *)%s}' % (
-                c_string(change.old.link), c_string(change.old.hash), body))
+            self.updates.append(record('dsu_update', name=c_string(change.old.link),
+                                       type_hash=c_string(change.old.hash),
+                                       body='(void *)' + body))
         self.new_functions.append((link, ent, functype))
 
     def _render(self, chunks):
@@ -375,25 +421,26 @@ class UnitEmitter:
                 self.declared.add(stub)
                 trailer.append(HIDDEN + self.cgen.visit(
                     declaration(ent.decl.type, stub, ['extern'])) + ';\n')
-            self.defs.append('{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)%s}' % (
-                c_string(link), c_string(ent.hash), c_string(ent.file), slot, stub))
-        imports = ['{%s, %s, %s, (void **)&%s}' % (
-            c_string(link), c_string(h), IMPORT_KIND[kind], cell)
-            for (link, kind), (cell, h) in sorted(self.imports.items())]
+            self.defs.append(func_sym(ent, slot, stub))
+        imports = [import_record(link, h, IMPORT_KIND[kind], cell)
+                   for (link, kind), (cell, h) in sorted(self.imports.items())]
         imports += self.extra_imports
         checks = []
         for key, (macro, cell, d) in sorted(self.checks.items()):
             checks.append(CHECK % {'macro': macro, 'cell': cell, 'tag': TAG,
                                    'value': d.tag_value()})
-            imports.append('{%s, %s, DSU_IMPORT_TYPE, (void **)&%s}' % (
-                c_string(key), c_string(d.hash), cell))
+            imports.append(import_record(key, d.hash, 'DSU_IMPORT_TYPE', cell))
         body = standard_spellings(''.join(checks + chunks))
         tables = (registry_table(self.defs, 'dsu_defs', 'dsu_sym', 'def')
                   + registry_table(imports, 'dsu_imports', 'dsu_import', 'import')
                   + registry_table(self.updates, 'dsu_updates', 'dsu_update', 'update')
+                  + registry_table(self.fills.states, 'dsu_states', 'dsu_state', 'fill_state')
+                  + registry_table(list(self.new_types.values()), 'dsu_newtypes', 'dsu_type',
+                                   'newtype')
                   + sizes_table(self.sizes))
         text = head(self.parsed, body + ''.join(trailer) + tables, 'patch') + body
-        self.counts = (len(self.defs), len(imports), len(self.updates), 0, 0)
+        self.counts = (len(self.defs), len(imports), len(self.updates), 0,
+                       len(self.fills.states), len(self.new_types))
         return text + ''.join(trailer) + tables
 
 
@@ -425,41 +472,43 @@ def emit_transformers(plan, unit, types, retyped, xf_path):
     tables = (registry_table(tr.xforms, 'dsu_xforms', 'dsu_xform', 'xform')
               + registry_table(tr.states, 'dsu_states', 'dsu_state', 'state')
               + registry_table(e.extra_imports, 'dsu_imports', 'dsu_import', 'import')
+              + registry_table(list(e.new_types.values()), 'dsu_newtypes', 'dsu_type',
+                               'newtype')
               + sizes_table(e.sizes))
     text = head(e.parsed, body + tables, 'transformers') + body + tables
-    return text, (0, len(e.extra_imports), 0, len(tr.xforms), len(tr.states))
+    return text, (0, len(e.extra_imports), 0, len(tr.xforms), len(tr.states),
+                  len(e.new_types))
 
 
 def descriptor(plan, counts, summary, transformers=()):
-    ndefs, nimports, nupdates, nxforms, nstates = (sum(c[i] for c in counts)
-                                                   for i in range(5))
+    ndefs, nimports, nupdates, nxforms, nstates, ntypes = (sum(c[i] for c in counts)
+                                                           for i in range(6))
     lines = ['/* %s */' % c_comment('Generated by dsu: the descriptor of patch %s -> %s.'
                                     % (plan.a.name, plan.b.name)),
              '#include ' + c_header_name(os.path.join(RUNTIME_INCLUDE, 'dsu_internal.h'))]
     for section, ctype in (('dsu_defs', 'dsu_sym'), ('dsu_imports', 'dsu_import'),
                            ('dsu_updates', 'dsu_update'), ('dsu_xforms', 'dsu_xform'),
-                           ('dsu_states', 'dsu_state')):
+                           ('dsu_states', 'dsu_state'), ('dsu_newtypes', 'dsu_type')):
         lines.append('extern const struct %s __start_%s[] __attribute__((weak, '
                      'visibility("hidden")));' % (ctype, section))
     lines.append(points_table(plan.b.points, '__dsu_points'))
-    lines.append(
-        'const struct dsu_patch dsu_patch = {\n'
-        '    DSU_PATCH_MAGIC, DSU_ABI_VERSION, %s,\n'
-        '    %s, %s, %s, %s,\n'
-        '    __start_dsu_defs, %d, __start_dsu_imports, %d,\n'
-        '    __start_dsu_updates, %d,\n'
-        '    %s,\n'
-        '    __start_dsu_xforms, %d, __start_dsu_states, %d,\n'
-        '    __dsu_points, %d\n};' % (
-            c_string(os.path.basename(plan.b.program)),
-            c_string(plan.a.name), c_string(plan.a.id),
-            c_string(plan.b.name), c_string(plan.b.id),
-            ndefs, nimports, nupdates, c_string(summary), nxforms, nstates,
-            len(plan.b.points)))
+    lines.append('const struct dsu_patch dsu_patch = %s;' % record(
+        'dsu_patch', magic='DSU_PATCH_MAGIC', abi='DSU_ABI_VERSION',
+        program=c_string(os.path.basename(plan.b.program)),
+        from_version=c_string(plan.a.name), from_id=c_string(plan.a.id),
+        to_version=c_string(plan.b.name), to_id=c_string(plan.b.id),
+        defs='__start_dsu_defs', ndefs=str(ndefs),
+        imports='__start_dsu_imports', nimports=str(nimports),
+        updates='__start_dsu_updates', nupdates=str(nupdates),
+        summary=c_string(summary),
+        xforms='__start_dsu_xforms', nxforms=str(nxforms),
+        states='__start_dsu_states', nstates=str(nstates),
+        points='__dsu_points', npoints=str(len(plan.b.points)),
+        types='__start_dsu_newtypes', ntypes=str(ntypes)).replace(', .', ',\n    .'))
     info = {'program': os.path.basename(plan.b.program), 'from': plan.a.name,
             'from_id': plan.a.id, 'to': plan.b.name, 'to_id': plan.b.id,
             'ndefs': ndefs, 'nimports': nimports, 'nupdates': nupdates,
-            'nxforms': nxforms, 'nstates': nstates, 'summary': summary,
+            'nxforms': nxforms, 'nstates': nstates, 'ntypes': ntypes, 'summary': summary,
             'types': [{'type': t.name, 'key': t.key, 'old': t.old.layout,
                        'new': t.new.layout, 'size': t.sizes['size']}
                       for t in plan.types.values()],

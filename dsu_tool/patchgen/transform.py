@@ -31,9 +31,12 @@ import re
 from pycparser import c_ast
 
 from ..frontend.errors import DsuError
-from ..codegen.literals import c_comment, c_header_name
-from ..passes.common import c_string, declaration
+from ..codegen.literals import c_comment, c_header_name, c_string
+from ..codegen.records import import_record, record
+from ..passes.common import declaration
+from ..model.arrays import with_length
 from ..passes.wrap import wrap_struct
+from .diff import hook_name
 
 _ARITHMETIC = re.compile(
     r'^(const |volatile )*((unsigned |signed )?(char|short|int|long|long long)|'
@@ -167,10 +170,12 @@ class Transformers:
         body += copy_statements(copies, 'old', 'new')
         body += ['    return %s ? %s(&old, new) : 0;' % (hook, hook), '}', '']
         self.parts.append('\n'.join(body))
-        self.xforms.append('{%s, %s, %s, %uu, %uu, sizeof(%s), __builtin_offsetof(%s, '
-                           '__dsu_tag), __dsu_xf_%d}' % (
-                               c_string(t.key), c_string(t.old.hash), c_string(t.new.hash),
-                               t.old.tag_value(), t.new.tag_value(), new_t, new_t, n))
+        self.xforms.append(record(
+            'dsu_xform', type=c_string(t.key), from_layout=c_string(t.old.hash),
+            to_layout=c_string(t.new.hash), from_tag='%uu' % t.old.tag_value(),
+            to_tag='%uu' % t.new.tag_value(), size='sizeof(%s)' % new_t,
+            tag_offset='__builtin_offsetof(%s, __dsu_tag)' % new_t,
+            convert='__dsu_xf_%d' % n))
         where = '%s (%s:%d)' % (t.name, t.new.node.coord.file, t.new.node.coord.line)
         self._template(hook, '%s changed: %s -> %s' % (where, t.old.layout, t.new.layout),
                        'const %s *old, %s *new' % (old_t, new_t), derived, manual)
@@ -183,16 +188,19 @@ class Transformers:
         old_decl = old.decl
         old_t, new_t = 'dsu_old_%s_t' % ident(ent.name), 'dsu_new_%s_t' % ident(ent.name)
         cgen = self.e.cgen
-        for name, decl in ((old_t, old_decl), (new_t, new_decl)):
-            td = declaration(decl.type, name, ['typedef'])
+        for name, decl, length in ((old_t, old_decl, old.length),
+                                   (new_t, new_decl, ent.length)):
+            ty = decl.type
+            if isinstance(ty, c_ast.ArrayDecl) and ty.dim is None and length is not None:
+                ty = with_length(ty, length)        # its size is what is copied
+            td = declaration(ty, name, ['typedef'])
             self.parts.append(cgen.visit(td) + ';\n')
         cell = '__dsu_impo_%d' % n
         pvar = '__dsu_pvar_%s' % change.link
         self.parts.append('static %s *%s;\n' % (old_t, cell))
         self.parts.append('extern %s %s __attribute__((visibility("hidden")));\n' % (new_t, pvar))
-        self.e.extra_imports.append('{%s, %s, DSU_IMPORT_VAR, (void **)&%s}' % (
-            c_string(old.link), c_string(old.hash), cell))
-        hook = 'dsu_transform_' + ident(ent.name)
+        self.e.extra_imports.append(import_record(old.link, old.hash, 'DSU_IMPORT_VAR', cell))
+        hook = hook_name(ent)
         self.parts.append('extern int %s(const %s *old, %s *new) __attribute__((weak));\n'
                           % (hook, old_t, new_t))
         t_old, t_new = old.type_text, ent.type_text
@@ -201,7 +209,10 @@ class Transformers:
         derived, manual = [], []
         old_agg = self._struct_fields(old_decl.type, self.plan.a, old)
         new_agg = self._struct_fields(new_decl.type, self.plan.b, ent)
-        if _ARITHMETIC.match(t_old) and _ARITHMETIC.match(t_new):
+        if t_old == t_new:
+            body.append('    __builtin_memcpy(new, %s, sizeof *new);' % cell)
+            derived.append('copied (the running value)')
+        elif _ARITHMETIC.match(t_old) and _ARITHMETIC.match(t_new):
             body.append('    *new = *%s;' % cell)
             derived.append('converted %s -> %s' % (t_old, t_new))
         elif _same_elements(old_decl.type, new_decl.type, self._canon(self.plan.a, old),
@@ -219,9 +230,13 @@ class Transformers:
             manual.append('%s -> %s' % (t_old, t_new))
         body += ['    return %s ? %s(%s, new) : 0;' % (hook, hook, cell), '}', '']
         self.parts.append('\n'.join(body))
-        self.states.append('{%s, __dsu_st_%d}' % (c_string(change.link), n))
         where = "global '%s' (%s:%d)" % (ent.name, ent.file, ent.line)
-        self._template(hook, '%s changed type: %s -> %s' % (where, t_old, t_new),
+        # the runtime names it in messages: the user's name, not the link's
+        self.states.append(record('dsu_state', name=c_string(where),
+                                  transform='__dsu_st_%d' % n))
+        what = '%s changed type: %s -> %s' % (where, t_old, t_new) if t_old != t_new else \
+            '%s: the initializer changed; the running value is passed here' % where
+        self._template(hook, what,
                        'const %s *old, %s *new' % (old_t, new_t), derived, manual)
 
     def _canon(self, version, ent):

@@ -115,6 +115,7 @@ struct type {
     int conflict;                /* the program's entries disagree */
     unsigned nsteps;
     struct step *steps, **tail;
+    struct type *next_added;     /* introduced by a patch: the next one */
 };
 
 /* The merged table of update points, kept sorted by (file, line).  Its
@@ -138,6 +139,10 @@ struct ptable {
 static struct chunk program_table;
 static struct type *types;
 static size_t ntypes;
+/* Types introduced by applied patches, newest first, each allocated for
+ * good (patch code holds &pub); and, while the control thread prepares a
+ * patch, those it would introduce. */
+static struct type *added_types, *pending_types;
 static int types_oom;
 static struct ptable no_points;
 /* Replaced (never changed in place) by the update point that applies a
@@ -164,6 +169,8 @@ static struct {
     void ***slots;            /* the slot each update writes */
     struct chunk *defs;       /* allocated beforehand: installing cannot fail */
     struct step *steps;       /* one per xform, linked in by the update point */
+    struct type *types;       /* types the patch introduces, and the tail */
+    struct type **types_tail; /* of their list */
     struct applied *rec;      /* filled in by the update point */
     unsigned failed_state;    /* FAILED: which state transformer, */
     int failed_ret;           /* and what it returned */
@@ -416,6 +423,10 @@ void dsu__update_point(const char *file, int line)
         t->layout = s->x->to_layout;
         t->tag = s->to_tag;
         t->pub.changed = 1;
+    }
+    if (req.types) {
+        *req.types_tail = added_types;
+        added_types = req.types;
     }
     for (unsigned i = 0; i < p->nupdates; i++)
         __atomic_store_n(req.slots[i], p->updates[i].body, __ATOMIC_RELEASE);
@@ -833,7 +844,47 @@ static struct type *find_type(const char *name)
     for (size_t i = 0; name && i < ntypes; i++)
         if (strcmp(types[i].prog->name, name) == 0)
             return &types[i];
+    for (struct type *l = added_types; name && l; l = l->next_added)
+        if (strcmp(l->prog->name, name) == 0)
+            return l;
+    for (struct type *l = pending_types; name && l; l = l->next_added)
+        if (strcmp(l->prog->name, name) == 0)
+            return l;
     return NULL;
+}
+
+/* The types patch P introduces, as nodes of a list for the update point
+ * to link in (in NODES, one per entry at most); those the process has
+ * already (a patch that introduced them was applied before, or rolled
+ * back and applied again) must be as the process has them now. */
+static int prepare_types(struct jbuf *out, const struct dsu_patch *p, struct type *nodes,
+                         struct type ***tail)
+{
+    struct type **link = &pending_types;
+    for (unsigned i = 0; i < p->ntypes; i++) {
+        const struct dsu_type *e = &p->types[i];
+        if (!e->name || !e->layout || e->tag == 0)
+            return fail(out, "bad-input", "type %u the patch introduces has no name, layout or "
+                        "tag", i);
+        struct type *t = find_type(e->name);
+        if (t) {
+            if (!same(t->layout, e->layout) || t->tag != e->tag || t->prog->size != e->size ||
+                t->prog->tag_offset != e->tag_offset)
+                return fail(out, "rejected", "the patch introduces %s in layout %s (%u bytes), "
+                            "but the process already has it in layout %s (%u bytes)", e->name,
+                            e->layout, e->size, t->layout, t->prog->size);
+            continue;
+        }
+        t = nodes++;
+        t->prog = e;
+        t->layout = e->layout;
+        t->tag = e->tag;
+        t->tail = &t->steps;
+        *link = t;
+        link = &t->next_added;
+    }
+    *tail = link;
+    return 0;
 }
 
 /* The running program's wrapped type NAME, for a patch that needs it
@@ -976,6 +1027,7 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     void ***slots = NULL;
     struct chunk *defs = NULL;
     struct step *steps = NULL;
+    struct type *newtypes = NULL, **newtypes_tail = NULL;
     struct applied *rec = NULL;
     struct ptable *newpoints = NULL;
     unsigned long deferred = 0;
@@ -1053,6 +1105,10 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
                  p->states[i].name ? p->states[i].name : "(null)");
             goto out;
         }
+    if (p->ntypes && !p->types) {
+        fail(out, "bad-input", "%s lists types it does not have", path);
+        goto out;
+    }
     if (p->npoints && !p->points) {
         fail(out, "bad-input", "%s lists update points it does not have", path);
         goto out;
@@ -1066,10 +1122,19 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     steps = calloc(p->nxforms + 1, sizeof *steps);
     rec = calloc(1, sizeof *rec);
     defs = p->ndefs ? calloc(1, sizeof *defs) : NULL;
-    if (!slots || !steps || !rec || (p->ndefs && !defs) || !(rec->path = strdup(path))) {
+    newtypes = calloc(p->ntypes + 1, sizeof *newtypes);
+    if (!slots || !steps || !rec || (p->ndefs && !defs) || !newtypes ||
+        !(rec->path = strdup(path))) {
         fail(out, "rejected", "out of memory");
         goto out;
     }
+    if (types_oom) {
+        fail(out, "rejected",
+             "out of memory when the process started: its wrapped types are unknown");
+        goto out;
+    }
+    if (prepare_types(out, p, newtypes, &newtypes_tail) < 0)
+        goto out;
     /* No update point can change the registry or the types meanwhile: only
      * a request from this thread does that, and none is pending. */
     if (check_xforms(out, p, steps) < 0)
@@ -1125,6 +1190,8 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     req.slots = slots;
     req.defs = defs;
     req.steps = steps;
+    req.types = pending_types;
+    req.types_tail = newtypes_tail;
     req.rec = rec;
     req.points = newpoints;
     req.deferred = 0;
@@ -1186,6 +1253,7 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     snprintf(where, sizeof where, "%s:%d", rec->up_file ? rec->up_file : "?", rec->up_line);
     long long pause_ns = rec->pause_ns;
     h = NULL, defs = NULL, steps = NULL, rec = NULL; /* now part of the running program */
+    newtypes = NULL;
     jb_raw(out, "{\"ok\":true,\"code\":\"applied\",\"from\":");
     jb_str(out, p->from_version);
     jb_raw(out, ",\"to\":");
@@ -1198,12 +1266,14 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
     jb_raw(out, "}");
     say("applied %s (%s -> %s) at %s", path, p->from_version, p->to_version, where);
 out:
+    pending_types = NULL;  /* applied: now added_types; else freed below */
     if (h)
         release(h);
     ptable_free(newpoints);
     free(slots);
     free(defs);
     free(steps);
+    free(newtypes);
     if (rec)
         free(rec->path);
     free(rec);
@@ -1239,8 +1309,11 @@ static void do_status(struct jbuf *out)
         jb_raw(out, "}");
     }
     jb_raw(out, "],\"types\":[");
-    for (size_t i = 0; i < ntypes; i++) {
-        const struct type *t = &types[i];
+    const struct type *added = added_types;
+    for (size_t i = 0; i < ntypes || added; i++) {
+        const struct type *t = i < ntypes ? &types[i] : added;
+        if (i >= ntypes)
+            added = added->next_added;
         jb_raw(out, i ? ",{\"name\":" : "{\"name\":");
         jb_str(out, t->prog->name);
         jb_raw(out, ",\"layout\":");

@@ -11,6 +11,7 @@ from ..codegen.unit import RUNTIME_INCLUDE
 from ..frontend.errors import DsuError
 from .names import check_version_name
 from ..codegen.literals import c_header_name, c_string as _c_string
+from ..codegen.records import record
 
 STORE = os.path.join('.dsu', 'versions')
 
@@ -107,9 +108,10 @@ def points_table(points, placement):
     for i, p in enumerate(points):
         types = ''.join('%s, ' % _c_string(t) for t in p['restricted'])
         out.append('static const char *const __dsu_restricted_%d[] = { %sNULL };\n' % (i, types))
-    entries = ['{%s, %du, 0, %s, __dsu_restricted_%d}' % (
-        _c_string(p['file']), p['line'], _c_string(p['function']), i)
-        for i, p in enumerate(points)]
+    entries = [record('dsu_point', file=_c_string(p['file']), line='%du' % p['line'],
+                      function=_c_string(p['function']),
+                      restricted='__dsu_restricted_%d' % i)
+               for i, p in enumerate(points)]
     if placement.startswith('section'):
         out += ['static const struct dsu_point __dsu_point_%d __attribute__((used, %s, '
                 'aligned(8))) = %s;\n' % (i, placement, e) for i, e in enumerate(entries)]

@@ -30,12 +30,11 @@ static const struct dsu_import imports[] = {IMPORT};
 static const struct dsu_update updates[] = {{"greet", HASH, (void *)new_greet}};
 
 const struct dsu_patch dsu_patch = {
-    BAD == 4 ? 0x12345678u : DSU_PATCH_MAGIC,
-    BAD == 5 ? 99u : BAD == 6 ? 1u : BAD == 7 ? 2u : DSU_ABI_VERSION,
-    "testprog",
-    "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
-    0, 0, imports, 1, updates, 1,
-    "bad",
-    0, 0, 0, 0, /* no type or state transformers */
-    0, 0,       /* no update points */
+    .magic = BAD == 4 ? 0x12345678u : DSU_PATCH_MAGIC,
+    .abi = BAD == 5 ? 99u : BAD == 6 ? 1u : BAD == 7 ? 3u : DSU_ABI_VERSION,
+    .program = "testprog",
+    .from_version = "v1", .from_id = "id-v1-5e7a", .to_version = "v2", .to_id = "id-v2-9c31",
+    .imports = imports, .nimports = 1, .updates = updates, .nupdates = 1,
+    .summary = "bad",
+    /* no definitions, type or state transformers, update points or new types */
 };

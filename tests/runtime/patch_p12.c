@@ -77,15 +77,15 @@ static const struct dsu_point points[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "pointprog",
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "pointprog",
 #if FROM_V1B
-    "v1b", "id-p1b",
+    .from_version = "v1b", .from_id = "id-p1b",
 #else
-    "v1", "id-p1",
+    .from_version = "v1", .from_id = "id-p1",
 #endif
-    "v2", "id-p2",
-    0, 0, imports, 2, updates, 1,
-    "changed struct rec: long b, int a, int c",
-    xforms, 1, 0, 0,
-    points, 2,
+    .to_version = "v2", .to_id = "id-p2",
+    .imports = imports, .nimports = 2, .updates = updates, .nupdates = 1,
+    .summary = "changed struct rec: long b, int a, int c",
+    .xforms = xforms, .nxforms = 1,
+    .points = points, .npoints = 2,
 };

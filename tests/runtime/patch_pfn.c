@@ -22,10 +22,9 @@ static const struct dsu_point points[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "pointprog",
-    "v1", "id-p1", "v1b", "id-p1b",
-    0, 0, 0, 0, updates, 1,
-    "changed label",
-    0, 0, 0, 0,
-    points, 3,
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "pointprog",
+    .from_version = "v1", .from_id = "id-p1", .to_version = "v1b", .to_id = "id-p1b",
+    .updates = updates, .nupdates = 1,
+    .summary = "changed label",
+    .points = points, .npoints = 3,
 };

@@ -155,10 +155,12 @@ static const struct dsu_state states[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "typeprog",
-    "v1", "id-t1", "v2", "id-t2",
-    defs, 1, imports, 3, updates, 4,
-    "changed struct rec: long b, int a, int c\nchanged counter: long",
-    xforms, 1, states, sizeof states / sizeof states[0],
-    0, 0, /* v2's points are v1's */
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "typeprog",
+    .from_version = "v1", .from_id = "id-t1", .to_version = "v2", .to_id = "id-t2",
+    .defs = defs, .ndefs = 1, .imports = imports, .nimports = 3,
+    .updates = updates, .nupdates = 4,
+    .summary = "changed struct rec: long b, int a, int c\nchanged counter: long",
+    .xforms = xforms, .nxforms = 1,
+    .states = states, .nstates = sizeof states / sizeof states[0],
+    /* no update points: v2's points are v1's */
 };

@@ -112,10 +112,10 @@ static const struct dsu_xform xforms[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "typeprog",
-    "v2", "id-t2", "v3", "id-t3",
-    0, 0, imports, 3, updates, 3,
-    "changed struct rec: long a, long b, int c, int d",
-    xforms, 1, 0, 0,
-    0, 0, /* v3's points are v1's */
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "typeprog",
+    .from_version = "v2", .from_id = "id-t2", .to_version = "v3", .to_id = "id-t3",
+    .imports = imports, .nimports = 3, .updates = updates, .nupdates = 3,
+    .summary = "changed struct rec: long a, long b, int c, int d",
+    .xforms = xforms, .nxforms = 1,
+    /* no update points: v3's points are v1's */
 };

@@ -43,10 +43,8 @@ static const struct dsu_update updates[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "typeprog",
-    "v1", "id-t1", "v1b", "id-t1b",
-    0, 0, imports, 2, updates, 1,
-    "changed show",
-    0, 0, 0, 0,
-    0, 0,
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "typeprog",
+    .from_version = "v1", .from_id = "id-t1", .to_version = "v1b", .to_id = "id-t1b",
+    .imports = imports, .nimports = 2, .updates = updates, .nupdates = 1,
+    .summary = "changed show",
 };

@@ -9,10 +9,8 @@ static int new_greet(int x) { return dsu_test_not_there(x); }
 static const struct dsu_update updates[] = {{"greet", "h-int(int)", (void *)new_greet}};
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "testprog",
-    "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
-    0, 0, 0, 0, updates, 1,
-    "needs a missing symbol",
-    0, 0, 0, 0, /* no type or state transformers */
-    0, 0,       /* no update points */
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "testprog",
+    .from_version = "v1", .from_id = "id-v1-5e7a", .to_version = "v2", .to_id = "id-v2-9c31",
+    .updates = updates, .nupdates = 1,
+    .summary = "needs a missing symbol",
 };

@@ -31,10 +31,10 @@ static const struct dsu_update updates[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "testprog",
-    "v1", "id-v1-5e7a", "v2", "id-v2-9c31",
-    defs, 1, imports, 2, updates, 1,
-    "changed greet: 2*x + 1000\nadded bonus",
-    0, 0, 0, 0, /* no type or state transformers */
-    0, 0,       /* no update points */
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "testprog",
+    .from_version = "v1", .from_id = "id-v1-5e7a", .to_version = "v2", .to_id = "id-v2-9c31",
+    .defs = defs, .ndefs = 1, .imports = imports, .nimports = 2,
+    .updates = updates, .nupdates = 1,
+    .summary = "changed greet: 2*x + 1000\nadded bonus",
+    /* no type or state transformers, no update points */
 };

@@ -17,10 +17,8 @@ static const struct dsu_update updates[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "testprog",
-    "v2", "id-v2-9c31", "v1", "id-v1-5e7a",
-    0, 0, imports, 1, updates, 1,
-    "changed greet: x + 1",
-    0, 0, 0, 0, /* no type or state transformers */
-    0, 0,       /* no update points */
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "testprog",
+    .from_version = "v2", .from_id = "id-v2-9c31", .to_version = "v1", .to_id = "id-v1-5e7a",
+    .imports = imports, .nimports = 1, .updates = updates, .nupdates = 1,
+    .summary = "changed greet: x + 1",
 };

@@ -25,10 +25,8 @@ static const struct dsu_update updates[] = {
 };
 
 const struct dsu_patch dsu_patch = {
-    DSU_PATCH_MAGIC, DSU_ABI_VERSION, "testprog",
-    "v2", "id-v2-9c31", "v3", "id-v3-77d0",
-    0, 0, imports, 3, updates, 1,
-    "changed greet: bonus(|x|)",
-    0, 0, 0, 0, /* no type or state transformers */
-    0, 0,       /* no update points */
+    .magic = DSU_PATCH_MAGIC, .abi = DSU_ABI_VERSION, .program = "testprog",
+    .from_version = "v2", .from_id = "id-v2-9c31", .to_version = "v3", .to_id = "id-v3-77d0",
+    .imports = imports, .nimports = 3, .updates = updates, .nupdates = 1,
+    .summary = "changed greet: bonus(|x|)",
 };

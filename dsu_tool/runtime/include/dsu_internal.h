@@ -13,7 +13,7 @@
 #define DSU_INTERNAL_H
 
 #define DSU_PATCH_MAGIC 0x50555344u /* "DSUP" */
-#define DSU_ABI_VERSION 3u
+#define DSU_ABI_VERSION 4u
 
 enum dsu_kind {
     DSU_FUNC = 1, /* a function: slot = where calls go, addr = its stub */
@@ -45,6 +45,16 @@ struct dsu_type {
     unsigned size;         /* sizeof the wrapped type */
     unsigned tag_offset;   /* offsetof the tag */
     unsigned reserved;
+};
+
+/* The measured layout of a wrapped type, one per type and object in the
+ * section "dsu_sizes"; the compiler wrapper and the patch generator read
+ * it back from the object (the linker may reorder the entries: each
+ * names its type by its tag). */
+struct dsu_size {
+    unsigned long tag;
+    unsigned long size;
+    unsigned long tag_offset;
 };
 
 /* The runtime's state of a wrapped type, as patch code sees it through a
@@ -138,6 +148,11 @@ struct dsu_patch {
     unsigned nstates;
     const struct dsu_point *points; /* of the version the patch makes */
     unsigned npoints;
+    /* Wrapped types the patch introduces: the runtime knows them from
+     * then on, as if the program had listed them, so that later patches
+     * can change them.  A type the process already has must agree. */
+    const struct dsu_type *types;
+    unsigned ntypes;
 };
 
 /* Each updateable program links one generated object that defines: */
