@@ -117,3 +117,23 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
     os.umask(0o022)
     write_atomic(path, 'new')
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_version_of_a_build_that_never_linked_can_be_recorded_again(project, program):
+    """The record is made before the link; when the link fails, fixing the
+    sources and building the same name again just works.  Once a program
+    was linked from a record, the name stays taken."""
+    write(os.path.join(project, 'src', 'stats.c'),
+          STATS_V1 + '\nint not_defined_anywhere(void);\n'
+          'int call_it(void) { return not_defined_anywhere(); }\n')
+    r = scons(project, 'dsu=1', 'version=v1', check=False)
+    assert r.returncode != 0 and 'not_defined_anywhere' in r.stdout + r.stderr
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1)
+    r = scons(project, 'dsu=1', 'version=v1')
+    assert 'replaces its record from a build that never linked' in r.stdout
+    p = program(os.path.join(project, 'wordsvc'))
+    assert p.ask('hello') == 'hello: 5 letters, word 1'
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V2)
+    r = scons(project, 'dsu=1', 'version=v1', check=False)
+    assert r.returncode != 0
+    assert "version 'v1' of wordsvc was already recorded from different sources" in r.stderr

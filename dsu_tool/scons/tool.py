@@ -246,6 +246,7 @@ def _program_emitter(target, source, env):
         DSUPROGRAM=rel, DSUVERSIONNAME=name or '(name from git or content)')
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
+    env.AddPostAction(program, SCons.Action.Action(_mark_linked_action, None))
     version_obj = env.Object(base + '.version.o', info,
                              CCCOM=env['CCCOM'].split(' -- ', 1)[-1],
                              CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
@@ -289,13 +290,24 @@ def _record_version_action(target, source, env):
     manifests = [s.get_abspath() for s in source if str(s).endswith('.dsu.json')]
     name, rel = source[-2].read() or None, source[-1].read()
     try:
-        recorded, vid = record_version(env.Dir('#').get_abspath(), rel, name, manifests,
-                                       target[0].get_abspath())
+        recorded, vid, replaced = record_version(env.Dir('#').get_abspath(), rel, name,
+                                                 manifests, target[0].get_abspath())
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
+    if replaced:
+        print('dsu: version %s of %s replaces its record from a build that never linked '
+              '(id %s)' % (recorded, rel, replaced))
     if not name:
         # The name is needed later (patch from=NAME): say it even under -s.
         print('dsu: recorded %s as version %s (no version= given)' % (rel, recorded))
+    return 0
+
+
+def _mark_linked_action(target, source, env):
+    from ..versions.record import mark_linked
+    root = env.Dir('#').get_abspath()
+    rel = target[0].get_path(env.Dir('#'))
+    mark_linked(root, rel, os.path.join(root, '.dsu', 'build', rel + '.version.json'))
     return 0
 
 

@@ -63,17 +63,26 @@ def record_version(root, program, name, manifests, out_c):
                             for m, _ in units])
     vdir = version_dir(root, name, program)
     meta_path = os.path.join(vdir, 'version.json')
+    replaced = None
     if os.path.exists(meta_path):
         with open(meta_path) as f:
             old = json.load(f)
-        if old['id'] != vid:
+        if old['id'] != vid and not _ever_linked(root, program, vdir, old['id']):
+            # A build that failed after recording (a link error, say):
+            # no program of that record exists, so the name is free.
+            replaced = old['id']
+            doomed = vdir + '.replaced.tmp'
+            shutil.rmtree(doomed, ignore_errors=True)
+            os.rename(vdir, doomed)
+            shutil.rmtree(doomed)
+        elif old['id'] != vid:
             raise DsuError(
                 "version '%s' of %s was already recorded from different sources "
                 "(id %s, now %s); record this build under another name "
                 "(version=...), or drop the old record with `dsu versions --drop %s` "
                 "and build again"
                 % (name, program, old['id'], vid, name))
-    else:
+    if not os.path.exists(meta_path):
         tmp = vdir + '.tmp'
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(os.path.join(tmp, 'units'))
@@ -99,7 +108,36 @@ def record_version(root, program, name, manifests, out_c):
         % (c_header_name(os.path.join(RUNTIME_INCLUDE, 'dsu_internal.h')),
            _c_string(os.path.basename(program)), _c_string(name), _c_string(vid)))
         + points_table(points, 'section("dsu_points")'))
-    return name, vid
+    write_if_changed(out_c[:-2] + '.json', json.dumps({'name': name, 'id': vid}) + '\n')
+    return name, vid, replaced
+
+
+LINKED = 'linked'
+
+
+def _ever_linked(root, program, vdir, vid):
+    """Whether a program was ever linked from the record in VDIR: marked
+    by mark_linked after a link, or the program at its place holds the id
+    (linked before the mark existed, or its record dropped and made again)."""
+    if os.path.exists(os.path.join(vdir, LINKED)):
+        return True
+    try:
+        with open(os.path.join(root, program), 'rb') as f:
+            return vid.encode() in f.read()
+    except OSError:
+        return False
+
+
+def mark_linked(root, program, version_json):
+    """After PROGRAM linked with the version object described by
+    VERSION_JSON (written by record_version): its record is no longer
+    replaceable."""
+    with open(version_json) as f:
+        linked = json.load(f)
+    vdir = version_dir(root, linked['name'], program)
+    if recorded_id(root, linked['name'], program) == linked['id']:
+        with open(os.path.join(vdir, LINKED), 'w'):
+            pass
 
 
 def points_table(points, placement):
