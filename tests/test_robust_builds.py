@@ -137,3 +137,18 @@ def test_version_of_a_build_that_never_linked_can_be_recorded_again(project, pro
     r = scons(project, 'dsu=1', 'version=v1', check=False)
     assert r.returncode != 0
     assert "version 'v1' of wordsvc was already recorded from different sources" in r.stderr
+
+
+def test_static_link_is_reported_and_its_patch_refused(project):
+    """-static: the program builds and runs, but nothing can be loaded
+    into it: the build says so in place of a bare linker warning, and
+    `scons patch` from that version refuses with the reason."""
+    _sconstruct(project, ['-static'])
+    out = scons(project, 'dsu=1', 'version=v1').stdout
+    assert 'dsu: wordsvc: linked with -static (LINKFLAGS): it runs, but no patch can be ' \
+        'loaded into it' in out
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V2)
+    scons(project, 'dsu=1', 'version=v2')
+    r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
+    assert r.returncode != 0
+    assert 'wordsvc v1 cannot take a patch: linked with -static' in r.stderr

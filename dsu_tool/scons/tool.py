@@ -290,17 +290,34 @@ def _record_version_action(target, source, env):
     manifests = [s.get_abspath() for s in source if str(s).endswith('.dsu.json')]
     name, rel = source[-2].read() or None, source[-1].read()
     try:
+        unpatchable = _unpatchable_link(env)
         recorded, vid, replaced = record_version(env.Dir('#').get_abspath(), rel, name,
-                                                 manifests, target[0].get_abspath())
+                                                 manifests, target[0].get_abspath(),
+                                                 unpatchable)
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
     if replaced:
         print('dsu: version %s of %s replaces its record from a build that never linked '
               '(id %s)' % (recorded, rel, replaced))
+    if unpatchable:
+        print('dsu: %s: %s' % (rel, unpatchable))
     if not name:
         # The name is needed later (patch from=NAME): say it even under -s.
         print('dsu: recorded %s as version %s (no version= given)' % (rel, recorded))
     return 0
+
+
+def _unpatchable_link(env):
+    """Why the program's link makes it impossible to load a patch, or None.
+    A statically linked program has no dynamic loader to bind a patch
+    (the linker also warns about the runtime's dlopen)."""
+    flags = env.subst('$LINKFLAGS').split()
+    static = [f for f in flags if f in ('-static', '-static-pie', '--static')]
+    if static:
+        return ('linked with %s (LINKFLAGS): it runs, but no patch can be loaded into '
+                'it, since a patch needs the dynamic loader; link the updateable build '
+                'without it' % static[0])
+    return None
 
 
 def _mark_linked_action(target, source, env):
@@ -335,9 +352,13 @@ def _patch_target(env, program):
 
 def _build_patch_action(target, source, env):
     from ..patchgen import build_patch
-    from ..versions.record import recorded_id
+    from ..versions.record import recorded_meta
     rel, frm, to = (s.read() for s in source[:3])
-    a, b = (recorded_id(env.Dir('#').get_abspath(), v, rel) for v in (frm, to))
+    a, b = (recorded_meta(env.Dir('#').get_abspath(), v, rel) or {} for v in (frm, to))
+    if a.get('unpatchable'):
+        raise SCons.Errors.UserError('%s %s cannot take a patch: %s'
+                                     % (rel, frm, a['unpatchable']))
+    a, b = a.get('id'), b.get('id')
     if a and a == b:
         raise SCons.Errors.UserError(
             'versions %s and %s of %s were recorded from identical sources (id %s): '

@@ -48,9 +48,11 @@ def _unit_key(tu):
     return tu.replace(os.sep, '__')
 
 
-def record_version(root, program, name, manifests, out_c):
+def record_version(root, program, name, manifests, out_c, unpatchable=None):
     """Store the version of PROGRAM built from MANIFESTS; write OUT_C, the
-    object that tells the runtime which version it runs."""
+    object that tells the runtime which version it runs.  UNPATCHABLE: why
+    no patch can be loaded into this build of the program (kept in the
+    record; a patch from this version is refused with it), or None."""
     units = []
     for m in sorted(manifests):
         with open(m) as f:
@@ -96,7 +98,8 @@ def record_version(root, program, name, manifests, out_c):
             entries.append(key)
         with open(os.path.join(tmp, 'version.json'), 'w') as f:
             json.dump({'name': name, 'id': vid, 'program': program,
-                       'units': entries, 'points': points}, f, indent=1)
+                       'units': entries, 'points': points, 'unpatchable': unpatchable},
+                      f, indent=1)
         os.makedirs(os.path.dirname(vdir), exist_ok=True)
         os.rename(tmp, vdir)
     write_if_changed(out_c, (
@@ -189,14 +192,20 @@ def list_versions(root):
     return sorted(d for d in os.listdir(path) if not d.endswith('.tmp'))
 
 
-def recorded_id(root, name, program):
-    """The content id of version NAME of PROGRAM (its path in the
+def recorded_meta(root, name, program):
+    """The version.json of version NAME of PROGRAM (its path in the
     project), or None when it is not recorded."""
     try:
         with open(os.path.join(version_dir(root, name, program), 'version.json')) as f:
-            return json.load(f)['id']
-    except (OSError, ValueError, KeyError, TypeError):
+            meta = json.load(f)
+    except (OSError, ValueError):
         return None
+    return meta if isinstance(meta, dict) and 'id' in meta else None
+
+
+def recorded_id(root, name, program):
+    meta = recorded_meta(root, name, program)
+    return meta and meta['id']
 
 
 def drop_version(root, name):
