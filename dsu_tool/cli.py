@@ -251,7 +251,10 @@ def cmd_init(args):
         print(line)
     print("now add the tool to an Environment in your SConstruct:\n"
           "    env = Environment(tools=['default', 'dsu'])\n"
-          "then build with `scons dsu=1 version=v1`")
+          "then build with `scons dsu=1 version=v1`\n"
+          "commit site_scons/site_tools/dsu/, .dsu/layouts.json (once built) and any "
+          "dsu/*.xf.c;\nkeep .dsu/versions/NAME/ with each release you deploy: patches "
+          "for it are built from it")
     return EXIT_OK
 
 
