@@ -22,6 +22,8 @@ a field that does not apply is null.
     from, to      the versions the patch joined (when applied)
     update_point  "file:line" of the update point it was applied at
     pause_ns      how long the program was paused, in nanoseconds
+    prepare_us    how long the process took to load and check the patch
+                  before waiting for an update point, in microseconds
     deferred      how many update points were passed because they were unsafe
     summary       what the patch changes (text, one change per line)
     total_ms      the command's whole time, in milliseconds
@@ -50,8 +52,8 @@ import os
 FORMAT = 1
 
 APPLY_FIELDS = ('format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid', 'patch',
-                'from', 'to', 'update_point', 'pause_ns', 'deferred', 'summary',
-                'total_ms')
+                'from', 'to', 'update_point', 'pause_ns', 'prepare_us', 'deferred',
+                'summary', 'total_ms')
 STATUS_FIELDS = ('format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid',
                  'program', 'version', 'version_id', 'base_version', 'patches', 'types',
                  'points', 'pending', 'deferred', 'deferred_reason')

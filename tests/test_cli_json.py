@@ -13,7 +13,8 @@ from dsu_tool import jsonout
 from test_scons import STATS_V2, project, write  # noqa: F401 (fixture)
 
 APPLY_KEYS = {'format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid', 'patch',
-              'from', 'to', 'update_point', 'pause_ns', 'deferred', 'summary', 'total_ms'}
+              'from', 'to', 'update_point', 'pause_ns', 'prepare_us', 'deferred', 'summary',
+              'total_ms'}
 STATUS_KEYS = {'format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid', 'program',
                'version', 'version_id', 'base_version', 'patches', 'types', 'points',
                'pending', 'deferred', 'deferred_reason'}
