@@ -135,8 +135,12 @@ def mark_linked(root, program, version_json):
     """After PROGRAM linked with the version object described by
     VERSION_JSON (written by record_version): its record is no longer
     replaceable."""
-    with open(version_json) as f:
-        linked = json.load(f)
+    try:
+        with open(version_json) as f:
+            linked = json.load(f)
+        linked['name'], linked['id']
+    except (OSError, ValueError, KeyError, TypeError):
+        return      # made by an older dsu: the record stays as it was
     vdir = version_dir(root, linked['name'], program)
     if recorded_id(root, linked['name'], program) == linked['id']:
         with open(os.path.join(vdir, LINKED), 'w'):
