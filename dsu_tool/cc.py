@@ -23,7 +23,8 @@ import os
 import subprocess
 import sys
 
-from .elf import elf_section, unsigned_longs
+from .elf import ElfError, elf_section, unsigned_longs
+from .files import write_atomic, write_if_changed
 from .frontend.errors import DsuError
 from .model.structs import load_layouts, record_layouts
 from .frontend.parse import parse_text
@@ -34,6 +35,11 @@ from .passes.driver import transform_unit
 # Options that take a value as the next argument and must not reach -E.
 _DEP_WITH_ARG = {'-MF', '-MT', '-MQ'}
 _DEP_FLAGS = {'-MD', '-MMD', '-MP', '-M', '-MM'}
+
+
+def _last_of(argv, matches, default):
+    found = [a for a in argv[1:] if matches(a)]
+    return found[-1] if found else default
 
 
 class Command:
@@ -62,6 +68,14 @@ class Command:
                 self.sources.append((i, a))
             else:
                 self.cpp_args.append(a)
+        # The sizes of wrapped structs are read back from a section of the
+        # object (record_sizes).  With -flto alone gcc writes only its
+        # intermediate code there, no sections: ask for fat objects, which
+        # hold both (the link still optimises across units).
+        if _last_of(self.argv, lambda a: a.startswith('-flto') or a == '-fno-lto', '-fno-lto') \
+                != '-fno-lto' and _last_of(self.argv, lambda a: a.endswith('fat-lto-objects'),
+                                           '') != '-ffat-lto-objects':
+            self.argv.append('-ffat-lto-objects')
 
     def applies(self):
         return self.compile_only and self.output and len(self.sources) == 1
@@ -82,18 +96,6 @@ def side_base(root, obj):
     if rel.startswith('..'):
         rel = os.path.join('_abs', obj.lstrip(os.sep))
     return os.path.join(root, GEN, rel)
-
-
-def write_if_changed(path, text):
-    """Keep builds incremental: an unchanged file keeps its timestamp."""
-    try:
-        with open(path, encoding='latin-1') as f:
-            if f.read() == text:
-                return
-    except OSError:
-        pass
-    with open(path, 'w', encoding='latin-1') as f:
-        f.write(text)
 
 
 CACHE = os.path.join('.dsu', 'cache')
@@ -142,11 +144,9 @@ def run_pass(cmd, root, passes=None, cache=True):
     key = _cache_key(cpp_text, cmd, tu_path, passes, layouts)
     cached = os.path.join(root, CACHE, key)
     generated = base + '.dsu.c'
-    if cache and os.path.exists(cached + '.json'):
-        with open(cached + '.c', encoding='latin-1') as f:
-            text = f.read()
-        with open(cached + '.json') as f:
-            manifest = json.load(f)
+    hit = _read_cache(cached) if cache else None
+    if hit is not None:
+        text, manifest = hit
         # the generated text names its own path in a #line: this object's
         write_if_changed(generated, text.replace(manifest.pop('_generated'), generated))
         write_if_changed(base + '.dsu.i', cpp_text)
@@ -174,24 +174,51 @@ def run_pass(cmd, root, passes=None, cache=True):
         'facts': model.facts,
     }
     os.makedirs(os.path.dirname(cached), exist_ok=True)
+    # The manifest is written last: it is what makes the entry a hit.
     write_if_changed(cached + '.c', text)
-    with open(cached + '.json', 'w') as f:
-        json.dump(dict(manifest, _generated=generated), f)
+    write_atomic(cached + '.json', json.dumps(dict(manifest, _generated=generated)))
     return generated, manifest
 
 
+def _read_cache(cached):
+    """The cached (text, manifest) of a unit, or None.  An entry that
+    cannot be read whole (a build killed while writing it, by an older
+    version that wrote in place; a disk error) is a miss: the unit is
+    transformed again and the entry rewritten, never a failed build."""
+    try:
+        with open(cached + '.json') as f:
+            manifest = json.load(f)
+        with open(cached + '.c', encoding='latin-1') as f:
+            text = f.read()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get('_generated'), str) \
+            or manifest['_generated'] not in text:
+        return None
+    return text, manifest
+
+
 def record_sizes(obj, manifest, root):
-    base = side_base(root, obj)
     """After the compile: the measured size and tag offset of each wrapped
     type go into the unit's manifest and the project's layouts.json."""
-    raw = elf_section(obj, 'dsu_sizes') if any(
-        s['wrapped'] for s in manifest['structs']) else None
+    base = side_base(root, obj)
+    try:
+        raw = elf_section(obj, 'dsu_sizes') if any(
+            s['wrapped'] for s in manifest['structs']) else None
+    except ElfError as e:
+        raise DsuError('cannot read the sizes of the wrapped structs: %s' % e) from None
     values = unsigned_longs(raw) if raw else []
     measured = {values[i]: (values[i + 1], values[i + 2])
                 for i in range(0, len(values) - 2, 3)}
     kept = {}
     for s in manifest['structs']:
         if s['wrapped']:
+            if s['tag'] not in measured:
+                raise DsuError(
+                    'the size of struct %s cannot be read back from %s (no section '
+                    'dsu_sizes in it): the compiler wrote no ordinary object; an '
+                    'updateable build needs one (with -flto, add -ffat-lto-objects)'
+                    % (s['name'], obj), s['file'], s['line'])
             s['size'], s['tag_offset'] = measured[s['tag']]
             kept[s['key']] = {'size': s['size'], 'tag_offset': s['tag_offset']}
     if kept:
@@ -224,7 +251,11 @@ def main(argv=None):
         return 1
     status = subprocess.call(cmd.with_source(generated))
     if status == 0:
-        record_sizes(cmd.output, manifest, root)
+        try:
+            record_sizes(cmd.output, manifest, root)
+        except DsuError as e:
+            print(str(e), file=sys.stderr)
+            return 1
     return status
 
 

@@ -22,6 +22,7 @@ import time
 
 from . import __version__
 from .control import ControlError, request_apply, request_status
+from .jsonout import apply_result, status_result
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -141,7 +142,8 @@ def _probe_patch(path):
         metavar="S",
         help="give up if no update point is reached within S seconds (default 10)",
     ),
-    arg("--json", action="store_true", help="print the runtime's answer as JSON"),
+    arg("--json", action="store_true", help="print the result as JSON (format 1, "
+        "see the README)"),
 )
 def cmd_apply(args):
     start = time.monotonic()
@@ -173,8 +175,7 @@ def cmd_apply(args):
             % (name, args.pid, answer.get("reason", answer.get("code")))
         )
     if args.json:
-        answer = dict(answer, exit_code=status, total_ms=round(total_ms, 3))
-        print(json.dumps(answer))
+        print(json.dumps(apply_result(answer, args.pid, args.patch, status, total_ms)))
     return status
 
 
@@ -182,19 +183,23 @@ def cmd_apply(args):
     "status",
     "show the version and applied patches of a running updateable program",
     arg("pid", type=_pid, metavar="PID"),
-    arg("--json", action="store_true", help="print the runtime's answer as JSON"),
+    arg("--json", action="store_true", help="print the result as JSON (format 1, "
+        "see the README)"),
 )
 def cmd_status(args):
     try:
         answer = request_status(args.pid)
     except ControlError as e:
         _error(e.message)
+        status = EXIT_FOR_CODE.get(e.code, EXIT_ERROR)
         if args.json:
-            print(json.dumps({"ok": False, "code": e.code, "reason": e.message}))
-        return EXIT_FOR_CODE.get(e.code, EXIT_ERROR)
+            print(json.dumps(status_result({"ok": False, "code": e.code, "reason": e.message},
+                                           args.pid, status)))
+        return status
     if args.json:
-        print(json.dumps(answer))
-        return _exit_for(answer)
+        status = _exit_for(answer)
+        print(json.dumps(status_result(answer, args.pid, status)))
+        return status
     if not answer.get("ok"):
         _error(answer.get("reason", "status refused"))
         return _exit_for(answer)
@@ -246,7 +251,10 @@ def cmd_init(args):
         print(line)
     print("now add the tool to an Environment in your SConstruct:\n"
           "    env = Environment(tools=['default', 'dsu'])\n"
-          "then build with `scons dsu=1 version=v1`")
+          "then build with `scons dsu=1 version=v1`\n"
+          "commit site_scons/site_tools/dsu/, .dsu/layouts.json (once built) and any "
+          "dsu/*.xf.c;\nkeep .dsu/versions/NAME/ with each release you deploy: patches "
+          "for it are built from it")
     return EXIT_OK
 
 
@@ -311,6 +319,12 @@ def cmd_check(args):
         _error("no recorded version %s of %s in %s" % (version, info["program"],
                                                       os.path.abspath(args.project)))
         return EXIT_BAD_INPUT
+    if meta["id"] != info["from_id"]:
+        print("%s against %s %s: cannot apply: the patch was built for version %s "
+              "(id %s), and %s is another version (id %s); a process running %s "
+              "refuses it" % (os.path.basename(args.patch), info["program"], version,
+                              info["from"], info["from_id"], version, meta["id"], version))
+        return EXIT_REJECTED
     types = [t["key"] for t in info.get("types", [])]
     points = meta.get("points", [])
     ok = safe_points(points, types)
@@ -339,10 +353,21 @@ def cmd_check(args):
     "versions",
     "list the versions recorded in a project (.dsu/versions)",
     arg("directory", nargs="?", default=".", help="the project (default: here)"),
+    arg("--drop", metavar="NAME", help="remove version NAME from the store (for "
+        "all programs), so that the name can be recorded again"),
 )
 def cmd_versions(args):
-    from .versions.record import list_programs
+    from .frontend.errors import DsuError
+    from .versions.record import drop_version, list_programs
 
+    if args.drop:
+        try:
+            programs = drop_version(os.path.abspath(args.directory), args.drop)
+        except DsuError as e:
+            _error(e.message)
+            return EXIT_BAD_INPUT
+        print("dropped version %s (%s)" % (args.drop, ", ".join(programs) or "no programs"))
+        return EXIT_OK
     rows = list_programs(os.path.abspath(args.directory))
     if not rows:
         print("no versions recorded; build with `scons dsu=1 version=NAME`")
@@ -364,11 +389,20 @@ def cmd_demo(args):
     return run_demo(args.dir, args.keep)
 
 
+class _ToolPath(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        parser.exit(EXIT_OK)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="dsu", description="Dynamic software updating for C programs."
     )
     parser.add_argument("--version", action="version", version="dsu " + __version__)
+    parser.add_argument("--tool-path", action=_ToolPath, nargs=0,
+                        help="print the directory that holds the dsu_tool package (the "
+                        "SCons shim that `dsu init` writes uses it) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help, args, func in _COMMANDS:
         p = sub.add_parser(name, help=help, description=help)
@@ -380,4 +414,14 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    status = EXIT_ERROR
+    try:
+        status = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`dsu status PID | head -1`): the rest of
+        # the output is dropped, without a traceback.  Python flushes
+        # stdout again at exit: give it somewhere to go.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return status

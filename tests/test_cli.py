@@ -3,8 +3,9 @@
 import os
 import shutil
 import subprocess
+import sys
 
-from conftest import EXAMPLES, ROOT, dsu, scons
+from conftest import EXAMPLES, ROOT, TOOL_PARENT, dsu, scons, tool_env
 
 
 def test_demo_runs_live_updates_end_to_end():
@@ -68,3 +69,113 @@ def test_top_level_sconstruct_builds_the_examples(tmp_path):
     for binary in built:
         out = subprocess.run(['nm', str(binary)], capture_output=True, text=True).stdout
         assert '__dsu_slot_main' in out, binary
+
+
+def test_init_shim_holds_no_path_of_this_machine(tmp_path):
+    (tmp_path / 'SConstruct').write_text("Environment(tools=['default', 'dsu'])\n")
+    assert dsu('init', tmp_path).returncode == 0
+    shim = (tmp_path / 'site_scons' / 'site_tools' / 'dsu' / '__init__.py').read_text()
+    assert TOOL_PARENT not in shim and sys.prefix not in shim and ROOT not in shim
+
+
+def _scons_without_dsu_on_path(project, path_dirs=(), **env):
+    """SCons run by a Python that cannot import dsu_tool by itself."""
+    run_env = {k: v for k, v in tool_env().items() if k != 'PYTHONPATH'}
+    run_env['PATH'] = os.pathsep.join(list(path_dirs) + ['/usr/bin', '/bin'])
+    run_env.update(env)
+    return subprocess.run([sys.executable, '-m', 'SCons', '-Q'], cwd=project,
+                          capture_output=True, text=True, env=run_env, timeout=300)
+
+
+def test_init_shim_finds_the_tool_in_another_clone(tmp_path):
+    """The shim works in a clone made elsewhere, where dsu is found through
+    the `dsu` command on PATH or $DSU_TOOL_PATH; without either it says
+    what to do."""
+    first = tmp_path / 'first'
+    first.mkdir()
+    (first / 'SConstruct').write_text(
+        "env = Environment(tools=['default', 'dsu'])\nenv.Program('hi', 'hi.c')\n")
+    (first / 'hi.c').write_text('#include <dsu.h>\nint main(void) { DSU_update(); '
+                                'return 0; }\n')
+    assert dsu('init', first).returncode == 0
+    clone = tmp_path / 'clone'
+    shutil.copytree(first, clone)
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'dsu').write_text('#!/bin/sh\nPYTHONPATH=%s exec %s -m dsu_tool "$@"\n'
+                                 % (TOOL_PARENT, sys.executable))
+    (bin_dir / 'dsu').chmod(0o755)
+    r = _scons_without_dsu_on_path(str(clone), [str(bin_dir)])
+    assert r.returncode == 0, r.stderr
+    assert (clone / 'hi').exists()
+    os.remove(clone / 'hi')
+    r = _scons_without_dsu_on_path(str(clone), DSU_TOOL_PATH=TOOL_PARENT)
+    assert r.returncode == 0, r.stderr
+    r = _scons_without_dsu_on_path(str(clone))
+    assert r.returncode != 0
+    assert 'the dsu SCons tool needs the dsu_tool package' in r.stderr
+    assert 'DSU_TOOL_PATH' in r.stderr
+
+
+def test_tool_path_is_where_dsu_tool_is():
+    r = dsu('--tool-path')
+    assert r.returncode == 0 and r.stdout.strip() == TOOL_PARENT
+
+
+def test_init_writes_the_commit_policy_into_gitignore(tmp_path):
+    """layouts.json is committed, the rest of .dsu/ and built patches are
+    not; an older `.dsu/` line (which hid layouts.json) is replaced, the
+    project's own lines stay, and a second init adds nothing."""
+    (tmp_path / 'SConstruct').write_text("Environment(tools=['default', 'dsu'])\n")
+    (tmp_path / '.gitignore').write_text('build/\n.dsu/\n*.o')
+    subprocess.run(['git', 'init', '-q', str(tmp_path)], check=True)
+    assert dsu('init', tmp_path).returncode == 0
+    once = (tmp_path / '.gitignore').read_text()
+    assert once.splitlines()[:2] == ['build/', '*.o']
+    assert '.dsu/' not in once.splitlines()
+    assert dsu('init', tmp_path).returncode == 0
+    assert (tmp_path / '.gitignore').read_text() == once
+    for name in ('.dsu/layouts.json', '.dsu/versions/v1/p/version.json', '.dsu/cache/x.c',
+                 '.dsu/gen/a.o.dsu.c', '.dsu/build/libdsurt.a', 'p.v1-to-v2.patch.so',
+                 'dsu/v1-to-v2.xf.c', '.dsu/layouts.json.lock'):
+        os.makedirs(os.path.dirname(str(tmp_path / name)), exist_ok=True)
+        (tmp_path / name).write_text('x')
+    listed = subprocess.run(['git', 'status', '--porcelain', '-uall'], cwd=str(tmp_path),
+                            capture_output=True, text=True, check=True).stdout
+    tracked = sorted(line[3:] for line in listed.splitlines())
+    assert tracked == ['.dsu/layouts.json', '.gitignore', 'SConstruct',
+                       'dsu/v1-to-v2.xf.c', 'site_scons/site_tools/dsu/__init__.py']
+
+
+def test_init_writes_gitignore_outside_git_too(tmp_path):
+    (tmp_path / 'SConstruct').write_text("Environment(tools=['default', 'dsu'])\n")
+    r = dsu('init', tmp_path)
+    assert r.returncode == 0 and 'added to .gitignore' in r.stdout
+    assert '!.dsu/layouts.json' in (tmp_path / '.gitignore').read_text()
+
+
+def test_versions_drop_lets_a_name_be_recorded_again(tmp_path):
+    """A version recorded, then the sources fixed after a failed patch:
+    `dsu versions --drop` removes the record, and the name can be recorded
+    again, also from sources identical to the dropped ones."""
+    work = tmp_path / 'kvd'
+    shutil.copytree(os.path.join(EXAMPLES, 'kvd', 'v1'), work)
+    assert dsu('init', work).returncode == 0
+    scons(str(work), 'dsu=1', 'version=v1')
+    with open(work / 'store.c', 'a') as f:
+        f.write('\nint store_fixed_later;\n')
+    r = scons(str(work), 'dsu=1', 'version=v1', check=False)
+    assert r.returncode != 0 and '`dsu versions --drop v1`' in r.stderr
+    r = dsu('versions', work, '--drop', 'v1')
+    assert r.returncode == 0 and r.stdout == 'dropped version v1 (kvd)\n'
+    assert 'no versions recorded' in dsu('versions', work).stdout
+    scons(str(work), 'dsu=1', 'version=v1')
+    first_id = dsu('versions', work).stdout.split()[3]
+    # dropped and rebuilt from unchanged sources: recorded again
+    assert dsu('versions', work, '--drop', 'v1').returncode == 0
+    scons(str(work), 'dsu=1', 'version=v1')
+    assert dsu('versions', work).stdout.split()[:4] == ['v1', 'kvd', 'id', first_id]
+    r = dsu('versions', work, '--drop', 'v9')
+    assert r.returncode == 2 and "no version 'v9' is recorded" in r.stderr
+    r = dsu('versions', work, '--drop', '../x')
+    assert r.returncode == 2 and 'not a valid version name' in r.stderr

@@ -275,8 +275,10 @@ def test_apply_runs_new_code_and_keeps_state(prog, build):
 def test_apply_json_answer(prog, build):
     rc, answer, _ = apply_json(prog.pid, build.v1_v2)
     assert rc == 0
-    assert set(answer) == {"ok", "code", "from", "to", "pause_ns", "prepare_us", "deferred",
-                           "update_point", "summary", "exit_code", "total_ms"}
+    assert set(answer) == {"format", "command", "ok", "code", "exit_code", "reason", "pid",
+                           "patch", "from", "to", "update_point", "pause_ns", "prepare_us",
+                           "deferred", "summary", "total_ms"}
+    assert answer["format"] == 1 and answer["reason"] is None
     assert answer["ok"] is True and answer["code"] == "applied"
     assert answer["deferred"] == 0
     assert (answer["from"], answer["to"]) == ("v1", "v2")
@@ -495,15 +497,17 @@ def test_status_while_an_update_waits(prog, build):
     assert json.loads(out)["to"] == "v2"
     s = status(prog.pid)
     assert s["pending"] is False and len(s["patches"]) == 1
-    assert "deferred" not in s and "deferred_reason" not in s
+    assert s["deferred"] is None and s["deferred_reason"] is None
     assert prog.greet(5) == 1010
 
 
 def test_status(prog, build):
     s = status(prog.pid)
-    assert s == {"ok": True, "pid": prog.pid, "program": "testprog", "version": "v1",
-                 "version_id": "id-v1-5e7a", "base_version": "v1", "patches": [],
-                 "types": [], "points": [], "pending": False}
+    assert s == {"format": 1, "command": "status", "ok": True, "code": "status",
+                 "exit_code": 0, "reason": None, "pid": prog.pid, "program": "testprog",
+                 "version": "v1", "version_id": "id-v1-5e7a", "base_version": "v1",
+                 "patches": [], "types": [], "points": [], "pending": False,
+                 "deferred": None, "deferred_reason": None}
     before = time.time()
     assert dsu("apply", prog.pid, build.v1_v2).returncode == 0
     s = status(prog.pid)
@@ -883,7 +887,7 @@ def test_type_patch_waits_for_a_safe_point(pprog, build):
     assert answer["deferred"] == 2
     assert p.ask("work") == "old a=1 b=10 c=0"  # the new work(), the program's label()
     s = status(p.pid)
-    assert s["pending"] is False and "deferred" not in s
+    assert s["pending"] is False and s["deferred"] is None
     assert s["types"] == [dict(PREC_V1, layout="L-prec-2", changed=True, steps=1)]
     assert s["points"] == [WORK_POINT, LOOP_POINT]  # v2 lists the same ones
 

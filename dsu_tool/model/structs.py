@@ -26,6 +26,8 @@ import os
 
 from pycparser import c_ast
 
+from ..files import write_atomic
+from ..frontend.errors import DsuError
 from .ctypes import expr_text, type_hash
 
 ROOM = '__dsu_room'
@@ -165,37 +167,54 @@ def _defines_tag(ty):
 
 # -- the project's record of wrapped sizes -------------------------------------
 
-def load_layouts(root):
-    path = os.path.join(root, LAYOUTS)
+def _read_layouts(path):
+    """The kept layouts in PATH ({} when there is none yet).  A file that
+    is there but unreadable stops the build: it holds the sizes that every
+    later version of each struct must keep, so taking it as empty would
+    silently give types new layouts that running programs do not have."""
     try:
         with open(path) as f:
-            fcntl.flock(f, fcntl.LOCK_SH)
-            return json.load(f)
-    except (OSError, ValueError):
+            text = f.read()
+    except FileNotFoundError:
         return {}
+    except OSError as e:
+        raise DsuError('cannot read %s: %s' % (path, e.strerror))
+    try:
+        known = json.loads(text)
+    except ValueError as e:
+        known = e
+    if not isinstance(known, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get('size'), int) for v in known.values()):
+        raise DsuError(
+            '%s is corrupt (%s): it holds the sizes of the wrapped structs, which '
+            'later builds must keep; restore it from version control or a backup '
+            '(each recorded version has a copy of its units\' layouts in '
+            '.dsu/versions/NAME/PROGRAM/units/*.json, key "structs")'
+            % (path, known if isinstance(known, ValueError) else 'not a table of layouts'))
+    return known
+
+
+def load_layouts(root):
+    return _read_layouts(os.path.join(root, LAYOUTS))
 
 
 def record_layouts(root, measured):
-    """Add or update entries {key: {size, tag_offset}} under a lock (units
-    compile in parallel); returns nothing."""
+    """Add or update entries {key: {size, tag_offset}} (units compile in
+    parallel: under a lock on a file beside it).  The file is replaced by
+    a rename, so that a build interrupted here leaves the old file, and
+    readers never see a half-written one."""
     path = os.path.join(root, LAYOUTS)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'a+') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        f.seek(0)
-        try:
-            known = json.load(f)
-        except ValueError:
-            known = {}
+    with open(path + '.lock', 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        known = _read_layouts(path)
         changed = False
         for key, sizes in measured.items():
             if known.get(key) != sizes:
                 known[key] = sizes
                 changed = True
         if changed:
-            f.seek(0)
-            f.truncate()
-            json.dump(known, f, indent=1, sort_keys=True)
+            write_atomic(path, json.dumps(known, indent=1, sort_keys=True) + '\n')
 
 
 def room_expression(d, fields_text, kept):

@@ -43,8 +43,33 @@ RUNTIME_SOURCES = [os.path.join(os.path.dirname(RUNTIME_INCLUDE), 'dsu_runtime.c
 SIDE_SUFFIXES = ('.dsu.json',)
 
 
+# Every ARGUMENT the tool reads, for `scons -h`.
+HELP = """
+dsu tool (dynamic software updating), options given as NAME=VALUE:
+  dsu=1              updateable build: every Program can be patched while it
+                     runs; records the version under .dsu/versions/NAME/
+  version=NAME       with dsu=1: the version's name (default: git-<commit> on a
+                     clean git checkout, else h<content id>; the name is printed)
+  patch from=A to=B  the target `patch`: build <program>.A-to-B.patch.so next to
+                     each Program, from the recorded versions A and B
+  force=1            with patch: build it even if no update point can take it
+                     (the running program will refuse it too)
+  Versions: `dsu versions` lists them, `dsu versions --drop NAME` removes one.
+"""
+_help_given = []
+
+
 def _arguments():
     return SCons.Script.ARGUMENTS
+
+
+def _add_help():
+    """Once per SCons run (generate() runs for every Environment).  Appended,
+    so that `scons -h` still shows the project's own help and SCons'
+    options; a later Help() call without append=True replaces it."""
+    if not _help_given:
+        _help_given.append(True)
+        SCons.Script.Help(HELP, append=True)
 
 
 def dsu_mode():
@@ -66,7 +91,15 @@ def _check_names():
             try:
                 check_version_name(args[option], option)
             except DsuError as e:
-                raise SCons.Errors.UserError(str(e))
+                _stop(str(e))
+
+
+def _stop(message):
+    """A usage error found while SCons reads the SConstructs: the message,
+    without a Python stack position, and exit status 2, before anything
+    is built."""
+    print('scons: *** %s' % message, file=sys.stderr)
+    SCons.Script.Exit(2)
 
 
 # -- objects ---------------------------------------------------------------
@@ -116,12 +149,17 @@ def _runtime_library(env):
     headers = [os.path.join(RUNTIME_INCLUDE, h) for h in sorted(os.listdir(RUNTIME_INCLUDE))
                if h.endswith('.h')]
     _runtime[root] = env.Command('#.dsu/build/libdsurt.a', RUNTIME_SOURCES + headers,
-                                 SCons.Action.Action(_build_runtime, _runtime_message))
+                                 _action(_build_runtime, 'DSURUNTIMECOMSTR'))
     return _runtime[root]
 
 
-def _runtime_message(target, source, env):
-    return 'dsu runtime: %s' % target[0]
+def _action(function, comstr):
+    """An action of the tool's own, shown as the construction variable
+    COMSTR says (never as a Python call); an empty COMSTR shows nothing,
+    and -s / -Q act on it as on every other command."""
+    def show(target, source, env):
+        return env.subst('$' + comstr, target=target, source=source)
+    return SCons.Action.Action(function, strfunction=show)
 
 
 def runtime_cache_dir():
@@ -204,9 +242,11 @@ def _program_emitter(target, source, env):
     name = _arguments().get('version', '')
     info = env.Command(
         base + '.version.c', manifests + [env.Value(name), env.Value(rel)],
-        SCons.Action.Action(_record_version_action, '$DSUVERSIONCOMSTR'))
+        _action(_record_version_action, 'DSUVERSIONCOMSTR'),
+        DSUPROGRAM=rel, DSUVERSIONNAME=name or '(name from git or content)')
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
+    env.AddPostAction(program, SCons.Action.Action(_mark_linked_action, None))
     version_obj = env.Object(base + '.version.o', info,
                              CCCOM=env['CCCOM'].split(' -- ', 1)[-1],
                              CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
@@ -250,10 +290,41 @@ def _record_version_action(target, source, env):
     manifests = [s.get_abspath() for s in source if str(s).endswith('.dsu.json')]
     name, rel = source[-2].read() or None, source[-1].read()
     try:
-        record_version(env.Dir('#').get_abspath(), rel, name, manifests,
-                       target[0].get_abspath())
+        unpatchable = _unpatchable_link(env)
+        recorded, vid, replaced = record_version(env.Dir('#').get_abspath(), rel, name,
+                                                 manifests, target[0].get_abspath(),
+                                                 unpatchable)
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
+    if replaced:
+        print('dsu: version %s of %s replaces its record from a build that never linked '
+              '(id %s)' % (recorded, rel, replaced))
+    if unpatchable:
+        print('dsu: %s: %s' % (rel, unpatchable))
+    if not name:
+        # The name is needed later (patch from=NAME): say it even under -s.
+        print('dsu: recorded %s as version %s (no version= given)' % (rel, recorded))
+    return 0
+
+
+def _unpatchable_link(env):
+    """Why the program's link makes it impossible to load a patch, or None.
+    A statically linked program has no dynamic loader to bind a patch
+    (the linker also warns about the runtime's dlopen)."""
+    flags = env.subst('$LINKFLAGS').split()
+    static = [f for f in flags if f in ('-static', '-static-pie', '--static')]
+    if static:
+        return ('linked with %s (LINKFLAGS): it runs, but no patch can be loaded into '
+                'it, since a patch needs the dynamic loader; link the updateable build '
+                'without it' % static[0])
+    return None
+
+
+def _mark_linked_action(target, source, env):
+    from ..versions.record import mark_linked
+    root = env.Dir('#').get_abspath()
+    rel = target[0].get_path(env.Dir('#'))
+    mark_linked(root, rel, os.path.join(root, '.dsu', 'build', rel + '.version.json'))
     return 0
 
 
@@ -264,18 +335,34 @@ def _patch_target(env, program):
     args = _arguments()
     frm, to = args.get('from'), args.get('to')
     if not frm or not to:
-        raise SCons.Errors.UserError('scons patch needs from=VERSION and to=VERSION')
+        _stop('scons patch needs from=VERSION and to=VERSION')
+    if frm == to:
+        _stop(
+            'scons patch from=%s to=%s: a patch goes from one version to another; '
+            'record the new sources first (scons dsu=1 version=NEW), then '
+            'scons patch from=%s to=NEW' % (frm, to, frm))
     rel = program.get_path(env.Dir('#'))
     patch = env.Command('#%s.%s-to-%s.patch.so' % (rel, frm, to),
                         [env.Value(rel), env.Value(frm), env.Value(to)],
-                        SCons.Action.Action(_build_patch_action, '$DSUPATCHCOMSTR'))
+                        _action(_build_patch_action, 'DSUPATCHCOMSTR'),
+                        DSUPROGRAM=rel, DSUFROM=frm, DSUTO=to)
     env.AlwaysBuild(patch)
     env.Alias('patch', patch)
 
 
 def _build_patch_action(target, source, env):
     from ..patchgen import build_patch
+    from ..versions.record import recorded_meta
     rel, frm, to = (s.read() for s in source[:3])
+    a, b = (recorded_meta(env.Dir('#').get_abspath(), v, rel) or {} for v in (frm, to))
+    if a.get('unpatchable'):
+        raise SCons.Errors.UserError('%s %s cannot take a patch: %s'
+                                     % (rel, frm, a['unpatchable']))
+    a, b = a.get('id'), b.get('id')
+    if a and a == b:
+        raise SCons.Errors.UserError(
+            'versions %s and %s of %s were recorded from identical sources (id %s): '
+            'there is nothing to patch' % (frm, to, rel, a))
     try:
         summary = build_patch(env.Dir('#').get_abspath(), rel, frm, to,
                               target[0].get_abspath(),
@@ -296,7 +383,11 @@ def generate(env):
             env[var] = env[var] + ' $_DSUINCFLAGS'
     env.SetDefault(DSU_PYTHON='"%s"' % sys.executable,
                    DSUROOT=env.Dir('#').get_abspath(),
-                   DSUPASSES='', DSUVERSIONCOMSTR='', DSUPATCHCOMSTR='')
+                   DSUPASSES='',
+                   DSUVERSIONCOMSTR='Recording version $DSUVERSIONNAME of $DSUPROGRAM',
+                   DSUPATCHCOMSTR='Building patch $TARGET ($DSUPROGRAM $DSUFROM -> $DSUTO)',
+                   DSURUNTIMECOMSTR='Building the dsu runtime $TARGET')
+    _add_help()
     env['_DSUPASSES'] = '${"--passes " + DSUPASSES if DSUPASSES else ""}'
     pythonpath = env['ENV'].get('PYTHONPATH', '')
     if _PACKAGE_PARENT not in pythonpath.split(os.pathsep):
