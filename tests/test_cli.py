@@ -78,12 +78,35 @@ def test_init_shim_holds_no_path_of_this_machine(tmp_path):
     assert TOOL_PARENT not in shim and sys.prefix not in shim and ROOT not in shim
 
 
+# SCons run as by a Python into which dsu is not installed, even where the
+# tests' own Python has it (CI installs it): dsu_tool is importable only
+# from a directory put on sys.path after start-up, as the shim does.
+_SCONS_WITHOUT_DSU = r"""
+import importlib.machinery, sys
+_at_start = list(sys.path)
+class _NotInstalled:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != 'dsu_tool':
+            return None
+        added = [p for p in sys.path if p not in _at_start]
+        spec = importlib.machinery.PathFinder.find_spec(name, added)
+        if spec is None:
+            raise ModuleNotFoundError("No module named 'dsu_tool'", name=name)
+        return spec
+sys.meta_path.insert(0, _NotInstalled)
+sys.argv = ['scons', '-Q']
+import SCons.Script
+SCons.Script.main()
+"""
+
+
 def _scons_without_dsu_on_path(project, path_dirs=(), **env):
     """SCons run by a Python that cannot import dsu_tool by itself."""
     run_env = {k: v for k, v in tool_env().items() if k != 'PYTHONPATH'}
     run_env['PATH'] = os.pathsep.join(list(path_dirs) + ['/usr/bin', '/bin'])
     run_env.update(env)
-    return subprocess.run([sys.executable, '-m', 'SCons', '-Q'], cwd=project,
+    return subprocess.run([sys.executable, '-c', _SCONS_WITHOUT_DSU], cwd=project,
                           capture_output=True, text=True, env=run_env, timeout=300)
 
 
