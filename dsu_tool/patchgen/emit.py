@@ -138,8 +138,8 @@ class UnitEmitter:
         self.plan, self.unit = plan, unit
         self.parsed = parse_recorded(unit.manifest, unit.i_path)
         self.model = UnitModel(self.parsed, unit.tu)
-        decls, params = decls_of(self.parsed.ast, self.parsed)
-        self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params),
+        decls, params, depths = decls_of(self.parsed.ast, self.parsed)
+        self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params, depths),
                          asm=self.parsed.asm)
         self.imports = {}          # (link, kind) -> (cell, hash)
         self.declared = set()      # names declared in this file
