@@ -40,6 +40,32 @@ def test_declarators_keep_their_own_types_and_attributes(tmp_path):
     assert text.count('__attribute__((cleanup(bump__dsu_declarators_c_') == 3
 
 
+def test_brace_elided_initialisers_of_wrapped_structs(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'braces.c')
+    assert plain == ('arr 2: 1 2 3 4\n'
+                     'o 5 6 7\n'
+                     'strs 4 ab 1 cd 2 ef 0 3\n'
+                     'w 1 2 3 4 65 8 9 10\n'
+                     'wd 0 0 0 11 66 0 13 14\n'
+                     'grid 1 4 5 8\n'
+                     'byidx 3: 3 1 2 0\n'
+                     'qs 2: 1 2 3 4 5 | 6 7 8 9 10\n'
+                     'locals 21 22 23 | 31 32 33 | 3 5 | 51 52 53 | 41 42 43\n'
+                     'whole 0\n')
+    assert 'struct P arr[] = {{1, 2}, {3, 4}};' in text
+    assert 'struct O o = {{5, 6}, 7};' in text
+
+
+def test_braces_that_cannot_be_restored_are_refused_at_their_line(tmp_path):
+    with pytest.raises(DsuError) as e:
+        transform(tmp_path, 'struct P { int a, b; };\n'
+                  'extern int n;\n'
+                  'struct Q { int m[sizeof(int) + 1]; struct P p; };\n'
+                  'struct Q q = {1, 2, 3, 4, 5, 6, 7, 8};\n')
+    assert e.value.file.endswith('unit.c') and e.value.line == 4
+    assert 'cannot restore the braces' in str(e.value)
+
+
 def _unit_with_attributes(tmp_path, n):
     lines = ['static int v%d __attribute__((unused)) = %d;' % (i, i) for i in range(n)]
     lines.append('int main(void) { long s = 0;')

@@ -13,6 +13,7 @@ from ..model.tu import UnitModel
 from ..model.typing import Typer
 from . import DEFAULT, REGISTRY, run_pre_passes
 from .binder import Rewriter
+from .braces import restore_braces
 
 
 class Context:
@@ -164,6 +165,10 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
                            "their own)" % ent.name)
     model.structs = struct_defs(unit, model.canon, cgen.attrs)
     model.cgen = cgen
+    if 'wrap' in enabled:
+        wrapped = {id(d.node): d for d in model.structs if d.wrapped}
+        if wrapped:
+            restore_braces(unit, model.typedefs, lambda agg: wrapped.get(id(agg)))
     model.facts = unit_facts(unit, model, 'direct' in enabled and 'indirect' in enabled)
     for link in model.facts['unreachable']:
         for ent in model.entities.values():

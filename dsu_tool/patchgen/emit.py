@@ -25,6 +25,7 @@ from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
+from ..passes.braces import restore_braces
 from ..passes.driver import decls_of
 from ..passes.wrap import make_writable, size_entry, stamp_tags, wrap_struct, wrapped_in
 from ..frontend.errors import error_at
@@ -151,6 +152,8 @@ class UnitEmitter:
         for d in self.structs:
             if d.wrapped:
                 self.wrapped[id(d.node)] = d
+        if self.wrapped:
+            restore_braces(self.parsed, self.model.typedefs, self.wrapped_of)
         self.wrapped_fields = {f.name for d in self.structs if d.wrapped
                                for f in d.fields if f.name}
         self.checks = {}           # key -> (macro, cell, StructDef)
