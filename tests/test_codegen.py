@@ -13,6 +13,7 @@ from dsu_tool.codegen.cgen import AttributeMap
 from dsu_tool.frontend.errors import DsuError
 from dsu_tool.frontend.parse import parse_unit
 from dsu_tool.passes import driver
+from dsu_tool.versions import record
 from test_frontend import build_and_run, build_and_run_updateable, transform
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'codegen')
@@ -64,6 +65,35 @@ def test_braces_that_cannot_be_restored_are_refused_at_their_line(tmp_path):
                   'struct Q q = {1, 2, 3, 4, 5, 6, 7, 8};\n')
     assert e.value.file.endswith('unit.c') and e.value.line == 4
     assert 'cannot restore the braces' in str(e.value)
+
+
+def test_observed_layouts_are_kept_as_in_the_ordinary_build(tmp_path):
+    plain, text, model = both_ways(tmp_path, 'offsets.c')
+    assert plain == '8 24 32 16\n8 24 3 3\n12 40 32\n'
+    reasons = {d.name: d.reason for d in model.structs}
+    assert reasons['struct List'].startswith('its layout is observed (offsetof at ')
+    assert reasons['struct List'].endswith('offsets.c:23)')          # container_of
+    assert reasons['struct O'].endswith('offsets.c:25)')
+    assert reasons['struct P'].startswith('it is held by value in struct O, whose layout')
+    assert reasons['struct Inner'].startswith('it is held by value in struct Mid')
+    assert reasons['Outer'].startswith('its layout is observed (offsetof at ')
+    assert reasons['struct Node'].startswith('it is held by value in struct List')
+    assert reasons['struct Free'] is None                # not observed: wrapped
+    assert '__dsu_room' in text.split('struct Free')[1].split('};')[0]
+
+
+def test_units_that_disagree_on_a_struct_stop_the_link():
+    def unit(tu, wrapped, reason=None):
+        return ({'tu': tu, 'structs': [{'key': 'struct O@o.h', 'name': 'struct O',
+                                        'wrapped': wrapped, 'reason': reason,
+                                        'file': 'o.h', 'line': 3}]}, '')
+    record.check_struct_agreement([unit('a.c', True), unit('b.c', True)])
+    with pytest.raises(DsuError) as e:
+        record.check_struct_agreement([unit('a.c', True), unit(
+            'b.c', False, 'its layout is observed (offsetof at b.c:9)')])
+    assert (e.value.file, e.value.line) == ('o.h', 3)
+    assert 'struct O is kept unwrapped in b.c (its layout is observed (offsetof at ' \
+        'b.c:9)) but wrapped in a.c' in str(e.value) and 'DSU_FIXED' in str(e.value)
 
 
 def _unit_with_attributes(tmp_path, n):

@@ -77,6 +77,8 @@ class FactsWalker(Rewriter):
 
     def r_FuncCall(self, node):
         callee = node.name
+        if isinstance(callee, c_ast.ID) and callee.name == 'offsetof':
+            return super().r_FuncCall(node)      # names members, calls nothing
         if isinstance(callee, c_ast.ID) and self.lookup(callee.name) is None:
             ent = self._function(callee.name)
             if callee.name == UPDATE_POINT:
