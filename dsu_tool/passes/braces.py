@@ -43,8 +43,13 @@ class _Agg:
     def type_at(self, idx):
         return self.members[0][1] if self.kind == 'array' else self.members[idx][1]
 
-    def has(self, idx, coord):
+    def has(self, idx, coord, braced=False):
+        """Is there a member or element IDX?  Within its own braces an
+        array of unknown size takes what they hold; where its braces are
+        left out, its size tells where it ends."""
         if self.count == _UNKNOWN:
+            if braced:
+                return True
             raise error_at(coord, "cannot restore the braces this initialiser leaves "
                            "out: an array size is not a constant dsu can evaluate; "
                            "write the braces")
@@ -130,7 +135,8 @@ class Braces(Rewriter):
     # -- C11 6.7.9: the current object and its next subobject ---------------------
 
     def fill(self, agg, init):
-        stack = [[agg, -1]]       # the current object's path: [aggregate, index]
+        stack = [[agg, -1, True]]   # the current object's path: [aggregate,
+        #                             index, within braces of its own]
         for item in init.exprs:
             if isinstance(item, c_ast.NamedInitializer):
                 del stack[1:]
@@ -141,7 +147,7 @@ class Braces(Rewriter):
                         stack[-1][1] = idx
                         if k < len(item.name) - 1 or j < len(path) - 1:
                             cur = self.child(cur, idx, item)
-                            stack.append([cur, -1])
+                            stack.append([cur, -1, False])
                 self.place(stack, item.expr)
             elif self.advance(stack, item):
                 self.place(stack, item)
@@ -151,8 +157,9 @@ class Braces(Rewriter):
         """Move to the next subobject; False past the end (an excess
         initialiser, which gcc drops with a warning)."""
         while True:
-            agg, idx = stack[-1]
-            if not (agg.kind == 'union' and idx >= 0) and agg.has(idx + 1, _coord(item)):
+            agg, idx, braced = stack[-1]
+            if not (agg.kind == 'union' and idx >= 0) and agg.has(idx + 1, _coord(item),
+                                                                  braced):
                 stack[-1][1] = idx + 1
                 return True
             if len(stack) == 1:
@@ -160,7 +167,7 @@ class Braces(Rewriter):
             stack.pop()
 
     def place(self, stack, value):
-        agg, idx = stack[-1]
+        agg, idx, _ = stack[-1]
         while True:
             ty = agg.type_at(idx)
             sub = self.aggregate(ty, _coord(value))
@@ -180,7 +187,7 @@ class Braces(Rewriter):
             if not agg.has(0, _coord(value)):
                 raise error_at(_coord(value), "cannot restore the braces this "
                                "initialiser leaves out (an empty aggregate); write them")
-            stack.append([agg, 0])
+            stack.append([agg, 0, False])
             idx = 0
 
     def child(self, agg, idx, item):

@@ -1,3 +1,6 @@
+/* Initialisers that leave out braces, of structs the updateable build
+   wraps (room and tag after their fields): every form C allows must fill
+   the same members as in the ordinary build. */
 #include <stdio.h>
 #include <string.h>
 struct P { int a, b; };
@@ -15,6 +18,8 @@ struct W wd = {.ps[1].b = 11, 12, .u = {66}, .y = 13, 14};
 struct P grid[2][2] = {1, 2, 3, 4, 5, 6, 7, 8};
 struct P byidx[] = {[TWO] = 1, 2, [0].b = 3};
 struct O whole;
+static int three[] = {1, 2, 3};
+struct P sized[sizeof three / sizeof three[0]] = {{1, 2}, {3, 4}, {5, 6}};
 struct Q qs[] = {{1, 2, 3, 4, 5}, 6, 7, 8, 9, 10};
 static struct P fromexpr(void) { struct P p = {41, 42}; return p; }
 static void show(const char *what, const void *p, size_t n) {
@@ -39,5 +44,6 @@ int main(void) {
     printf("qs %d: %d %d %d %d %d | %d %d %d %d %d\n", (int)(sizeof qs / sizeof qs[0]), qs[0].p.a, qs[0].p.b, qs[0].q.a, qs[0].q.b, qs[0].k, qs[1].p.a, qs[1].p.b, qs[1].q.a, qs[1].q.b, qs[1].k);
     printf("locals %d %d %d | %d %d %d | %d %d | %d %d %d | %d %d %d\n", lo.p.a, lo.p.b, lo.z, lo2.p.a, lo2.p.b, lo2.z, (int)(sizeof larr / sizeof larr[0]), larr[2].a, cl->p.a, cl->p.b, cl->z, fe.p.a, fe.p.b, fe.z);
     printf("whole %d\n", whole.z);
+    printf("sized %d %d\n", (int)(sizeof sized / sizeof sized[0]), sized[2].b);
     return 0;
 }
