@@ -79,6 +79,20 @@ class PatchRewriter(Rewriter):
         self.local_types = {}      # link of a local static -> its type
         self.typer = Typer(emitter.parsed, emitter.model.typedefs, self)
 
+    def r_Decl(self, node):
+        """A local the patch's code initialises is made in the new
+        layout: it carries that layout's tag, or its first use would
+        convert it as an object of the old one."""
+        node = super().r_Decl(node)
+        if self.function is not None and isinstance(node.init, c_ast.InitList):
+            stamp_tags(node.init, node.type, self.typer, self.e.wrapped_of)
+        return node
+
+    def r_CompoundLiteral(self, node):
+        self.rewrite_children(node)
+        stamp_tags(node.init, node.type.type, self.typer, self.e.wrapped_of)
+        return node
+
     def r_StructRef(self, node):
         """A field of a wrapped struct is read through its check, which
         converts an object still in an older layout first."""
