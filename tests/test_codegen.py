@@ -53,7 +53,9 @@ def test_brace_elided_initialisers_of_wrapped_structs(tmp_path):
                      'qs 2: 1 2 3 4 5 | 6 7 8 9 10\n'
                      'locals 21 22 23 | 31 32 33 | 3 5 | 51 52 53 | 41 42 43\n'
                      'whole 0\n'
-                     'sized 3 6\n')
+                     'sized 3 6\n'
+                     'ns x y 2 z 4\n'
+                     'local type 1 2 3 | 2 9\n')
     assert 'struct P arr[] = {{1, 2}, {3, 4}};' in text
     assert 'struct O o = {{5, 6}, 7};' in text
 

@@ -75,6 +75,8 @@ class Braces(Rewriter):
         return wrapped_in(self.typer, ty, self.wrapped_of) is not None
 
     def r_Decl(self, node):
+        if self.function is not None:
+            self._local_tags(node.type)
         if isinstance(node.init, c_ast.InitList) and self.holds_wrapped(node.type):
             node.init = self.restore(node.type, node.init)
         return super().r_Decl(node)
@@ -84,6 +86,14 @@ class Braces(Rewriter):
             node.init = self.restore(node.type.type, node.init)
         self.rewrite_children(node)
         return node
+
+    def _local_tags(self, ty):
+        """A struct defined in a function may hold a wrapped one: the
+        typer finds it by tag from here on."""
+        while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
+            ty = ty.type
+        if isinstance(ty, (c_ast.Struct, c_ast.Union)) and ty.name and ty.decls is not None:
+            self.typer.tags[(type(ty), ty.name)] = ty
 
     def restore(self, ty, init):
         agg = self.aggregate(ty, init.coord)
@@ -119,7 +129,7 @@ class Braces(Rewriter):
         type TY (a struct of that type, a string for a character array)?"""
         ty = self.typer.resolve(ty)
         if isinstance(ty, c_ast.ArrayDecl):
-            return _is_string(value)
+            return _is_string(value) and self._of_characters(ty)
         mine = self.typer.aggregate(ty) if not isinstance(ty, (c_ast.Struct, c_ast.Union)) \
             else ty
         theirs = self.typer.aggregate(self.typer.type_of(value))
@@ -129,8 +139,15 @@ class Braces(Rewriter):
 
     def is_string_init(self, ty, init):
         """`char s[] = {"abc"}`: a string in braces for a character array."""
-        return isinstance(self.typer.resolve(ty), c_ast.ArrayDecl) and \
+        ty = self.typer.resolve(ty)
+        return isinstance(ty, c_ast.ArrayDecl) and self._of_characters(ty) and \
             len(init.exprs) == 1 and _is_string(init.exprs[0])
+
+    def _of_characters(self, array):
+        """Is ARRAY one of integers (characters, wide characters), which a
+        string initialises, and not one of pointers?"""
+        elem = self.typer.resolve(array.type)
+        return isinstance(elem, c_ast.TypeDecl) and isinstance(elem.type, c_ast.IdentifierType)
 
     # -- C11 6.7.9: the current object and its next subobject ---------------------
 

@@ -9,6 +9,7 @@ struct S { char name[8]; int n; };
 union U { int i; char c[4]; };
 struct W { struct P ps[2]; union U u; struct { int x, y; }; int last; };
 struct Q { struct P p; struct P q; int k; };
+struct N { const char *names[2]; struct P p; };
 enum { TWO = 2 };
 struct P arr[] = {1, 2, 3, 4};
 struct O o = {5, 6, 7};
@@ -18,6 +19,7 @@ struct W wd = {.ps[1].b = 11, 12, .u = {66}, .y = 13, 14};
 struct P grid[2][2] = {1, 2, 3, 4, 5, 6, 7, 8};
 struct P byidx[] = {[TWO] = 1, 2, [0].b = 3};
 struct O whole;
+struct N ns[] = {"x", "y", 1, 2, "z", "w", 3, 4};     /* strings for pointers */
 static int three[] = {1, 2, 3};
 struct P sized[sizeof three / sizeof three[0]] = {{1, 2}, {3, 4}, {5, 6}};
 struct Q qs[] = {{1, 2, 3, 4, 5}, 6, 7, 8, 9, 10};
@@ -45,5 +47,14 @@ int main(void) {
     printf("locals %d %d %d | %d %d %d | %d %d | %d %d %d | %d %d %d\n", lo.p.a, lo.p.b, lo.z, lo2.p.a, lo2.p.b, lo2.z, (int)(sizeof larr / sizeof larr[0]), larr[2].a, cl->p.a, cl->p.b, cl->z, fe.p.a, fe.p.b, fe.z);
     printf("whole %d\n", whole.z);
     printf("sized %d %d\n", (int)(sizeof sized / sizeof sized[0]), sized[2].b);
+    printf("ns %s %s %d %s %d\n", ns[0].names[0], ns[0].names[1], ns[0].p.b, ns[1].names[0],
+           ns[1].p.b);
+    {
+        struct L { struct P p; int z; };      /* defined in a function */
+        struct L l = {1, 2, 3};
+        struct L ls[] = {4, 5, 6, 7, 8, 9};
+        printf("local type %d %d %d | %d %d\n", l.p.a, l.p.b, l.z,
+               (int)(sizeof ls / sizeof ls[0]), ls[1].z);
+    }
     return 0;
 }
