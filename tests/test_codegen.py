@@ -11,7 +11,9 @@ import pytest
 
 from dsu_tool.codegen.cgen import AttributeMap
 from dsu_tool.frontend.errors import DsuError
+from dsu_tool.frontend.gnu import Tidier
 from dsu_tool.frontend.parse import parse_unit
+from dsu_tool.frontend.preprocess import preprocess
 from dsu_tool.passes import driver
 from dsu_tool.versions import record
 from test_frontend import build_and_run, build_and_run_updateable, transform
@@ -125,3 +127,26 @@ def test_attributes_attach_in_time_close_to_linear(tmp_path):
     attach_time = time.process_time() - start
     assert len(attrs.decls) == 20000 + 2 * 20000
     assert attach_time < parse_time / 2, (attach_time, parse_time)
+
+
+def test_a_program_on_one_line_is_tidied_in_linear_time(tmp_path):
+    """A macro expansion can put a whole program on one line; the front
+    end's edits to that line (here 96,000 blanked attribute tokens) must
+    cost what they cost spread over many lines, not the line's length
+    once per edit (which took seconds here).  Both are measured in this
+    process, on the same edits."""
+    block = '{ __attribute__((unused)) int a = 1; s += a; }'
+
+    def edit_time(separator, name):
+        path = tmp_path / name
+        path.write_text('int main(void) { int s = 0;\n' + separator.join(
+            [block] * 16000) + '\nreturn s; }\n')
+        tidier = Tidier(preprocess('gcc', [], str(path), str(tmp_path), str(tmp_path)))
+        tidier.run()
+        assert len(tidier.attributes) == 16000
+        start = time.process_time()
+        tidier.result()
+        return time.process_time() - start
+    many_lines = edit_time('\n', 'lines.c')
+    one_line = edit_time(' ', 'line.c')
+    assert one_line < 10 * many_lines + 0.1, (one_line, many_lines)

@@ -185,11 +185,22 @@ class Tidier:
         lines = list(self.lines)
         for row, edits in self.edits.items():
             line = lines[row]
-            for col, end, text in sorted(edits, reverse=True):
-                width = end - col
-                if len(text) < width:
-                    text = text + ' ' * (width - len(text))
-                line = line[:col] + text + line[end:]
+            edits = sorted(edits)
+            padded = [(col, end, text + ' ' * max(0, end - col - len(text)))
+                      for col, end, text in edits]
+            if all(a[1] <= b[0] for a, b in zip(edits, edits[1:])):
+                # apart, as edits are: joined in one go (a macro expansion
+                # can put a whole program on one line)
+                pieces, at = [], 0
+                for col, end, text in padded:
+                    pieces.append(line[at:col])
+                    pieces.append(text)
+                    at = end
+                pieces.append(line[at:])
+                line = ''.join(pieces)
+            else:
+                for col, end, text in reversed(padded):
+                    line = line[:col] + text + line[end:]
             lines[row] = line
         return '\n'.join(lines)
 
