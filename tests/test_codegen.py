@@ -43,6 +43,12 @@ def test_declarators_keep_their_own_types_and_attributes(tmp_path):
     assert text.count('__attribute__((cleanup(bump__dsu_declarators_c_') == 3
 
 
+def test_attributes_of_type_names_are_kept(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'typenames.c')
+    assert plain == '3 6 16 1082130432 7\n'
+    assert '(__attribute__((vector_size((4)* sizeof(float)))) float){2., 2., 2., 2.}' in text
+
+
 def test_brace_elided_initialisers_of_wrapped_structs(tmp_path):
     plain, text, _ = both_ways(tmp_path, 'braces.c')
     assert plain == ('arr 2: 1 2 3 4\n'

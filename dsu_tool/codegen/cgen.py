@@ -158,6 +158,20 @@ class CGen(c_generator.CGenerator):
 
     # -- attributes -------------------------------------------------------------
 
+    def _generate_type(self, n, modifiers=None, emit_declname=True, emit_base_type=True):
+        s = super()._generate_type(n, modifiers, emit_declname, emit_base_type)
+        if isinstance(n, c_ast.Typename) and self.attrs is not None and \
+                self.attrs.decls.get(id(n)):
+            # a type name's attributes go first: `(__attribute__((...)) float)`
+            s = ' '.join(self.attrs.decls[id(n)]) + ' ' + s
+        return s
+
+    def visit_Typename(self, n):
+        s = super().visit_Typename(n)
+        if self.attrs is not None and self.attrs.decls.get(id(n)):
+            s = ' '.join(self.attrs.decls[id(n)]) + ' ' + s
+        return s
+
     def _generate_struct_union_enum(self, n, name):
         s = super()._generate_struct_union_enum(n, name)
         if self.attrs is not None:

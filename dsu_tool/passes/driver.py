@@ -116,12 +116,13 @@ class ProgramRewriter(Rewriter):
 
 
 def decls_of(ast, unit):
-    """Every Decl of the program's own code, the ids of parameters, and
-    id -> depth in the AST of each."""
+    """Every Decl of the program's own code (and every type name, which
+    attributes may qualify too: `(__attribute__((vector_size(16))) float)`),
+    the ids of parameters, and id -> depth in the AST of each."""
     decls, params, depths = [], [], {}
 
     def note(node, depth):
-        if isinstance(node, (c_ast.Decl, c_ast.Typedef)):
+        if isinstance(node, (c_ast.Decl, c_ast.Typedef, c_ast.Typename)):
             if id(node) not in depths:  # declarators share their type nodes
                 decls.append(node)
                 depths[id(node)] = depth
