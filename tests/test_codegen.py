@@ -10,6 +10,7 @@ import time
 import pytest
 
 from dsu_tool.codegen.cgen import AttributeMap
+from dsu_tool.codegen.unit import RUNTIME_INCLUDE
 from dsu_tool.frontend.errors import DsuError
 from dsu_tool.frontend.gnu import Tidier
 from dsu_tool.frontend.parse import parse_unit
@@ -21,10 +22,10 @@ from test_frontend import build_and_run, build_and_run_updateable, transform
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'codegen')
 
 
-def both_ways(tmp_path, name):
+def both_ways(tmp_path, name, args=()):
     with open(os.path.join(HERE, name)) as f:
         source = f.read()
-    src, out, text, model = transform(tmp_path, source, name)
+    src, out, text, model = transform(tmp_path, source, name, args)
     plain = build_and_run(tmp_path, src, 'plain')
     assert build_and_run_updateable(tmp_path, out) == plain
     return plain, text, model
@@ -47,6 +48,13 @@ def test_attributes_of_type_names_are_kept(tmp_path):
     plain, text, _ = both_ways(tmp_path, 'typenames.c')
     assert plain == '3 6 16 1082130432 7\n'
     assert '(__attribute__((vector_size((4)* sizeof(float)))) float){2., 2., 2., 2.}' in text
+
+
+def test_loop_using_a_vector_variable_is_left_in_place(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'loopvector.c',
+                               ['-DDSU_UPDATEABLE', '-I', RUNTIME_INCLUDE])
+    assert plain == '3 12 16\n'
+    assert '__dsu_loop_main' not in text
 
 
 def test_brace_elided_initialisers_of_wrapped_structs(tmp_path):
