@@ -50,6 +50,13 @@ def test_attributes_of_type_names_are_kept(tmp_path):
     assert '(__attribute__((vector_size((4)* sizeof(float)))) float){2., 2., 2., 2.}' in text
 
 
+def test_parameters_keep_their_attributes_in_the_declarations_the_pass_writes(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'vectorparams.c')
+    assert plain == '5 5\n'
+    slot = [l for l in text.splitlines() if l.startswith('extern float (*__dsu_slot_ends')]
+    assert slot and 'float v __attribute__((vector_size(16)))' in slot[0]
+
+
 def test_loop_using_a_vector_variable_is_left_in_place(tmp_path):
     plain, text, _ = both_ways(tmp_path, 'loopvector.c',
                                ['-DDSU_UPDATEABLE', '-I', RUNTIME_INCLUDE])

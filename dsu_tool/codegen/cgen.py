@@ -36,6 +36,7 @@ class AttributeMap:
         self.depths = depths or {}
         self.types = {}           # (file, line, col) of a tag or `{` -> [text]
         self.decls = {}           # id(Decl) -> [text]
+        self._alive = []          # copies with entries (see copied)
         spans = [a for a in attributes if a.where == 'decl']
         for a in attributes:
             if a.where == 'type':
@@ -86,6 +87,14 @@ class AttributeMap:
             return found
         top = min(self.depths.get(id(d), 0) for d in found)
         return [d for d in found if self.depths.get(id(d), 0) == top]
+
+    def copied(self, old, new):
+        """NEW, a copy of node OLD, has OLD's attributes.  The map keeps
+        NEW alive: an entry for a dead node would pass to whatever node
+        Python gives its id next."""
+        if id(old) in self.decls:
+            self.decls[id(new)] = list(self.decls[id(old)])
+            self._alive.append(new)
 
     def for_body(self, decl):
         """The attributes of function declaration DECL that also hold for

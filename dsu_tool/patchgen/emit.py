@@ -202,9 +202,10 @@ class UnitEmitter:
             name = (PSLOT if call else PSTUB) % link
             if name not in self.declared:
                 self.declared.add(name)
-                ty = pointer_to(ent.decl.type, name) if call else ent.decl.type
+                attrs = self.cgen.attrs
+                ty = pointer_to(ent.decl.type, name, attrs) if call else ent.decl.type
                 self.before.append(HIDDEN + self.cgen.visit(
-                    declaration(ty, name, ['extern'])) + ';\n')
+                    declaration(ty, name, ['extern'], attrs=attrs, fresh=call)) + ';\n')
             return c_ast.ID(name, node.coord)
         kind = 'slot' if call else 'stub'
         cell = self._import(link, kind, ent.decl.type)
@@ -218,7 +219,7 @@ class UnitEmitter:
         if name in self.declared:
             return
         self.declared.add(name)
-        decl = declaration(ent.decl.type, name, ['static'])
+        decl = declaration(ent.decl.type, name, ['static'], attrs=self.cgen.attrs)
         self.before.append(' '.join(self.body_attrs.get(ent.name, []) +
                                     [self.cgen.visit(decl)]) + ';\n')
 
@@ -243,9 +244,11 @@ class UnitEmitter:
             cell = CELL[kind] % link
             self.imports[key] = (cell, self.plan.b.entity(link).hash)
             # var: T *cell; slot: R (**cell)(P); stub: R (*cell)(P)
-            cty = pointer_to(pointer_to(ty, cell), cell) if kind == 'slot' \
-                else pointer_to(ty, cell)
-            self.before.append(self.cgen.visit(declaration(cty, cell, ['static'])) + ';\n')
+            attrs = self.cgen.attrs
+            cty = pointer_to(pointer_to(ty, cell, attrs), cell, attrs) if kind == 'slot' \
+                else pointer_to(ty, cell, attrs)
+            self.before.append(self.cgen.visit(
+                declaration(cty, cell, ['static'], fresh=True)) + ';\n')
         return self.imports[key][0]
 
     def check(self, d):
@@ -377,7 +380,7 @@ class UnitEmitter:
             if stub not in self.declared:      # the table below takes its address
                 self.declared.add(stub)
                 trailer.append(HIDDEN + self.cgen.visit(
-                    declaration(ent.decl.type, stub, ['extern'])) + ';\n')
+                    declaration(ent.decl.type, stub, ['extern'], attrs=self.cgen.attrs)) + ';\n')
             self.defs.append('{%s, %s, %s, DSU_FUNC, 0, (void **)&%s, (void *)%s}' % (
                 c_string(link), c_string(ent.hash), c_string(ent.file), slot, stub))
         imports = ['{%s, %s, %s, (void **)&%s}' % (
