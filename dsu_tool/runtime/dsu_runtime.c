@@ -46,7 +46,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -56,6 +60,7 @@
 #include "dsu_internal.h"
 
 #include "runtime_state.h"
+#include "rt_sha256.c"
 #include "rt_points.c"
 #include "rt_update.c"
 #include "rt_json.c"
@@ -77,7 +82,9 @@ __attribute__((constructor)) static void dsu_runtime_init(void)
     cur_id = dsu__program_version_id;
     const char *v = getenv("DSU_VERBOSE");
     verbose = v && strcmp(v, "1") == 0;
-    init_sync();
+    for (int i = 0; i < MAXCONN; i++)
+        conns[i].sock.fd = conns[i].patch.fd = -1;
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    start_control_thread();
+    atexit(unlink_socket);
+    start_channel();
 }

@@ -220,162 +220,187 @@ static int check_points(struct jbuf *out, const struct dsu_patch *p)
     return fail(out, "rejected", "%s", why);
 }
 
-static void serve(int c, int busy);
-static int listener_alive(void);
+/* ---- APPLY, in named steps ------------------------------------------ */
 
-/* Checks, prepares, posts and awaits one patch.  Nothing observable by the
- * program changes before the update point takes the request. */
-static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
+/* Frees what the job holds that the running program does not own. */
+static void job_release(void)
 {
-    long long t0 = mono_ns();
-    struct stat st;
-    const char *err;
-    void *h = NULL;
-    void ***slots = NULL;
-    struct chunk *defs = NULL;
-    struct step *steps = NULL;
-    struct type *newtypes = NULL, **newtypes_tail = NULL;
-    struct applied *rec = NULL;
-    struct ptable *newpoints = NULL;
-    unsigned long deferred = 0;
-    char why[sizeof req.why];
+    pending_types = NULL; /* applied: now added_types; else freed below */
+    if (job.h)
+        release(job.h);
+    ptable_free(job.newpoints);
+    free(job.slots);
+    free(job.defs);
+    free(job.steps);
+    free(job.newtypes);
+    if (job.rec)
+        free(job.rec->path);
+    free(job.rec);
+    free(job.path);
+    memset(&job, 0, sizeof job);
+}
 
-    /* O_NONBLOCK: opening a FIFO must not hang the control thread */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        fail(out, "bad-input", "cannot open %s: %s", path, strerror(errno));
-        return;
-    }
-    if (fstat(fd, &st) < 0) {
-        fail(out, "bad-input", "cannot stat %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        fail(out, "rejected", "%s is not a regular file", path);
-        goto out;
-    }
-    if (st.st_uid != geteuid() && st.st_uid != 0) {
-        fail(out, "rejected", "%s is owned by uid %u, neither the process's user (uid %u) nor root",
-             path, (unsigned)st.st_uid, (unsigned)geteuid());
-        goto out;
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        fail(out, "rejected", "%s is writable by %s (mode %04o)", path,
-             (st.st_mode & S_IWOTH) ? "others" : "its group", (unsigned)(st.st_mode & 07777));
-        goto out;
-    }
-    {
-        char elfwhy[160];
-        const char *bad = check_elf(fd, st.st_size, elfwhy, sizeof elfwhy);
-        if (bad) {
-            fail(out, "bad-input", "%s is %s", path, bad);
-            goto out;
-        }
-    }
-    if (!(h = load_patch(fd, &st, &err))) {
+/* Step 1: the file the client passed (FD, opened by it with O_NOFOLLOW):
+ * a regular file that only the process's user or root can write; its
+ * bytes, read once, must be those the client checked (DIGEST, if given)
+ * and pass validate_patch.  Fills PF and *BYTES. */
+static int apply_read_patch(struct jbuf *out, int fd, const char *digest,
+                            struct patch_file *pf, unsigned char **bytes)
+{
+    const char *path = job.path;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return fail(out, "bad-input", "cannot stat %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fail(out, "rejected", "%s is not a regular file", path);
+    if (st.st_uid != geteuid() && st.st_uid != 0)
+        return fail(out, "rejected", "%s is owned by uid %u, neither the process's user (uid %u) "
+                    "nor root", path, (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return fail(out, "rejected", "%s is writable by %s (mode %04o)", path,
+                    (st.st_mode & S_IWOTH) ? "others" : "its group",
+                    (unsigned)(st.st_mode & 07777));
+    if (st.st_size > (off_t)1 << 30)
+        return fail(out, "bad-input", "%s is too large for a patch (%lld bytes)", path,
+                    (long long)st.st_size);
+    if (!(*bytes = read_all(fd, (size_t)st.st_size)))
+        return fail(out, "bad-input", "cannot read %s: %s", path, strerror(errno));
+    pf->bytes = *bytes;
+    pf->size = (size_t)st.st_size;
+    sha256_hex(pf->bytes, pf->size, pf->digest);
+    memcpy(job.digest, pf->digest, sizeof job.digest);
+    if (digest && strcmp(digest, pf->digest) != 0)
+        return fail(out, "rejected", "%s changed while it was being sent (sha256 %s checked by "
+                    "the client, %s received)", path, digest, pf->digest);
+    char why[200];
+    const char *bad = validate_patch(pf->bytes, pf->size, pf, why, sizeof why);
+    if (bad)
+        return fail(out, "bad-input", "%s is %s", path, bad);
+    return 0;
+}
+
+/* Step 2: the record, from the bytes: nothing is loaded for a patch of
+ * another ABI or for another version. */
+static int apply_check_record(struct jbuf *out, const struct patch_file *pf)
+{
+    const char *path = job.path;
+    if (pf->magic != DSU_PATCH_MAGIC)
+        return fail(out, "bad-input", "%s is not a dsu patch (bad magic 0x%08x)", path,
+                    pf->magic);
+    if (pf->abi != DSU_ABI_VERSION)
+        return fail(out, "rejected", "%s was built for runtime ABI %u, this runtime has ABI %u",
+                    path, pf->abi, DSU_ABI_VERSION);
+    if (!same(pf->from_id, cur_id))
+        return fail(out, "rejected", "the patch applies to %s %s (id %s), but the process runs "
+                    "%s %s (id %s)", pf->program ? pf->program : "?",
+                    pf->from_version ? pf->from_version : "?", pf->from_id ? pf->from_id : "",
+                    dsu__program_name, cur_version, cur_id);
+    return 0;
+}
+
+/* Step 3: loads a sealed copy of exactly the checked bytes, and makes sure
+ * the loader found the record validate_patch read. */
+static int apply_load(struct jbuf *out, const struct patch_file *pf)
+{
+    const char *path = job.path, *err = NULL;
+    struct stat st;
+    int mfd = sealed_copy(pf->bytes, pf->size);
+    if (mfd < 0)
+        return fail(out, "rejected", "cannot make a sealed copy of %s to load (memfd_create: "
+                    "%s)", path, strerror(errno));
+    if (fstat(mfd, &st) < 0 || !(job.h = load_patch(mfd, &st, &err))) {
+        if (!err)
+            err = strerror(errno);
+        close(mfd);
         /* unresolved symbols or missing libraries mean "not for this
          * process"; anything else means the file itself is broken */
         int foreign = strstr(err, "undefined symbol") || strstr(err, "cannot open shared object");
         const char *colon = strchr(err, ':'); /* drop the "/proc/self/fd/N" */
         if (strncmp(err, "/proc/self/fd/", 14) == 0 && colon)
             err = colon + strspn(colon, ": ");
-        fail(out, foreign ? "rejected" : "bad-input", "%s: %s", path, err);
-        goto out;
+        return fail(out, foreign ? "rejected" : "bad-input", "%s: %s", path, err);
     }
-    const struct dsu_patch *p = dlsym(h, "dsu_patch");
-    if (!p) {
-        fail(out, "bad-input", "%s is not a dsu patch (it defines no dsu_patch)", path);
-        goto out;
-    }
-    if (p->magic != DSU_PATCH_MAGIC) {
-        fail(out, "bad-input", "%s is not a dsu patch (bad magic 0x%08x)", path, p->magic);
-        goto out;
-    }
-    if (p->abi != DSU_ABI_VERSION) {
-        fail(out, "rejected", "%s was built for runtime ABI %u, this runtime has ABI %u", path,
-             p->abi, DSU_ABI_VERSION);
-        goto out;
-    }
-    if (!same(p->from_id, cur_id)) {
-        fail(out, "rejected", "the patch applies to %s %s (id %s), but the process runs %s %s (id %s)",
-             p->program ? p->program : "?", p->from_version ? p->from_version : "?",
-             p->from_id ? p->from_id : "", dsu__program_name, cur_version, cur_id);
-        goto out;
-    }
-    if ((p->nxforms && !p->xforms) || (p->nstates && !p->states)) {
-        fail(out, "bad-input", "%s lists transformers it does not have", path);
-        goto out;
-    }
+    close(mfd);
+    struct link_map *lm = NULL;
+    const struct dsu_patch *p = dlsym(job.h, "dsu_patch");
+    if (!p || dlinfo(job.h, RTLD_DI_LINKMAP, &lm) < 0 || !lm ||
+        (uintptr_t)p != lm->l_addr + pf->record || p->magic != pf->magic ||
+        p->abi != pf->abi || !same(p->from_id, pf->from_id))
+        return fail(out, "bad-input", "%s: the dynamic loader found another dsu_patch than the "
+                    "one its bytes hold", path);
+    job.p = p;
+    return 0;
+}
+
+/* Step 4: everything the patch needs exists in the running program, as
+ * the patch expects it; prepares what the update point will install, so
+ * that installing cannot fail. */
+static int apply_check(struct jbuf *out)
+{
+    const struct dsu_patch *p = job.p;
+    const char *path = job.path;
+    if ((p->nxforms && !p->xforms) || (p->nstates && !p->states))
+        return fail(out, "bad-input", "%s lists transformers it does not have", path);
     for (unsigned i = 0; i < p->nstates; i++)
-        if (!p->states[i].transform) {
-            fail(out, "bad-input", "the state transformer for %s has no function",
-                 p->states[i].name ? p->states[i].name : "(null)");
-            goto out;
-        }
-    if (p->ntypes && !p->types) {
-        fail(out, "bad-input", "%s lists types it does not have", path);
-        goto out;
-    }
-    if (p->npoints && !p->points) {
-        fail(out, "bad-input", "%s lists update points it does not have", path);
-        goto out;
-    }
+        if (!p->states[i].transform)
+            return fail(out, "bad-input", "the state transformer for %s has no function",
+                        p->states[i].name ? p->states[i].name : "(null)");
+    if (p->ntypes && !p->types)
+        return fail(out, "bad-input", "%s lists types it does not have", path);
+    if (p->npoints && !p->points)
+        return fail(out, "bad-input", "%s lists update points it does not have", path);
     for (unsigned i = 0; i < p->npoints; i++)
-        if (!p->points[i].file) {
-            fail(out, "bad-input", "update point %u of the patch has no file", i);
-            goto out;
-        }
-    slots = calloc(p->nupdates + 1, sizeof *slots);
-    steps = calloc(p->nxforms + 1, sizeof *steps);
-    rec = calloc(1, sizeof *rec);
-    defs = p->ndefs ? calloc(1, sizeof *defs) : NULL;
-    newtypes = calloc(p->ntypes + 1, sizeof *newtypes);
-    if (!slots || !steps || !rec || (p->ndefs && !defs) || !newtypes ||
-        !(rec->path = strdup(path))) {
-        fail(out, "rejected", "out of memory");
-        goto out;
-    }
-    if (types_oom) {
-        fail(out, "rejected",
-             "out of memory when the process started: its wrapped types are unknown");
-        goto out;
-    }
-    if (prepare_types(out, p, newtypes, &newtypes_tail) < 0)
-        goto out;
+        if (!p->points[i].file)
+            return fail(out, "bad-input", "update point %u of the patch has no file", i);
+    job.slots = calloc(p->nupdates + 1, sizeof *job.slots);
+    job.steps = calloc(p->nxforms + 1, sizeof *job.steps);
+    job.rec = calloc(1, sizeof *job.rec);
+    job.defs = p->ndefs ? calloc(1, sizeof *job.defs) : NULL;
+    job.newtypes = calloc(p->ntypes + 1, sizeof *job.newtypes);
+    if (!job.slots || !job.steps || !job.rec || (p->ndefs && !job.defs) || !job.newtypes ||
+        !(job.rec->path = strdup(path)))
+        return fail(out, "rejected", "out of memory");
+    if (types_oom)
+        return fail(out, "rejected",
+                    "out of memory when the process started: its wrapped types are unknown");
+    if (prepare_types(out, p, job.newtypes, &job.newtypes_tail) < 0)
+        return -1;
     /* No update point can change the registry or the types meanwhile: only
      * a request from this thread does that, and none is pending. */
-    if (check_xforms(out, p, steps) < 0)
-        goto out;
+    if (check_xforms(out, p, job.steps) < 0)
+        return -1;
     for (unsigned i = 0; i < p->nimports; i++) {
         const struct dsu_import *im = &p->imports[i];
-        if (im->kind < DSU_IMPORT_SLOT || im->kind > DSU_IMPORT_TYPE || !im->cell) {
-            fail(out, "bad-input", "import %s has an invalid kind %u or no cell",
-                 im->name ? im->name : "(null)", im->kind);
-            goto out;
-        }
+        if (im->kind < DSU_IMPORT_SLOT || im->kind > DSU_IMPORT_TYPE || !im->cell)
+            return fail(out, "bad-input", "import %s has an invalid kind %u or no cell",
+                        im->name ? im->name : "(null)", im->kind);
         if (im->kind == DSU_IMPORT_TYPE) {
             if (!resolve_type_import(out, p, im))
-                goto out;
+                return -1;
         } else if (!resolve(out, "import", im->name, im->type_hash,
                             im->kind == DSU_IMPORT_VAR ? DSU_VAR : DSU_FUNC)) {
-            goto out;
+            return -1;
         }
     }
     for (unsigned i = 0; i < p->nupdates; i++) {
         const struct dsu_sym *e = resolve(out, "update", p->updates[i].name,
                                           p->updates[i].type_hash, DSU_FUNC);
         if (!e)
-            goto out;
-        slots[i] = e->slot;
+            return -1;
+        job.slots[i] = e->slot;
     }
     if (check_points(out, p) < 0)
-        goto out;
-    if (p->npoints && !(newpoints = ptable_merge(points, p->points, p->npoints))) {
-        fail(out, "rejected", "out of memory");
-        goto out;
-    }
-    /* Everything checks: now the cells, which only the patch's own (not
-     * yet reachable) code reads. */
+        return -1;
+    if (p->npoints && !(job.newpoints = ptable_merge(points, p->points, p->npoints)))
+        return fail(out, "rejected", "out of memory");
+    return 0;
+}
+
+/* Step 5: fills the patch's cells (only its own, not yet reachable, code
+ * reads them) and posts the request for an update point. */
+static void apply_post(void)
+{
+    const struct dsu_patch *p = job.p;
     for (unsigned i = 0; i < p->nimports; i++) {
         const struct dsu_import *im = &p->imports[i];
         if (im->kind == DSU_IMPORT_TYPE) {
@@ -385,104 +410,123 @@ static void do_apply(struct jbuf *out, long long timeout_ms, const char *path)
         const struct dsu_sym *e = lookup(im->name);
         *im->cell = im->kind == DSU_IMPORT_SLOT ? (void *)e->slot : e->addr;
     }
-    if (defs) {
-        defs->syms = p->defs;
-        defs->n = p->ndefs;
+    if (job.defs) {
+        job.defs->syms = p->defs;
+        job.defs->n = p->ndefs;
     }
-    rec->from = p->from_version;
-    rec->to = p->to_version;
+    job.rec->from = p->from_version;
+    job.rec->to = p->to_version;
+    memcpy(job.rec->digest, job.digest, sizeof job.digest);
 
     pthread_mutex_lock(&lock);
     req.patch = p;
-    req.slots = slots;
-    req.defs = defs;
-    req.steps = steps;
+    req.slots = job.slots;
+    req.defs = job.defs;
+    req.steps = job.steps;
     req.types = pending_types;
-    req.types_tail = newtypes_tail;
-    req.rec = rec;
-    req.points = newpoints;
+    req.types_tail = job.newtypes_tail;
+    req.rec = job.rec;
+    req.points = job.newpoints;
+    job.newpoints = NULL; /* the request's now */
     req.deferred = 0;
     req.why_file = NULL;
     req.why_line = 0;
     req.why[0] = '\0';
     req.state = PENDING;
+    job.t_posted = mono_ns();
     __atomic_store_n(&dsu__pending, 1, __ATOMIC_RELEASE);
-    long long t_posted = mono_ns();
-    long long deadline = t_posted + timeout_ms * 1000000LL;
-    /* Wait in short slices, answering STATUS requests in between, so the
-     * process stays observable while it has not reached an update point. */
-    while (req.state == PENDING) {
-        long long now = mono_ns();
-        if (now >= deadline)
-            break;
-        long long until = now + 20000000LL < deadline ? now + 20000000LL : deadline;
-        struct timespec ts = {until / 1000000000LL, until % 1000000000LL};
-        pthread_cond_timedwait(&done_cv, &lock, &ts);
-        if (req.state != PENDING)
-            break;
-        pthread_mutex_unlock(&lock);
-        struct pollfd pfd = {lfd, POLLIN, 0};
-        if (listener_alive() && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
-            int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-            if (c >= 0)
-                serve(c, 1);
-        }
-        pthread_mutex_lock(&lock);
+    pthread_mutex_unlock(&lock);
+}
+
+/* Starts an APPLY of the file FD that the client names PATH, to be
+ * installed within TIMEOUT_MS of now.  Returns 1 when the request waits
+ * for an update point (see apply_outcome), 0 when OUT has the answer. */
+static int apply_start(struct jbuf *out, long long timeout_ms, int fd, const char *path,
+                       const char *digest)
+{
+    struct patch_file pf = {0};
+    unsigned char *bytes = NULL;
+    memset(&job, 0, sizeof job);
+    job.t0 = mono_ns();
+    job.deadline = job.t0 + timeout_ms * 1000000LL;
+    job.timeout_ms = timeout_ms;
+    if (!(job.path = strdup(path))) {
+        fail(out, "rejected", "out of memory");
+        return 0;
     }
-    int applied = req.state == DONE, failed = req.state == FAILED;
-    if (!applied)
-        __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
+    int bad = apply_read_patch(out, fd, digest, &pf, &bytes) < 0 ||
+              apply_check_record(out, &pf) < 0 || apply_load(out, &pf) < 0 ||
+              apply_check(out) < 0;
+    free(bytes);
+    if (bad) {
+        job_release();
+        return 0;
+    }
+    apply_post();
+    job.active = 1;
+    return 1;
+}
+
+/* The outcome of the posted request, once there is one: installed,
+ * rolled back, or withdrawn because its time ran out or (GONE) its client
+ * went away.  A withdrawn request can never be taken afterwards: taking
+ * and withdrawing are exclusive under `lock`.  Returns 0 while it waits,
+ * else 1 with the answer in OUT (unless GONE) and the job ended. */
+static int apply_outcome(struct jbuf *out, int gone)
+{
+    unsigned long deferred;
+    char why[sizeof req.why];
+    pthread_mutex_lock(&lock);
+    int state = req.state;
+    if (state == TAKEN || (state == PENDING && !gone && mono_ns() < job.deadline)) {
+        pthread_mutex_unlock(&lock);
+        return 0;
+    }
+    if (state == PENDING)
+        __atomic_store_n(&dsu__pending, poll_mode, __ATOMIC_RELAXED);
     /* not applied: the merged table; applied: the table it replaced */
-    newpoints = req.points;
+    job.newpoints = req.points;
     req.points = NULL;
     deferred = req.deferred;
     memcpy(why, req.why, sizeof why);
     req.state = IDLE;
     pthread_mutex_unlock(&lock);
 
-    if (failed) {
+    const struct dsu_patch *p = job.p;
+    long long timeout_ms = job.timeout_ms;
+    if (state == FAILED) {
         const char *name = p->states[req.failed_state].name;
         fail(out, "rejected", "state transformer for %s failed (returned %d); the update was "
              "rolled back", name ? name : "(null)", req.failed_ret);
-        goto out;
+    } else if (state == PENDING && gone) {
+        say("%s: withdrawn, its client went away", job.path);
+    } else if (state == PENDING && deferred) {
+        fail(out, "timeout", "no safe update point was reached in %.*f s (deferred %lu "
+             "time%s; last: %s)", timeout_ms % 100 ? 3 : 1, timeout_ms / 1000.0,
+             deferred, deferred == 1 ? "" : "s", why);
+    } else if (state == PENDING) {
+        fail(out, "timeout", "no update point was reached within %lld ms; nothing was "
+             "changed", timeout_ms);
+    } else { /* DONE */
+        struct applied *rec = job.rec;
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%d", rec->up_file ? rec->up_file : "?", rec->up_line);
+        /* now part of the running program */
+        job.h = NULL, job.defs = NULL, job.steps = NULL, job.rec = NULL, job.newtypes = NULL;
+        jb_raw(out, "{\"ok\":true,\"code\":\"applied\",\"from\":");
+        jb_str(out, p->from_version);
+        jb_raw(out, ",\"to\":");
+        jb_str(out, p->to_version);
+        jb_fmt(out, ",\"pause_ns\":%lld,\"prepare_us\":%lld,\"deferred\":%lu,\"update_point\":",
+               rec->pause_ns, (job.t_posted - job.t0) / 1000, deferred);
+        jb_str(out, where);
+        jb_raw(out, ",\"sha256\":");
+        jb_str(out, rec->digest);
+        jb_raw(out, ",\"summary\":");
+        jb_str(out, p->summary);
+        jb_raw(out, "}");
+        say("applied %s (%s -> %s) at %s", job.path, p->from_version, p->to_version, where);
     }
-    if (!applied) {
-        if (deferred)
-            fail(out, "timeout", "no safe update point was reached in %.*f s (deferred %lu "
-                 "time%s; last: %s)", timeout_ms % 100 ? 3 : 1, timeout_ms / 1000.0,
-                 deferred, deferred == 1 ? "" : "s", why);
-        else
-            fail(out, "timeout", "no update point was reached within %lld ms; nothing was "
-                 "changed", timeout_ms);
-        goto out;
-    }
-    char where[4200];
-    snprintf(where, sizeof where, "%s:%d", rec->up_file ? rec->up_file : "?", rec->up_line);
-    long long pause_ns = rec->pause_ns;
-    h = NULL, defs = NULL, steps = NULL, rec = NULL; /* now part of the running program */
-    newtypes = NULL;
-    jb_raw(out, "{\"ok\":true,\"code\":\"applied\",\"from\":");
-    jb_str(out, p->from_version);
-    jb_raw(out, ",\"to\":");
-    jb_str(out, p->to_version);
-    jb_fmt(out, ",\"pause_ns\":%lld,\"prepare_us\":%lld,\"deferred\":%lu,\"update_point\":",
-           pause_ns, (t_posted - t0) / 1000, deferred);
-    jb_str(out, where);
-    jb_raw(out, ",\"summary\":");
-    jb_str(out, p->summary);
-    jb_raw(out, "}");
-    say("applied %s (%s -> %s) at %s", path, p->from_version, p->to_version, where);
-out:
-    pending_types = NULL;  /* applied: now added_types; else freed below */
-    if (h)
-        release(h);
-    ptable_free(newpoints);
-    free(slots);
-    free(defs);
-    free(steps);
-    free(newtypes);
-    if (rec)
-        free(rec->path);
-    free(rec);
-    close(fd);
+    job_release();
+    return 1;
 }

@@ -89,32 +89,7 @@ static void jb_str(struct jbuf *b, const char *str)
     jb_put(b, "\"", 1);
 }
 
-/* ---- replies ---------------------------------------------------------- */
-
-static void send_all(int c, const char *s, size_t n)
-{
-    while (n > 0) {
-        /* MSG_NOSIGNAL: a client that went away must not raise SIGPIPE */
-        ssize_t w = send(c, s, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void reply(int c, struct jbuf *b)
-{
-    static const char oom[] = "{\"ok\":false,\"code\":\"rejected\",\"reason\":\"out of memory\"}\n";
-    jb_raw(b, "\n");
-    if (b->oom)
-        send_all(c, oom, sizeof oom - 1);
-    else
-        send_all(c, b->p, b->len);
-    free(b->p);
-}
+/* ---- messages --------------------------------------------------------- */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)

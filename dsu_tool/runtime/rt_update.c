@@ -6,7 +6,13 @@
 
 /* ---- the update point ------------------------------------------------- */
 
-void dsu__update_point(const char *file, int line)
+static void channel_poll(void);
+
+/* Takes the pending request at FILE:LINE if it is safe there and installs
+ * it.  The state transformers run without `lock` (TAKEN keeps the control
+ * thread from withdrawing meanwhile): fork() handlers take that lock, and
+ * a transformer may fork. */
+static void take_request(const char *file, int line)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -32,23 +38,28 @@ void dsu__update_point(const char *file, int line)
             return;
         }
     }
+    req.state = TAKEN;
     /* cleared before the state transformers run: one that reaches
-     * DSU_update() must not re-enter and deadlock on `lock` */
-    __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
+     * DSU_update() must not re-enter */
+    __atomic_store_n(&dsu__pending, poll_mode, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&lock);
     /* State transformers can fail, so they run before the first change.
      * They write only storage the patch owns, which is discarded with the
      * patch on failure: nothing of the program needs undoing. */
     for (unsigned i = 0; i < p->nstates; i++) {
         int r = p->states[i].transform();
         if (r != 0) {
+            pthread_mutex_lock(&lock);
             req.failed_state = i;
             req.failed_ret = r;
             req.state = FAILED;
-            pthread_cond_signal(&done_cv);
             pthread_mutex_unlock(&lock);
             return;
         }
     }
+    /* Installing is a handful of stores; under the lock so that STATUS
+     * sees the program before or after it, never halfway. */
+    pthread_mutex_lock(&lock);
     /* Types before slots: new code becomes reachable through a slot and
      * must then see the type as changed. */
     for (unsigned i = 0; i < p->nxforms; i++) {
@@ -71,7 +82,7 @@ void dsu__update_point(const char *file, int line)
         req.defs->next = registry;
         registry = req.defs;
     }
-    if (req.points) { /* the control thread frees what it gets back */
+    if (req.points) { /* the channel frees what it gets back */
         struct ptable *old = points;
         points = req.points;
         req.points = old;
@@ -84,10 +95,23 @@ void dsu__update_point(const char *file, int line)
     *applied_tail = req.rec;
     applied_tail = &req.rec->next;
     req.state = DONE;
-    pthread_cond_signal(&done_cv);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     req.rec->pause_ns = ns_of(t1) - ns_of(t0);
     pthread_mutex_unlock(&lock);
+}
+
+void dsu__update_point(const char *file, int line)
+{
+    static __thread int inside; /* a state transformer reaching DSU_update() */
+    if (inside)
+        return;
+    inside = 1;
+    if (poll_mode)
+        channel_poll(); /* may post a request */
+    take_request(file, line);
+    if (poll_mode)
+        channel_poll(); /* answers it */
+    inside = 0;
 }
 
 const char *dsu_version(void)

@@ -39,6 +39,7 @@ struct applied {
     long long pause_ns;
     const char *up_file;
     int up_line;
+    char digest[65]; /* sha256 of the patch file, hex */
 };
 
 /* Patch objects this runtime holds open, with the file each came from.
@@ -122,12 +123,14 @@ static struct applied *applied_head, **applied_tail = &applied_head;
 static struct loaded *loaded;
 
 /* The hand-off between the control thread and an update point.  `lock`
- * makes taking the request (update point) and withdrawing it (timeout)
- * mutually exclusive, so a patch is either installed completely or not at
- * all; it also orders the prepared data before the update point reads it. */
-enum { IDLE, PENDING, DONE, FAILED };
+ * makes taking the request (update point: PENDING -> TAKEN) and
+ * withdrawing it (timeout, client gone: PENDING -> IDLE) mutually
+ * exclusive, so a patch is either installed completely or not at all; it
+ * also orders the prepared data before the update point reads it.  The
+ * lock is not held while state transformers run (TAKEN): fork() handlers
+ * take it, and a transformer may fork. */
+enum { IDLE, PENDING, TAKEN, DONE, FAILED };
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done_cv;
 static struct { /* owner: lock */
     int state;
     const struct dsu_patch *patch;
@@ -147,16 +150,37 @@ static struct { /* owner: lock */
     char why[512];
 } req;
 
+/* The APPLY being prepared, or posted and awaiting its outcome (owner:
+ * whoever runs the channel: the control thread, or in polling mode the
+ * program's thread at its update points).  What it allocated is freed by
+ * job_release unless the update point made it part of the program. */
+static struct job {
+    int active;
+    long long t0, t_posted, deadline, timeout_ms;
+    char *path;      /* as the client named the file, for messages and STATUS */
+    char digest[65];
+    void *h;
+    const struct dsu_patch *p;
+    void ***slots;
+    struct chunk *defs;
+    struct step *steps;
+    struct type *newtypes, **newtypes_tail;
+    struct applied *rec;
+    struct ptable *newpoints;
+} job;
+
+/* Polling mode: no control thread; the program's thread serves the
+ * channel at its update points (DSU_CONTROL=poll, or no thread could be
+ * started).  dsu__pending then stays set so that every DSU_update() calls
+ * in.  Set by the constructor, or by it when the thread fails to start. */
+static int poll_mode;
+
 /* The listening socket, remembered by identity so that we notice when the
  * program closes it (daemons close every fd) and never touch an fd number
  * the program has reused for something of its own. */
 static int lfd = -1; /* owner control; closed by the child after fork */
 static dev_t l_dev;
 static ino_t l_ino;
-
-/* Connections being served (the outer one, and a STATUS served while an
- * APPLY waits), so that a forked child can drop its copies. */
-static int conns[2] = {-1, -1};
 
 static long long ns_of(struct timespec t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
 
