@@ -1,6 +1,6 @@
 """Client side of the runtime's control protocol.
 
-Every updateable process listens on a Unix socket /tmp/dsu-<euid>/<pid>.sock
+Every updateable process listens on a Unix socket /tmp/dsu-<euid>/<pid>-<pidns>.sock
 in a directory only its owner can enter.  The client finds it through
 /proc/PID (the socket among the process's own fds, by /proc/PID/net/unix)
 and connects through /proc/PID/root, so that a process in a chroot or in
@@ -36,7 +36,7 @@ import time
 ANSWER_MARGIN_S = 5.0
 
 CAP_SYS_PTRACE = 19
-_SOCKET_PATH = re.compile(r'^/tmp/dsu-\d+/\d+\.sock$')
+_SOCKET_PATH = re.compile(r'^/tmp/dsu-\d+/\d+(-\d+)?\.sock$')
 _SO_ACCEPTCON = 0x10000
 
 
@@ -96,7 +96,7 @@ def check_may_update(pid):
                            'three, or root (CAP_SYS_PTRACE), may' % (gid, pid, *gids))
     # the kernel gives a process that is not dumpable to root in /proc
     try:
-        owner = os.stat('/proc/%d' % pid).st_uid
+        owner = os.stat('/proc/%d/status' % pid).st_uid
     except OSError:
         owner = None
     if owner != uid:

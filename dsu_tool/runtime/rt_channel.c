@@ -2,7 +2,7 @@
  * control thread (or polling at update points), fork handling and the
  * start-up tables.
  *
- * The channel is a Unix socket /tmp/dsu-<euid>/<pid>.sock in a directory
+ * The channel is a Unix socket /tmp/dsu-<euid>/<pid>-<pidns>.sock in a directory
  * that only its owner can enter (mode 0700, checked), so other users
  * cannot even connect; the CLI finds it through /proc/<pid>/fd and
  * /proc/<pid>/net/unix and reaches it through /proc/<pid>/root, whatever
@@ -165,7 +165,13 @@ static int listen_now(void)
     struct stat st;
     if (socket_dir(dir, sizeof dir) < 0)
         return -1;
-    snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld.sock", dir, (long)getpid());
+    /* with the pid namespace in the name, processes of several namespaces
+     * sharing /tmp get distinct sockets */
+    if (stat("/proc/self/ns/pid", &st) == 0)
+        snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld-%lu.sock", dir, (long)getpid(),
+                 (unsigned long)st.st_ino);
+    else
+        snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld.sock", dir, (long)getpid());
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         report("cannot create the control socket (%s): this process cannot be updated",
@@ -285,6 +291,7 @@ static struct conn {
     int state;
     struct ownfd sock, patch; /* patch: passed with the request, or -1 */
     long long deadline;
+    int gone;                 /* C_WAIT: its client went away */
     const char *refused;      /* why the peer may not, if it may not */
     char refused_buf[400];
     char in[8192];
@@ -513,11 +520,14 @@ static void channel_step(int wait_ms)
         struct conn *c = &conns[i];
         if (c->state == C_FREE)
             continue;
+        if (c->gone)
+            continue; /* its request awaits the outcome, to be withdrawn */
         if (!still_ours(&c->sock)) { /* closed by the program: forget it */
             c->sock.fd = -1;
             if (c->state == C_WAIT)
-                apply_outcome(&c->out, 1);
-            conn_end(c);
+                c->gone = 1;
+            else
+                conn_end(c);
             continue;
         }
         short ev = c->state == C_READ ? POLLIN : c->state == C_WAIT ? POLLIN | POLLRDHUP : POLLOUT;
@@ -545,11 +555,16 @@ static void channel_step(int wait_ms)
                 accept_new();
             continue;
         }
-        if (c->state == C_WAIT) {
-            if (client_gone(c, pfd[i].revents)) {
-                apply_outcome(&c->out, 1);
+        if (!still_ours(&c->sock)) { /* closed by the program meanwhile */
+            c->sock.fd = -1;
+            if (c->state == C_WAIT)
+                c->gone = 1;
+            else
                 conn_end(c);
-            }
+            continue;
+        }
+        if (c->state == C_WAIT) {
+            c->gone = client_gone(c, pfd[i].revents);
             continue;
         }
         if (pfd[i].revents && c->state == C_READ)
@@ -559,9 +574,17 @@ static void channel_step(int wait_ms)
         if (c->state != C_FREE && c->state != C_WAIT && now >= c->deadline)
             conn_end(c); /* too slow: dropped, so that it delays nobody */
     }
-    for (int i = 0; i < MAXCONN; i++)
-        if (conns[i].state == C_WAIT && apply_outcome(&conns[i].out, 0))
-            conn_answer(&conns[i]);
+    /* a request being installed (TAKEN) cannot be withdrawn: its outcome
+     * is awaited even when its client is gone */
+    for (int i = 0; i < MAXCONN; i++) {
+        struct conn *c = &conns[i];
+        if (c->state == C_WAIT && apply_outcome(&c->out, c->gone)) {
+            if (c->gone)
+                conn_end(c);
+            else
+                conn_answer(c);
+        }
+    }
 }
 
 /* ---- control thread, or polling ---------------------------------------- */
