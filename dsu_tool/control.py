@@ -22,6 +22,7 @@ only when no verdict could be had at all.
 """
 
 import array
+import glob
 import hashlib
 import json
 import os
@@ -121,10 +122,53 @@ def find_channel(pid):
         try:
             return _find_channel(pid)
         except ControlError as e:
-            # a program that closed the socket gets a new one within 0.5 s
             if e.code != 'error' or time.monotonic() > deadline:
                 raise
+            _knock(pid)
             time.sleep(0.05)
+
+
+def _knock(pid):
+    """A program that closed the runtime's socket (daemons close every
+    fd) leaves the runtime waiting on it: a connection to the socket's
+    path wakes it to listen anew.  Nothing is sent."""
+    try:
+        nspid = _read_status(pid).get('NSpid', [str(pid)])[-1]
+    except ControlError:
+        return
+    for path in glob.glob('/proc/%d/root/tmp/dsu-*/%s-*.sock' % (pid, nspid)):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.settimeout(0.5)
+            s.connect(path)
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+
+def check_sandbox(pid):
+    """Refuses a process whose control thread runs under a seccomp filter:
+    the filter may kill the process for a call the runtime makes.  A
+    sandboxed program receives updates in polling mode instead, where no
+    such thread exists (see the README for the calls to allow)."""
+    try:
+        tasks = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return
+    for tid in tasks:
+        try:
+            with open('/proc/%d/task/%s/comm' % (pid, tid)) as f:
+                if f.read().strip() != 'dsu-control':
+                    continue
+            mode = _status_fields('/proc/%d/task/%s/status' % (pid, tid)).get('Seccomp', ['0'])
+        except OSError:
+            continue
+        if mode[0] != '0':
+            raise ControlError('rejected', 'process %d runs its dsu control thread under a '
+                               'seccomp filter, which may kill the process for the calls the '
+                               'runtime makes; run it with DSU_CONTROL=poll and allow the calls '
+                               'the dsu README lists' % pid)
 
 
 def _find_channel(pid):
@@ -162,6 +206,7 @@ def connect(pid, timeout_s):
     if not isinstance(pid, int) or pid <= 0:
         raise ControlError('bad-input', 'invalid pid %r' % (pid,))
     check_may_update(pid)
+    check_sandbox(pid)
     path = find_channel(pid)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -214,6 +214,7 @@ def test_seteuid_server_refuses_its_service_user(build, users, shared, markers):
         # now as the service user, who can then reach it; the runtime
         # itself must refuse
         assert t.ask("closefds") == "ok"
+        assert dsu("status", t.pid).returncode == 0  # root's knock: a new channel
         assert wait_for(lambda: list(Path("/tmp/dsu-%d" % users.a.pw_uid).glob(
             "%d-*.sock" % t.pid)), 5)
         answer = raw_apply(users.a, t.pid, mine)
@@ -245,6 +246,7 @@ def test_non_dumpable_server_refuses_its_user(build, users, shared, markers):
         assert r.returncode == 3, r.stderr
         assert "not dumpable" in r.stderr
         assert t.ask("closefds") == "ok"  # its new channel is the user's
+        assert dsu("status", t.pid).returncode == 0
         assert wait_for(lambda: list(Path("/tmp/dsu-%d" % users.a.pw_uid).glob(
             "%d-*.sock" % t.pid)), 5)
         answer = raw_apply(users.a, t.pid, mine)
@@ -614,7 +616,8 @@ RUNTIME_CALLS = ["poll", "ppoll", "accept4", "getsockopt", "recvmsg", "sendto", 
                  "fstat", "newfstatat", "openat", "read", "pread64", "getresuid",
                  "getresgid", "prctl", "memfd_create", "write", "fcntl", "mmap",
                  "mprotect", "munmap", "brk", "futex", "getpid", "clock_gettime",
-                 "socket", "bind", "listen", "connect", "mkdir", "unlink", "geteuid"]
+                 "socket", "bind", "listen", "connect", "mkdir", "unlink", "unlinkat",
+                 "getdents64", "kill", "geteuid"]
 PROGRAM_CALLS = ["read", "write", "poll", "exit_group", "rt_sigreturn", "newfstatat",
                  "fstat", "futex", "close", "openat", "lseek", "brk"]
 
@@ -631,6 +634,23 @@ def test_sandboxed_program_polls_for_updates(build):
         r = dsu("apply", t.pid, build.v1_v2)
         assert r.returncode == 0, r.stderr
         assert t.alive_on("v2")
+    finally:
+        err = t.stop()
+    assert t.proc.returncode == 0, (t.proc.returncode, err)
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the sandbox is x86-64 BPF")
+def test_sandboxed_control_thread_gets_a_clear_error_not_a_kill(build):
+    nr = _syscall_numbers()
+    allowed = sorted({nr[c] for c in PROGRAM_CALLS if c in nr})  # none for the runtime
+    t = Target(build.prog)
+    try:
+        assert t.ask("sandbox %s" % ",".join(map(str, allowed))) == "ok"
+        for args in (["status", t.pid], ["apply", t.pid, build.v1_v2]):
+            r = dsu(*args)
+            assert r.returncode == 3, r.stderr
+            assert "seccomp" in r.stderr and "DSU_CONTROL=poll" in r.stderr
+        assert t.alive_on("v1")
     finally:
         err = t.stop()
     assert t.proc.returncode == 0, (t.proc.returncode, err)

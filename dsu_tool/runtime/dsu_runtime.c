@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #define DSU_UPDATEABLE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -85,6 +86,5 @@ __attribute__((constructor)) static void dsu_runtime_init(void)
     for (int i = 0; i < MAXCONN; i++)
         conns[i].sock.fd = conns[i].patch.fd = -1;
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    atexit(unlink_socket);
     start_channel();
 }

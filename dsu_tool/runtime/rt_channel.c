@@ -95,10 +95,6 @@ static void do_status(struct jbuf *out)
 #define MAXCONN 16
 
 /* Owner: the channel (control thread, or the polling program thread). */
-static char sock_path[sizeof ((struct sockaddr_un *)0)->sun_path];
-static dev_t sp_dev;      /* the socket file bound there */
-static ino_t sp_ino;
-static pid_t sp_pid;      /* the process that bound it */
 static long long next_listen;
 static char last_report[300];
 static pthread_mutex_t chan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -150,12 +146,25 @@ static int socket_dir(char *dir, size_t n)
     return 0;
 }
 
-static void unlink_socket(void)
+/* Sockets of processes of this pid namespace that are gone: a process
+ * leaves its socket behind (the runtime adds nothing to the program's
+ * exit), the next one of the same user clears them. */
+static void clear_stale(const char *dir, unsigned long ns)
 {
-    struct stat st;
-    if (sp_pid == getpid() && sock_path[0] && stat(sock_path, &st) == 0 &&
-        st.st_dev == sp_dev && st.st_ino == sp_ino)
-        unlink(sock_path);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        long pid;
+        unsigned long their_ns;
+        char end;
+        if (sscanf(e->d_name, "%ld-%lu.soc%c", &pid, &their_ns, &end) != 3 || end != 'k' ||
+            their_ns != ns || pid <= 0 || pid == (long)getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d)
+        closedir(d);
 }
 
 static int listen_now(void)
@@ -167,10 +176,11 @@ static int listen_now(void)
         return -1;
     /* with the pid namespace in the name, processes of several namespaces
      * sharing /tmp get distinct sockets */
-    if (stat("/proc/self/ns/pid", &st) == 0)
+    if (stat("/proc/self/ns/pid", &st) == 0) {
         snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld-%lu.sock", dir, (long)getpid(),
                  (unsigned long)st.st_ino);
-    else
+        clear_stale(dir, (unsigned long)st.st_ino);
+    } else
         snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld.sock", dir, (long)getpid());
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -199,12 +209,6 @@ static int listen_now(void)
     l_dev = st.st_dev;
     l_ino = st.st_ino;
     lfd = fd;
-    if (stat(a.sun_path, &st) == 0) {
-        memcpy(sock_path, a.sun_path, sizeof sock_path);
-        sp_dev = st.st_dev;
-        sp_ino = st.st_ino;
-        sp_pid = getpid();
-    }
     last_report[0] = '\0';
     return 0;
 }
@@ -498,7 +502,10 @@ static void accept_new(void)
 }
 
 /* One round of the channel: waits up to WAIT_MS (-1: until something
- * happens) and serves what is ready. */
+ * happens) and serves what is ready.  An idle channel makes no system
+ * call until a client connects: poll() does not return when the program
+ * closes lfd, but the CLI then knocks on the socket's path, which wakes
+ * it to listen anew. */
 static void channel_step(int wait_ms)
 {
     struct pollfd pfd[MAXCONN + 1];
@@ -540,9 +547,6 @@ static void channel_step(int wait_ms)
     }
     if (job.active && (wait_ms < 0 || wait_ms > 5))
         wait_ms = 5; /* watch for the update point and the deadline */
-    /* poll() does not notice the program closing lfd: look again soon */
-    if (wait_ms < 0 || wait_ms > 500)
-        wait_ms = 500;
     if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR) {
         report("the control channel cannot wait for requests (poll: %s)", strerror(errno));
         return;
@@ -634,6 +638,8 @@ static void start_channel(void)
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 512 * 1024);
         int err = pthread_create(&t, &attr, control_main, NULL);
+        if (!err) /* the CLI looks for it by this name (its seccomp state) */
+            pthread_setname_np(t, "dsu-control");
         pthread_attr_destroy(&attr);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (err) {
