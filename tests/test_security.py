@@ -640,6 +640,22 @@ def test_sandboxed_program_polls_for_updates(build):
 
 
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="the sandbox is x86-64 BPF")
+def test_sandbox_refusing_a_call_gives_its_error(build):
+    nr = _syscall_numbers()
+    allowed = sorted({nr[c] for c in RUNTIME_CALLS + PROGRAM_CALLS
+                      if c in nr and c != "memfd_create"})
+    t = Target(build.prog, env=dict(ENV, DSU_CONTROL="poll"))
+    try:
+        assert t.ask("sandbox-eperm %s" % ",".join(map(str, allowed))) == "ok"
+        r = dsu("apply", t.pid, build.v1_v2)
+        assert r.returncode == 3, r.stderr
+        assert "memfd_create: Operation not permitted" in r.stderr
+        assert t.alive_on("v1")
+    finally:
+        t.stop()
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the sandbox is x86-64 BPF")
 def test_sandboxed_control_thread_gets_a_clear_error_not_a_kill(build):
     nr = _syscall_numbers()
     allowed = sorted({nr[c] for c in PROGRAM_CALLS if c in nr})  # none for the runtime

@@ -4,13 +4,17 @@
  * (rt_*.c, with the shared state in runtime_state.h) so that everything
  * but the public entry points stays static.
  *
- * A control thread listens on the abstract Unix socket "\0dsu-<pid>" for
- * one request per connection (APPLY or STATUS, see below) and answers with
- * one JSON line.  An APPLY is checked and prepared entirely in the control
- * thread; the program itself is touched only at an update point
- * (DSU_update() -> dsu__update_point), where the prepared patch is
- * installed by a handful of pointer stores while the program's own thread
- * is known to be at a safe place.
+ * The runtime serves requests on a Unix socket only its owner can reach
+ * (rt_channel.c), from callers the kernel would let attach a debugger:
+ * one request per connection (APPLY or STATUS, see below), one JSON line
+ * in answer.  A control thread serves it, or, in polling mode
+ * (DSU_CONTROL=poll, for sandboxed programs), the program's own thread at
+ * its update points.  An APPLY is checked from the bytes of the file
+ * passed with it, loaded and prepared entirely by the channel; the
+ * program itself is touched only at an update point (DSU_update() ->
+ * dsu__update_point), where the prepared patch is installed by a handful
+ * of pointer stores while the program's own thread is known to be at a
+ * safe place.
  *
  * Wrapped struct types (see struct dsu_type) change layout lazily: a patch
  * brings a type transformer, the update point only appends it to the
@@ -25,8 +29,9 @@
  * patch waits for a point that uses none of the types it changes, and is
  * refused at once when no listed point can take it.
  *
- *   APPLY <timeout_ms> <absolute path>\n   ->  {"ok":true,"code":"applied",...}
- *   STATUS\n                               ->  {"ok":true,"pid":...,...}
+ *   APPLY <timeout_ms> [sha256:<hex>] <absolute path>\n  + the file (SCM_RIGHTS)
+ *                                  ->  {"ok":true,"code":"applied",...}
+ *   STATUS\n                       ->  {"ok":true,"pid":...,...}
  *
  * Failures answer {"ok":false,"code":C,"reason":R} with C one of
  * "bad-input", "rejected", "timeout".

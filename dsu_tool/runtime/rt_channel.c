@@ -96,6 +96,7 @@ static void do_status(struct jbuf *out)
 
 /* Owner: the channel (control thread, or the polling program thread). */
 static long long next_listen;
+static long long accept_pause; /* accept4 failed: not before then */
 static char last_report[300];
 static pthread_mutex_t chan_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -484,8 +485,14 @@ static void accept_new(void)
             return; /* the others wait in the backlog */
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)
-                report("cannot accept a request (%s)", strerror(errno));
+            if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                return;
+            /* e.g. out of fds, or a sandbox that refuses the call: say so,
+             * and do not spin on a listener that stays readable */
+            report("cannot accept a request (accept4: %s)%s", strerror(errno),
+                   errno == EPERM || errno == ENOSYS || errno == EACCES
+                       ? "; a sandbox may refuse a call the runtime needs (see dsu.h)" : "");
+            accept_pause = mono_ns() + 1000000000LL;
             return;
         }
         conn_end(c);
@@ -506,7 +513,7 @@ static void accept_new(void)
  * call until a client connects: poll() does not return when the program
  * closes lfd, but the CLI then knocks on the socket's path, which wakes
  * it to listen anew. */
-static void channel_step(int wait_ms)
+static int channel_step(int wait_ms)
 {
     struct pollfd pfd[MAXCONN + 1];
     struct conn *who[MAXCONN + 1];
@@ -521,8 +528,10 @@ static void channel_step(int wait_ms)
             wait_ms = 1000;
     }
     int n = 0;
-    if (lfd >= 0)
+    if (lfd >= 0 && now >= accept_pause)
         pfd[n] = (struct pollfd){lfd, POLLIN, 0}, who[n++] = NULL;
+    else if (lfd >= 0 && (wait_ms < 0 || wait_ms > 1000))
+        wait_ms = 1000;
     for (int i = 0; i < MAXCONN; i++) {
         struct conn *c = &conns[i];
         if (c->state == C_FREE)
@@ -549,7 +558,7 @@ static void channel_step(int wait_ms)
         wait_ms = 5; /* watch for the update point and the deadline */
     if (poll(pfd, (nfds_t)n, wait_ms) < 0 && errno != EINTR) {
         report("the control channel cannot wait for requests (poll: %s)", strerror(errno));
-        return;
+        return -1;
     }
     now = mono_ns();
     for (int i = 0; i < n; i++) {
@@ -589,6 +598,7 @@ static void channel_step(int wait_ms)
                 conn_answer(c);
         }
     }
+    return 0;
 }
 
 /* ---- control thread, or polling ---------------------------------------- */
@@ -597,7 +607,8 @@ static void *control_main(void *arg)
 {
     (void)arg;
     for (;;)
-        channel_step(-1);
+        if (channel_step(-1) < 0)
+            sleep(1);
     return NULL;
 }
 

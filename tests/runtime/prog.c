@@ -90,10 +90,12 @@ static void check_own_fds(void)
     printf("ok %d\n", n);
 }
 
-/* A strict sandbox: the calls listed, a kill for anything else, on every
- * thread (TSYNC), as sandboxed servers install it. */
-static void sandbox(const char *list)
+/* A strict sandbox: the calls listed, a kill (or with REFUSE an EPERM)
+ * for anything else, on every thread (TSYNC), as sandboxed servers
+ * install it. */
+static void sandbox(const char *list, int refuse)
 {
+    const unsigned other = refuse ? SECCOMP_RET_ERRNO | 1 : SECCOMP_RET_KILL_PROCESS;
     struct sock_filter f[160];
     unsigned n = 0;
     f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -111,7 +113,7 @@ static void sandbox(const char *list)
         f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
         p = end + strspn(end, ", ");
     }
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, other);
     struct sock_fprog prog = {(unsigned short)n, f};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
         syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
@@ -164,7 +166,9 @@ static void handle(char *line)
     } else if (strcmp(line, "ownfds") == 0) {
         check_own_fds();
     } else if (strncmp(line, "sandbox ", 8) == 0) {
-        sandbox(line + 8);
+        sandbox(line + 8, 0);
+    } else if (strncmp(line, "sandbox-eperm ", 14) == 0) {
+        sandbox(line + 14, 1);
     } else if (strcmp(line, "quit") == 0) {
         exit(0);
     } else {
