@@ -72,7 +72,52 @@
 #include "rt_json.c"
 #include "rt_load.c"
 #include "rt_apply.c"
+#include "rt_status.c"
 #include "rt_channel.c"
+
+/* ---- start-up ---------------------------------------------------------- */
+
+/* One state per wrapped type.  A type declared in a header may be listed
+ * by several objects of the program; they must agree. */
+static void init_types(void)
+{
+    const struct dsu_type *start = __start_dsu_types, *stop = __stop_dsu_types;
+    if (!start || stop <= start)
+        return;
+    if (!(types = calloc((size_t)(stop - start), sizeof *types))) {
+        types_oom = 1;
+        return;
+    }
+    for (const struct dsu_type *e = start; e < stop; e++) {
+        if (!e->name)
+            continue;
+        struct type *t = find_type(e->name);
+        if (t) {
+            t->conflict |= !same(t->prog->layout, e->layout) || t->prog->tag != e->tag ||
+                           t->prog->size != e->size || t->prog->tag_offset != e->tag_offset;
+            continue;
+        }
+        t = &types[ntypes++];
+        t->prog = e;
+        t->layout = e->layout;
+        t->tag = e->tag;
+        t->tail = &t->steps;
+    }
+}
+
+/* The program's own points.  A header's point may be listed by every
+ * object that includes it; the entries merge like a patch's. */
+static void init_points(void)
+{
+    const struct dsu_point *start = __start_dsu_points, *stop = __stop_dsu_points;
+    if (!start || stop <= start)
+        return;
+    struct ptable *t = ptable_merge(&no_points, start, (size_t)(stop - start));
+    if (t)
+        points = t;
+    else
+        points_oom = 1;
+}
 
 __attribute__((constructor)) static void dsu_runtime_init(void)
 {

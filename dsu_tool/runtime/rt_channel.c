@@ -1,6 +1,6 @@
-/* rt_channel.c -- the control channel: STATUS, serving requests, the
- * control thread (or polling at update points), fork handling and the
- * start-up tables.
+/* rt_channel.c -- the control channel: its socket, who may use it,
+ * serving requests, the control thread (or polling at update points) and
+ * fork handling.
  *
  * The channel is a Unix socket /tmp/dsu-<euid>/<pid>-<pidns>.sock in a directory
  * that only its owner can enter (mode 0700, checked), so other users
@@ -18,76 +18,6 @@
  * client goes away.
  * Part of the single translation unit dsu_runtime.c (everything stays
  * static there); not compiled on its own. */
-
-/* ---- STATUS ----------------------------------------------------------- */
-
-static void do_status(struct jbuf *out)
-{
-    pthread_mutex_lock(&lock);
-    jb_fmt(out, "{\"ok\":true,\"pid\":%ld,\"program\":", (long)getpid());
-    jb_str(out, dsu__program_name);
-    jb_raw(out, ",\"version\":");
-    jb_str(out, cur_version);
-    jb_raw(out, ",\"version_id\":");
-    jb_str(out, cur_id);
-    jb_raw(out, ",\"base_version\":");
-    jb_str(out, dsu__program_version);
-    jb_raw(out, ",\"patches\":[");
-    for (struct applied *a = applied_head; a; a = a->next) {
-        char where[4200];
-        snprintf(where, sizeof where, "%s:%d", a->up_file ? a->up_file : "?", a->up_line);
-        jb_raw(out, a == applied_head ? "{\"path\":" : ",{\"path\":");
-        jb_str(out, a->path);
-        jb_raw(out, ",\"sha256\":");
-        jb_str(out, a->digest);
-        jb_raw(out, ",\"from\":");
-        jb_str(out, a->from);
-        jb_raw(out, ",\"to\":");
-        jb_str(out, a->to);
-        jb_fmt(out, ",\"applied_at\":%lld.%06ld,\"pause_ns\":%lld,\"update_point\":",
-               (long long)a->at.tv_sec, a->at.tv_nsec / 1000, a->pause_ns);
-        jb_str(out, where);
-        jb_raw(out, "}");
-    }
-    jb_raw(out, "],\"types\":[");
-    const struct type *added = added_types;
-    for (size_t i = 0; i < ntypes || added; i++) {
-        const struct type *t = i < ntypes ? &types[i] : added;
-        if (i >= ntypes)
-            added = added->next_added;
-        jb_raw(out, i ? ",{\"name\":" : "{\"name\":");
-        jb_str(out, t->prog->name);
-        jb_raw(out, ",\"layout\":");
-        jb_str(out, t->layout);
-        jb_raw(out, ",\"base_layout\":");
-        jb_str(out, t->prog->layout);
-        jb_fmt(out, ",\"changed\":%s,\"steps\":%u}", t->pub.changed ? "true" : "false",
-               t->nsteps);
-    }
-    jb_raw(out, "],\"points\":[");
-    for (size_t i = 0; i < points->n; i++) {
-        const struct upoint *pt = &points->v[i];
-        jb_raw(out, i ? ",{\"file\":" : "{\"file\":");
-        jb_str(out, pt->file);
-        jb_fmt(out, ",\"line\":%u,\"function\":", pt->line);
-        jb_str(out, pt->function);
-        jb_raw(out, ",\"restricted\":[");
-        for (size_t k = 0; k < pt->nrestricted; k++) {
-            if (k)
-                jb_raw(out, ",");
-            jb_str(out, pt->restricted[k]);
-        }
-        jb_raw(out, "]}");
-    }
-    int pending = req.state == PENDING || req.state == TAKEN;
-    jb_fmt(out, "],\"pending\":%s", pending ? "true" : "false");
-    if (pending) {
-        jb_fmt(out, ",\"deferred\":%lu,\"deferred_reason\":", req.deferred);
-        jb_str(out, req.why);
-    }
-    jb_raw(out, "}");
-    pthread_mutex_unlock(&lock);
-}
 
 /* ---- the socket -------------------------------------------------------- */
 
@@ -695,46 +625,4 @@ static void fork_child(void)
         conns[i].sock.fd = conns[i].patch.fd = -1;
     }
     start_channel();
-}
-
-/* One state per wrapped type.  A type declared in a header may be listed
- * by several objects of the program; they must agree. */
-static void init_types(void)
-{
-    const struct dsu_type *start = __start_dsu_types, *stop = __stop_dsu_types;
-    if (!start || stop <= start)
-        return;
-    if (!(types = calloc((size_t)(stop - start), sizeof *types))) {
-        types_oom = 1;
-        return;
-    }
-    for (const struct dsu_type *e = start; e < stop; e++) {
-        if (!e->name)
-            continue;
-        struct type *t = find_type(e->name);
-        if (t) {
-            t->conflict |= !same(t->prog->layout, e->layout) || t->prog->tag != e->tag ||
-                           t->prog->size != e->size || t->prog->tag_offset != e->tag_offset;
-            continue;
-        }
-        t = &types[ntypes++];
-        t->prog = e;
-        t->layout = e->layout;
-        t->tag = e->tag;
-        t->tail = &t->steps;
-    }
-}
-
-/* The program's own points.  A header's point may be listed by every
- * object that includes it; the entries merge like a patch's. */
-static void init_points(void)
-{
-    const struct dsu_point *start = __start_dsu_points, *stop = __stop_dsu_points;
-    if (!start || stop <= start)
-        return;
-    struct ptable *t = ptable_merge(&no_points, start, (size_t)(stop - start));
-    if (t)
-        points = t;
-    else
-        points_oom = 1;
 }
