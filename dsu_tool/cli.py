@@ -288,6 +288,37 @@ def cmd_info(args):
 
 
 @command(
+    "report",
+    "a report for a reviewer before rollout: per changed function a source diff, "
+    "per changed type both layouts and its transformers (hand-written parts marked), "
+    "the update points where the patch can apply",
+    arg("patch", metavar="PATCH"),
+    arg("--project", default=".", metavar="DIR", help="the project whose recorded "
+        "versions give the sources (default: here)"),
+    arg("--html", metavar="FILE", help="write the report as one self-contained HTML "
+        "page to FILE instead"),
+)
+def cmd_report(args):
+    from .patchinfo import PatchInfoError
+    from .report import make_report
+    from .report.terminal import render_text
+
+    try:
+        report = make_report(args.patch, args.project)
+    except PatchInfoError as e:
+        _error(str(e))
+        return EXIT_BAD_INPUT
+    if args.html:
+        from .report.page import render_html
+        from .files import write_atomic
+        write_atomic(args.html, render_html(report))
+        print("wrote %s" % args.html)
+    else:
+        sys.stdout.write(render_text(report, colour=sys.stdout.isatty()))
+    return EXIT_OK
+
+
+@command(
     "check",
     "say at which update points of a recorded version a patch can be applied",
     arg("patch", metavar="PATCH"),
