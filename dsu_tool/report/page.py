@@ -19,7 +19,8 @@ h2 { font-size: 1.25em; border-bottom: 2px solid #d0d7de; padding-bottom: .2em;
      margin-top: 2em; }
 h3 { font-size: 1.05em; margin: 1.5em 0 .4em; }
 .ids, .muted { color: #57606a; }
-.kind { display: inline-block; min-width: 9em; font-weight: normal; color: #57606a; }
+.kind { font-weight: normal; color: #57606a; margin-right: .2em; }
+h3 code { font-size: 1.05em; } h3 .muted { font-weight: normal; margin-left: .4em; }
 pre, code, td.code { font: 13px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; }
 pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px;
       padding: .6em .8em; overflow-x: auto; margin: .4em 0; }
@@ -108,11 +109,12 @@ def render_html(report):
         ' &mdash; project %s' % escape(report.project) if report.project else ''))
     for w in report.warnings:
         h.append('<div class="warning">%s</div>' % escape(w))
-    counts = [(len(report.functions), 'functions'), (len(report.types), 'data types'),
-              (len(report.variables), 'globals'),
-              (sum(1 for p in report.points if p.ok), 'update points where it can apply')]
+    counts = [(len(report.functions), 'function'), (len(report.types), 'data type'),
+              (len(report.variables), 'global')]
     if report.detailed:
-        h.append('<p>%s.</p>' % ', '.join('%d %s' % c for c in counts))
+        h.append('<p>Changes %s; can apply at %d of %d update points.</p>' % (
+            ', '.join('%d %s%s' % (n, word, '' if n == 1 else 's') for n, word in counts),
+            sum(1 for p in report.points if p.ok), len(report.points)))
     else:
         h.append('<h2>What the patch carries</h2>')
         h.append('<p class="muted">No version store at hand for source diffs.</p>')
