@@ -165,7 +165,8 @@ def _function_diff(plan, c):
             lineterm='', n=3)), old_first, new_first)
     old_body = plan.a.unit_of[c.old.link].body(c.old) if c.old is not None else ''
     new_body = plan.b.unit_of[c.link].body(c.ent)
-    return _diff(old_body, new_body, '%s %s (as dsu reads it)' % (frm, _where(c.old) or '(none)'),
+    return _diff(old_body, new_body,
+                 '%s %s (as dsu reads it)' % (frm, _where(c.old) or '(none)'),
                  '%s %s (as dsu reads it)' % (to, _where(c.ent)))
 
 
