@@ -105,7 +105,8 @@ class _Page(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
-        self.external += [v for k, v in attrs if k in ('src', 'href') and v]
+        self.external += [v for k, v in attrs if k in ('src', 'href') and v
+                          and not v.startswith('#')]
 
     def handle_data(self, data):
         self.text.append(data)

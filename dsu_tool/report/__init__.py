@@ -100,6 +100,11 @@ class Report:
         return 'patch %s: %s -> %s' % (i['program'], i['from'], i['to'])
 
 
+def _short(text, limit=160):
+    text = ' '.join((text or '0').split())
+    return text if len(text) <= limit else text[:limit - 5] + ' ...'
+
+
 def _where(ent):
     return '%s:%d' % (ent.file, ent.line) if ent is not None else ''
 
@@ -258,7 +263,10 @@ def _detail(report, root, program):
             continue
         name = c.ent.name if not c.ent.owner else '%s (static in %s)' % (c.ent.name,
                                                                           c.ent.owner)
-        v = VariableReport(name, c.kind, _where(c.ent), c.note)
+        note = c.note
+        if c.kind == 'const' and c.old is not None:
+            note += ': %s -> %s' % (_short(c.old.init_text), _short(c.ent.init_text))
+        v = VariableReport(name, c.kind, _where(c.ent), note)
         if c.kind in FILLED_FROM_OLD:
             v.generated = _generated_block(
                 generated, r'static int __dsu_st_\d+\(void\)',

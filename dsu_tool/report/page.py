@@ -44,6 +44,8 @@ tr.new td.n { background: #dafbe1; }
 .hand pre { border: 0; background: transparent; margin: 0; }
 .gen > .label { color: #57606a; font-size: .9em; margin-top: .6em; }
 ul.derived { margin: .3em 0; }
+table.contents td { border: 0; padding: .05em .7em .05em 0; }
+a { color: #0550ae; text-decoration: none; }
 """
 
 
@@ -99,6 +101,21 @@ def _layouts(report, t):
     return '<table>%s</table>' % ''.join(rows)
 
 
+def _contents(report):
+    """Every change on one screen, each a link to its section."""
+    rows = []
+    for prefix, items, words in (('f', report.functions, KIND_WORDS),
+                                 ('t', report.types, None),
+                                 ('g', report.variables, VARIABLE_WORDS)):
+        for n, item in enumerate(items):
+            kind = words[item.kind] if words else 'changed type'
+            rows.append('<tr><td>%s</td><td><a href="#%s%d"><code>%s</code></a></td>'
+                        '<td class="code">%s</td></tr>' % (escape(kind), prefix, n,
+                                                           escape(item.name),
+                                                           escape(item.where)))
+    return '<table class="contents">%s</table>' % ''.join(rows) if rows else ''
+
+
 def render_html(report):
     info = report.info
     h = []
@@ -120,6 +137,8 @@ def render_html(report):
         h.append('<p class="muted">No version store at hand for source diffs.</p>')
         h.append(_pre(info['summary']))
 
+    if report.detailed:
+        h.append(_contents(report))
     h.append('<h2>Update points of %s</h2>' % escape(info['from']))
     if report.points:
         rows = ['<tr><th>point</th><th>function</th><th>verdict</th></tr>']
@@ -137,10 +156,10 @@ def render_html(report):
 
     if report.functions:
         h.append('<h2>Functions (%d)</h2>' % len(report.functions))
-    for f in report.functions:
-        h.append('<h3><span class="kind">%s</span> <code>%s</code> <span class="muted">'
-                 '%s</span></h3>' % (escape(KIND_WORDS[f.kind]), escape(f.name),
-                                     escape(f.where)))
+    for n, f in enumerate(report.functions):
+        h.append('<h3 id="f%d"><span class="kind">%s</span> <code>%s</code> '
+                 '<span class="muted">%s</span></h3>'
+                 % (n, escape(KIND_WORDS[f.kind]), escape(f.name), escape(f.where)))
         if f.note:
             h.append('<p class="muted">%s</p>' % escape(f.note))
         if f.diff:
@@ -150,10 +169,10 @@ def render_html(report):
 
     if report.types:
         h.append('<h2>Data types (%d)</h2>' % len(report.types))
-    for t in report.types:
-        h.append('<h3><span class="kind">changed type</span> <code>%s</code> '
+    for n, t in enumerate(report.types):
+        h.append('<h3 id="t%d"><span class="kind">changed type</span> <code>%s</code> '
                  '<span class="muted">%s &mdash; %d bytes with its room</span></h3>'
-                 % (escape(t.name), escape(t.where), t.size))
+                 % (n, escape(t.name), escape(t.where), t.size))
         h.append(_layouts(report, t))
         if t.derived or t.manual:
             h.append('<p>dsu converts by itself:</p><ul class="derived">%s</ul>'
@@ -168,10 +187,10 @@ def render_html(report):
 
     if report.variables:
         h.append('<h2>Globals (%d)</h2>' % len(report.variables))
-    for v in report.variables:
-        h.append('<h3><span class="kind">%s</span> <code>%s</code> <span class="muted">'
-                 '%s</span></h3>' % (escape(VARIABLE_WORDS[v.kind]), escape(v.name),
-                                     escape(v.where)))
+    for n, v in enumerate(report.variables):
+        h.append('<h3 id="g%d"><span class="kind">%s</span> <code>%s</code> '
+                 '<span class="muted">%s</span></h3>'
+                 % (n, escape(VARIABLE_WORDS[v.kind]), escape(v.name), escape(v.where)))
         h.append('<p>%s</p>' % escape(v.note))
         if v.generated:
             h.append(_generated('generated state transformer', v.generated))
