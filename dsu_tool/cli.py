@@ -262,10 +262,15 @@ def cmd_init(args):
     "info",
     "describe a patch: the versions it joins and what it changes",
     arg("patch", metavar="PATCH"),
+    arg("--html", metavar="FILE", help="write the full report for a reviewer (as `dsu "
+        "report PATCH --html FILE`, from the project here) to FILE"),
 )
 def cmd_info(args):
     from .patchinfo import PatchInfoError, read_patch
 
+    if args.html:
+        args.project = "."
+        return cmd_report(args)
     try:
         info = read_patch(args.patch)
     except PatchInfoError as e:

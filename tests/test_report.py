@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -178,3 +179,14 @@ def test_report_of_a_file_that_is_no_patch(tmp_path):
     r = dsu('report', bogus)
     assert r.returncode == 2
     assert r.stderr.startswith('dsu: ') and 'Traceback' not in r.stderr
+
+
+def test_info_html_writes_the_same_page_from_the_project_here(patched, tmp_path):
+    from conftest import tool_env
+    page = tmp_path / 'info.html'
+    r = subprocess.run([sys.executable, '-m', 'dsu_tool', 'info', 'prog.v1-to-v2.patch.so',
+                        '--html', str(page)], cwd=patched.root, capture_output=True,
+                       text=True, env=tool_env(), timeout=60)
+    assert r.returncode == 0, r.stderr
+    html = page.read_text()
+    assert 'HAND-WRITTEN' in html and 'class="del"' in html and '<script' not in html
