@@ -308,11 +308,17 @@ def cmd_report(args):
     from .report import make_report
     from .report.terminal import render_text
 
+    from .progress import Progress
+
+    # reading a large program's versions takes a while: say so on a terminal
+    progress = Progress("dsu: report", stream=sys.stderr, quiet=not sys.stderr.isatty())
     try:
-        report = make_report(args.patch, args.project)
+        report = make_report(args.patch, args.project, progress)
     except PatchInfoError as e:
         _error(str(e))
         return EXIT_BAD_INPUT
+    finally:
+        progress.close()
     if args.html:
         from .report.page import render_html
         from .files import write_atomic

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ..frontend.errors import DsuError
 from ..patchinfo import read_patch
+from ..progress import no_progress
 from .source import definition_lines, shift_hunks
 
 KIND_WORDS = {'new': 'added function', 'changed': 'changed function',
@@ -189,7 +190,7 @@ def _points(report, root, program, types):
                                          not conflict, uses))
 
 
-def _detail(report, root, program):
+def _detail(report, root, program, progress):
     """Complete REPORT from the version store of the project ROOT."""
     from ..codegen.cgen import CGen
     from ..patchgen.build import PATCH_DIR, developer_hooks, plan_patch
@@ -197,7 +198,7 @@ def _detail(report, root, program):
     from ..patchgen.transform import field_rules, ident, transformer_file
     info = report.info
     frm, to = info['from'], info['to']
-    plan = plan_patch(root, program, frm, to)
+    plan = plan_patch(root, program, frm, to, progress)
     if (plan.a.id, plan.b.id) != (info['from_id'], info['to_id']):
         report.warnings.append(
             'the versions recorded in %s (%s id %s, %s id %s) are not the ones this patch '
@@ -281,9 +282,10 @@ def _detail(report, root, program):
     report.notes = list(plan.notes)
 
 
-def make_report(patch, project=None):
+def make_report(patch, project=None, progress=no_progress):
     """The Report of the patch file PATCH; PROJECT: the project directory
-    whose version store completes it (None: only what the patch carries).
+    whose version store completes it (None: only what the patch carries);
+    PROGRESS hears how far reading the versions is (progress.Progress).
     Raises patchinfo.PatchInfoError for a file that is not a patch."""
     report = Report(patch, read_patch(patch))
     info = report.info
@@ -306,7 +308,7 @@ def make_report(patch, project=None):
             else:
                 _points(report, root, program, types)
             try:
-                _detail(report, root, program)
+                _detail(report, root, program, progress)
             except DsuError as e:
                 report.warnings.append('the version store of %s cannot be read back: %s'
                                        % (root, e))
