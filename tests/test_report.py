@@ -190,3 +190,18 @@ def test_info_html_writes_the_same_page_from_the_project_here(patched, tmp_path)
     assert r.returncode == 0, r.stderr
     html = page.read_text()
     assert 'HAND-WRITTEN' in html and 'class="del"' in html and '<script' not in html
+
+
+def test_report_shows_the_state_transformer_of_a_retyped_global(tmp_path):
+    from conftest import PROGRAMS
+    p = Project(tmp_path / 'proj')
+    for v in ('v1', 'v2'):
+        with open(os.path.join(PROGRAMS, 'global_retyped', v, 'lib.c')) as f:
+            p.version(v, f.read())
+    p.patch('v1', 'v2')
+    out = dsu('report', p.path('prog.v1-to-v2.patch.so'), '--project', p.root).stdout
+    assert 'changed type of total (lib.c:2)\n    int -> long: new storage' in out
+    section = out[out.index('changed type of total'):]
+    assert 'generated state transformer:\n    static int __dsu_st_' in section
+    assert '        *new = *__dsu_impo_' in section
+    assert 'no hand-written dsu_transform_total' in section
