@@ -26,6 +26,7 @@ a field that does not apply is null.
                   before waiting for an update point, in microseconds
     deferred      how many update points were passed because they were unsafe
     summary       what the patch changes (text, one change per line)
+    sha256        the sha256 of the patch file the process loaded (hex)
     total_ms      the command's whole time, in milliseconds
 
 `dsu status --json`:
@@ -37,8 +38,8 @@ a field that does not apply is null.
     version       the version it runs now (after patches)
     version_id    that version's content id
     base_version  the version it was started as
-    patches       list of {path, from, to, applied_at (Unix time, seconds),
-                  pause_ns, update_point}, oldest first
+    patches       list of {path, sha256, from, to, applied_at (Unix time,
+                  seconds), pause_ns, update_point}, oldest first
     types         list of {name, layout, base_layout, changed, steps}:
                   the program's wrapped struct types
     points        list of {file, line, function, restricted}: the update
@@ -53,11 +54,11 @@ FORMAT = 1
 
 APPLY_FIELDS = ('format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid', 'patch',
                 'from', 'to', 'update_point', 'pause_ns', 'prepare_us', 'deferred',
-                'summary', 'total_ms')
+                'summary', 'sha256', 'total_ms')
 STATUS_FIELDS = ('format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid',
                  'program', 'version', 'version_id', 'base_version', 'patches', 'types',
                  'points', 'pending', 'deferred', 'deferred_reason')
-PATCH_FIELDS = ('path', 'from', 'to', 'applied_at', 'pause_ns', 'update_point')
+PATCH_FIELDS = ('path', 'sha256', 'from', 'to', 'applied_at', 'pause_ns', 'update_point')
 TYPE_FIELDS = ('name', 'layout', 'base_layout', 'changed', 'steps')
 POINT_FIELDS = ('file', 'line', 'function', 'restricted')
 

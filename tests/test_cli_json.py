@@ -14,7 +14,7 @@ from test_scons import STATS_V2, project, write  # noqa: F401 (fixture)
 
 APPLY_KEYS = {'format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid', 'patch',
               'from', 'to', 'update_point', 'pause_ns', 'prepare_us', 'deferred', 'summary',
-              'total_ms'}
+              'sha256', 'total_ms'}
 STATUS_KEYS = {'format', 'command', 'ok', 'code', 'exit_code', 'reason', 'pid', 'program',
                'version', 'version_id', 'base_version', 'patches', 'types', 'points',
                'pending', 'deferred', 'deferred_reason'}
@@ -60,6 +60,7 @@ def test_json_format_of_apply_and_status(project, program):
     assert a['update_point'].startswith('src/main.c:')
     assert isinstance(a['pause_ns'], int) and isinstance(a['total_ms'], float)
     assert 'added function     vowels' in a['summary']
+    assert len(a['sha256']) == 64
     assert p.ask('ab') == 'ab: 2 letters, 1 vowels, word 2, total vowels 1001'
 
     s = _one_json_line(dsu('status', '--json', p.pid).stdout)

@@ -101,9 +101,10 @@ def test_inline_assembly_is_kept_with_renamed_operands(tmp_path):
     assert build_and_run_updateable(tmp_path, out) == '7 3\n'
 
 
-def test_attribute_shared_by_two_declarators_is_refused(tmp_path):
+def test_attribute_of_a_statement_is_refused(tmp_path):
     with pytest.raises(DsuError) as e:
-        transform(tmp_path, 'int a, b __attribute__((unused));\n')
+        transform(tmp_path, 'int f(int x) { switch (x) { case 1: x++; '
+                  '__attribute__((fallthrough)); case 2: x++; } return x; }\n')
     assert e.value.file.endswith('unit.c') and e.value.line == 1
     assert "cannot tell which declaration" in str(e.value)
 

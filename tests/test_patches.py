@@ -205,6 +205,14 @@ def test_field_added_to_struct_nested_in_another(suite, program):
            [('b', 'b sq x=3 y=2 z=7 sides=4 tri x=3 z=0')], program)
 
 
+def test_brace_elided_initialisers_in_the_program_and_in_the_patch(suite, program):
+    # v1's table and v2's new global and local leave out the braces of
+    # their pairs: each must still hold two of them, in both builds
+    update(suite, 'type_elided', [('a', 'a n=2 a=11 b=2 a=3 b=4 calls=1')],
+           [('b', 'b a=21 b=2 a=3 b=4 c=24 extra=2/8 local=2/16 calls=2')], program)
+    assert 'changed type       struct pair' in suite.patch_output
+
+
 def test_field_removed(suite, program):
     update(suite, 'type_removed', [('a', 'a id=7 legacy=99 balance=1010')],
            [('b', 'b id=7 balance=1020')], program)

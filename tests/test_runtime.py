@@ -7,6 +7,7 @@ with gcc and run as real processes, which are updated through the CLI
 """
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -84,7 +85,7 @@ def build(tmp_path_factory):
     _gcc("-c", "-O2", "-fPIC", "-pthread", "-Wall", "-Wextra", "-Werror",
          "-I", INCLUDE, RUNTIME_C, "-o", rt)
     prog_flags = ["-O2", "-Wall", "-Wextra", "-DDSU_UPDATEABLE", "-I", INCLUDE]
-    so_flags = ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-I", INCLUDE]
+    so_flags = ["-shared", "-nostartfiles", "-fPIC", "-O2", "-Wall", "-Wextra", "-I", INCLUDE]
     # what the build system adds, so that patches can call into the program
     exports = ["-Wl,--export-dynamic-symbol=%s" % s for s in (
         "dsu__pending", "dsu__update_point", "dsu_version", "dsu__convert")]
@@ -277,7 +278,7 @@ def test_apply_json_answer(prog, build):
     assert rc == 0
     assert set(answer) == {"format", "command", "ok", "code", "exit_code", "reason", "pid",
                            "patch", "from", "to", "update_point", "pause_ns", "prepare_us",
-                           "deferred", "summary", "total_ms"}
+                           "deferred", "summary", "sha256", "total_ms"}
     assert answer["format"] == 1 and answer["reason"] is None
     assert answer["ok"] is True and answer["code"] == "applied"
     assert answer["deferred"] == 0
@@ -410,7 +411,10 @@ def test_client_of_another_user_refused(prog):
             os.close(rfd)
             os.setgid(65534)
             os.setuid(65534)
-            answer = control.request_status(prog.pid)
+            try:
+                answer = control.request_status(prog.pid)
+            except control.ControlError as e:
+                answer = {"ok": False, "code": e.code, "reason": e.message}
             os.write(wfd, json.dumps(answer).encode())
         except BaseException as e:
             os.write(wfd, repr(e).encode())
@@ -513,7 +517,8 @@ def test_status(prog, build):
     s = status(prog.pid)
     assert (s["version"], s["version_id"], s["base_version"]) == ("v2", "id-v2-9c31", "v1")
     (p,) = s["patches"]
-    assert set(p) == {"path", "from", "to", "applied_at", "pause_ns", "update_point"}
+    assert set(p) == {"path", "sha256", "from", "to", "applied_at", "pause_ns", "update_point"}
+    assert p["sha256"] == hashlib.sha256(build.v1_v2.read_bytes()).hexdigest()
     assert (p["path"], p["from"], p["to"]) == (str(build.v1_v2), "v1", "v2")
     assert before - 1 < p["applied_at"] < time.time() + 1
     assert p["pause_ns"] > 0 and "prog.c:" in p["update_point"]
@@ -527,9 +532,7 @@ def test_status(prog, build):
 
 
 def raw_request(pid, data):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(control.socket_address(pid))
+    with control.connect(pid, 10) as s:
         s.sendall(data)
         out = b""
         while chunk := s.recv(4096):

@@ -219,6 +219,21 @@ def test_change_to_a_fixed_struct_is_refused_naming_type_and_file(project):
         'it is marked DSU_FIXED' in r.stderr
 
 
+def test_change_to_a_struct_whose_layout_is_observed_is_refused_with_the_reason(project):
+    observed = ('\n#include <stddef.h>\nstruct tally { int words; %s};\n'
+                'size_t where_words(void) { return offsetof(struct tally, words); }\n')
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + observed % '')
+    scons(project, 'dsu=1', 'version=v1')
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + observed % 'long letters; ')
+    scons(project, 'dsu=1', 'version=v2')
+    r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
+    assert r.returncode != 0
+    line = STATS_V1.count('\n') + 3
+    assert 'src/stats.c:%d' % line in r.stderr
+    assert 'struct tally changed, but its layout cannot change in a patch: its layout ' \
+        'is observed (offsetof at src/stats.c:%d)' % (line + 1) in r.stderr
+
+
 def test_observable_size_of_a_wrapped_struct_is_refused(project):
     write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + (
         '\n#include <unistd.h>\nstruct tally { int words; };\n'

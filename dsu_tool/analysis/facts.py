@@ -32,6 +32,7 @@ from collections import Counter
 
 from pycparser import c_ast
 
+from ..codegen.cgen import functions_named
 from ..model.tu import FUNC, called_directly
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
@@ -77,6 +78,8 @@ class FactsWalker(Rewriter):
 
     def r_FuncCall(self, node):
         callee = node.name
+        if isinstance(callee, c_ast.ID) and callee.name == 'offsetof':
+            return super().r_FuncCall(node)      # names members, calls nothing
         if isinstance(callee, c_ast.ID) and self.lookup(callee.name) is None:
             ent = self._function(callee.name)
             if callee.name == UPDATE_POINT:
@@ -120,6 +123,20 @@ class FactsWalker(Rewriter):
             else:
                 self.roots.add(ent.link)      # in a global's initialiser
         return node
+
+    def r_Decl(self, node):
+        # `__attribute__((cleanup(f)))` calls f when the variable goes out
+        # of scope, through its slot (the attribute names f's stub)
+        cgen = getattr(self.model, 'cgen', None)
+        for attr in cgen.attrs.decls.get(id(node), []) if cgen is not None else ():
+            for name in functions_named(attr):
+                ent = self._function(name)
+                if ent is not None and self.current is not None:
+                    self.current['calls'].add(ent.link)
+                    self.current['taken'].add(ent.link)
+                elif ent is not None:
+                    self.roots.add(ent.link)
+        return super().r_Decl(node)
 
     def r_StructRef(self, node):
         base = self.typer.type_of(node.name)

@@ -10,6 +10,7 @@ Differences from pycparser's generator:
 """
 
 import re
+from bisect import bisect_left, bisect_right
 
 from pycparser import c_ast, c_generator
 
@@ -23,12 +24,16 @@ FIXED = '__dsu_fixed__'
 class AttributeMap:
     """Attributes of the program's own code, keyed by what they attach to."""
 
-    def __init__(self, attributes, decls, params=()):
+    def __init__(self, attributes, decls, params=(), depths=None):
         """DECLS: every Decl of the program's own code; PARAMS: the ids of
-        those that are function parameters."""
+        those that are function parameters; DEPTHS: id -> depth in the AST
+        (a struct's members and a function's parameters are deeper than
+        the declarators of the declaration around them)."""
         self.params = set(params)
+        self.depths = depths or {}
         self.types = {}           # (file, line, col) of a tag or `{` -> [text]
         self.decls = {}           # id(Decl) -> [text]
+        self._alive = []          # copies with entries (see copied)
         spans = [a for a in attributes if a.where == 'decl']
         for a in attributes:
             if a.where == 'type':
@@ -36,22 +41,57 @@ class AttributeMap:
         self._attach(spans, decls)
 
     def _attach(self, spans, decls):
+        """Tie each declaration attribute to its declarators: the one whose
+        declarator it stands in, or, when it stands among the declaration
+        specifiers, every declarator of the declaration.  Declarations are
+        indexed by position, so this is O((A + D) log D)."""
         by_file = {}
         for d in decls:
             if d.coord is not None:
-                by_file.setdefault(d.coord.file, []).append(d)
+                by_file.setdefault(d.coord.file, []).append(
+                    ((d.coord.line, d.coord.column or 0), d))
+        index = {}
+        for file, entries in by_file.items():
+            entries.sort(key=lambda e: e[0])
+            index[file] = ([e[0] for e in entries], [e[1] for e in entries])
+
+        def between(span, params_too):
+            (f1, l1, c1), (f2, l2, c2) = span
+            keys, nodes = index.get(f1, ((), ()))
+            hi = (l2, c2) if f2 == f1 else (float('inf'), 0)
+            found = nodes[bisect_left(keys, (l1, c1)):bisect_right(keys, hi)]
+            if not params_too:
+                found = [d for d in found if id(d) not in self.params]
+            return self._outermost(found)
+
         for a in spans:
-            (f1, l1, c1), (f2, l2, c2) = a.anchor
-            inside = [d for d in by_file.get(f1, [])
-                      if (l1, c1) <= (d.coord.line, d.coord.column) <= (l2, c2)]
-            if not a.in_parens:
-                inside = [d for d in inside if id(d) not in self.params]
-            if len(inside) != 1:
+            inside = between(a.anchor, a.in_parens)
+            if a.shared and a.declaration is not None and not any(
+                    (d.coord.line, d.coord.column or 0) < a.pos[1:] for d in inside):
+                inside = between(a.declaration, False)       # all its declarators
+                if not inside:
+                    raise DsuError("cannot tell which declaration '%s' belongs to"
+                                   % a.text, a.file, a.line)
+            elif len(inside) != 1:
                 raise DsuError(
                     "cannot tell which declaration '%s' belongs to; put it "
-                    "right after the declared name, one declarator per "
-                    "declaration" % a.text, a.file, a.line)
-            self.decls.setdefault(id(inside[0]), []).append(a.text)
+                    "right after the declared name" % a.text, a.file, a.line)
+            for d in inside:
+                self.decls.setdefault(id(d), []).append(a.text)
+
+    def _outermost(self, found):
+        if len(found) < 2:
+            return found
+        top = min(self.depths.get(id(d), 0) for d in found)
+        return [d for d in found if self.depths.get(id(d), 0) == top]
+
+    def copied(self, old, new):
+        """NEW, a copy of node OLD, has OLD's attributes.  The map keeps
+        NEW alive: an entry for a dead node would pass to whatever node
+        Python gives its id next."""
+        if id(old) in self.decls:
+            self.decls[id(new)] = list(self.decls[id(old)])
+            self._alive.append(new)
 
     def for_body(self, decl):
         """The attributes of function declaration DECL that also hold for
@@ -68,6 +108,20 @@ class AttributeMap:
         key = (node.coord.file, node.coord.line, node.coord.column)
         attrs = self.types.get(key, [])
         return attrs if ours else [a for a in attrs if FIXED not in a]
+
+
+# Attributes that name a function of the program: `cleanup(f)`, `copy(f)`.
+_NAMES_FUNCTION = re.compile(r'\b((?:__)?(?:cleanup|copy)(?:__)?\(\s*)([A-Za-z_$][\w$]*)(\s*\))')
+
+
+def functions_named(attr):
+    """The identifiers that attribute text ATTR names as functions."""
+    return [m.group(2) for m in _NAMES_FUNCTION.finditer(attr)]
+
+
+def rename_functions(attr, rename):
+    """ATTR with each function it names replaced by RENAME(name)."""
+    return _NAMES_FUNCTION.sub(lambda m: m.group(1) + rename(m.group(2)) + m.group(3), attr)
 
 
 _SYMBOL_ATTR = re.compile(r'\b(__)?(visibility|alias|weakref|weak|ifunc|symver)(__)?\b')
@@ -110,6 +164,20 @@ class CGen(c_generator.CGenerator):
 
     # -- attributes -------------------------------------------------------------
 
+    def _generate_type(self, n, modifiers=None, emit_declname=True, emit_base_type=True):
+        s = super()._generate_type(n, modifiers, emit_declname, emit_base_type)
+        if isinstance(n, c_ast.Typename) and self.attrs is not None and \
+                self.attrs.decls.get(id(n)):
+            # a type name's attributes go first: `(__attribute__((...)) float)`
+            s = ' '.join(self.attrs.decls[id(n)]) + ' ' + s
+        return s
+
+    def visit_Typename(self, n):
+        s = super().visit_Typename(n)
+        if self.attrs is not None and self.attrs.decls.get(id(n)):
+            s = ' '.join(self.attrs.decls[id(n)]) + ' ' + s
+        return s
+
     def _generate_struct_union_enum(self, n, name):
         s = super()._generate_struct_union_enum(n, name)
         if self.attrs is not None:
@@ -119,7 +187,10 @@ class CGen(c_generator.CGenerator):
         return s
 
     def visit_Decl(self, n, no_type=False):
-        s = n.name if no_type else self._generate_decl(n)
+        # a later declarator of a declaration (`struct e *a, *b`) keeps
+        # its own pointer, array and function parts
+        s = self._generate_type(n.type, emit_base_type=False) if no_type \
+            else self._generate_decl(n)
         extra = self.attrs.decls.get(id(n), []) if self.attrs else []
         labels = [a for a in extra if _is_label(a)]
         if labels:             # an asm label comes right after the declarator
@@ -136,10 +207,30 @@ class CGen(c_generator.CGenerator):
             s += ' = ' + self._visit_expr(n.init)
         return s
 
-    def visit_Typedef(self, n):
-        s = super().visit_Typedef(n)
+    def visit_Typedef(self, n, no_type=False):
+        s = self._generate_type(n.type, emit_base_type=False) if no_type \
+            else super().visit_Typedef(n)
         extra = self.attrs.decls.get(id(n), []) if self.attrs else []
         return s + (' ' + ' '.join(extra) if extra else '')
+
+    def _visit_decl_group(self, nodes):
+        """Declarators that share one type definition, as one declaration
+        (`typedef struct {...} A, *PA;`), each with its attributes."""
+        if isinstance(nodes[0], c_ast.Typedef):
+            return ', '.join([self.visit(nodes[0])] + [
+                self.visit_Typedef(n, no_type=True) for n in nodes[1:]])
+        return super()._visit_decl_group(nodes)
+
+    def toplevel_group(self, nodes):
+        """File-scope declarations, grouped where they share a type
+        definition: apart, each would define a type of its own."""
+        out = []
+        for item in self._coalesce_defined_types(nodes):
+            if isinstance(item, list):
+                out.append(self.line_of(item[0]) + self._visit_decl_group(item) + ';\n')
+            else:
+                out.append(self.toplevel(item))
+        return out
 
     def visit_InitList(self, n):
         if len(n.exprs) == 1 and isinstance(n.exprs[0], c_ast.ID) and \

@@ -101,7 +101,7 @@ class Attribute:
     `where` is 'type' for one that follows struct/union/enum or the closing
     brace of their body, else 'decl'.  `anchor` is the (file, line, col)
     the attribute belongs to: the tag (or `{`) of a type, or the span of
-    the declaration (start, end) for a declaration attribute, in parser
+    its declarator (start, end) for a declaration attribute, in parser
     coordinates."""
     text: str
     file: str
@@ -109,6 +109,12 @@ class Attribute:
     where: str
     anchor: tuple
     in_parens: bool
+    # a declaration attribute: where it stands, the span of the whole
+    # declaration, and whether it stands among the declaration specifiers
+    # (before any declarator), where it belongs to every declarator
+    pos: tuple = None
+    declaration: tuple = None
+    shared: bool = False
 
 
 class _Tok:
@@ -179,11 +185,22 @@ class Tidier:
         lines = list(self.lines)
         for row, edits in self.edits.items():
             line = lines[row]
-            for col, end, text in sorted(edits, reverse=True):
-                width = end - col
-                if len(text) < width:
-                    text = text + ' ' * (width - len(text))
-                line = line[:col] + text + line[end:]
+            edits = sorted(edits)
+            padded = [(col, end, text + ' ' * max(0, end - col - len(text)))
+                      for col, end, text in edits]
+            if all(a[1] <= b[0] for a, b in zip(edits, edits[1:])):
+                # apart, as edits are: joined in one go (a macro expansion
+                # can put a whole program on one line)
+                pieces, at = [], 0
+                for col, end, text in padded:
+                    pieces.append(line[at:col])
+                    pieces.append(text)
+                    at = end
+                pieces.append(line[at:])
+                line = ''.join(pieces)
+            else:
+                for col, end, text in reversed(padded):
+                    line = line[:col] + text + line[end:]
             lines[row] = line
         return '\n'.join(lines)
 
@@ -194,6 +211,7 @@ class Tidier:
         brace_kinds = []          # 'type' for struct/union/enum bodies
         paren_depth = 0
         decl_start = 0            # index of the first token of this declaration
+        outer_starts = []         # decl_start of the declarations around each `{`
         while i < len(toks):
             tok = toks[i]
             project = self.origin(tok) == PROJECT
@@ -275,12 +293,17 @@ class Tidier:
                 else:
                     kind = 'block'
                 brace_kinds.append(kind)
-                decl_start = i + 1
+                outer_starts.append(decl_start)
+                if kind != 'init':        # an initialiser is within its declaration
+                    decl_start = i + 1
             elif t == '}':
                 if brace_kinds:
                     kind = brace_kinds.pop()
+                    outer = outer_starts.pop()
                     if kind == 'block':
                         decl_start = i + 1
+                    else:                 # `struct {...} a, b;` goes on
+                        decl_start = outer
             elif t == ';' and paren_depth == 0:
                 decl_start = i + 1
             i += 1
@@ -480,30 +503,82 @@ class Tidier:
             self.attributes.append(Attribute(
                 text, file, line, 'type', self._pos(anchor_tok), in_parens))
             return
-        end = j + 1
+        end = self._declarator_end(j + 1, in_parens)
+        start = i
         depth = 0
-        while end < len(self.toks):
-            t = self.toks[end].text
+        while start > decl_start:          # back to the start of this declarator
+            t = self.toks[start - 1].text
+            if t in ')]}':
+                depth += 1
+            elif t in '([{':
+                if depth == 0:
+                    break
+                depth -= 1
+            elif t == ',' and depth == 0:
+                break
+            start -= 1
+        last = min(end, len(self.toks) - 1)
+        whole = end if in_parens else self._declaration_end(end)
+        shared = not in_parens and start == decl_start and self._among_specifiers(start, i)
+        self.attributes.append(Attribute(
+            text, file, line, 'decl',
+            (self._pos(self.toks[min(start, last)]), self._pos(self.toks[last])),
+            in_parens, self._pos(self.toks[i]),
+            (self._pos(self.toks[min(decl_start, last)]),
+             self._pos(self.toks[min(whole, len(self.toks) - 1)])), shared))
+
+    def _declarator_end(self, k, in_parens):
+        """Index of the token that ends the declarator going on at K."""
+        depth = 0
+        while k < len(self.toks):
+            t = self.toks[k].text
             if t in '([':
                 depth += 1
             elif t in ')]':
                 if depth == 0 and in_parens:
                     break
                 depth -= 1
-            elif depth == 0 and t in (';', '{', '}', '=') or (
-                    depth == 0 and t == ',' and in_parens):
+            elif t == '{' and depth == 0 and self._opens_type_body(k):
+                k = self.matching(k)           # `struct {...} a`: on to `a`
+            elif depth == 0 and t in (';', '{', '}', '=', ','):
                 break
-            end += 1
-        start = decl_start
-        if in_parens:
-            start = i
-            while start > decl_start and self.toks[start - 1].text not in ('(', ','):
-                start -= 1
-        last = min(end, len(self.toks) - 1)
-        self.attributes.append(Attribute(
-            text, file, line, 'decl',
-            (self._pos(self.toks[min(start, last)]), self._pos(self.toks[last])),
-            in_parens))
+            k += 1
+        return k
+
+    def _declaration_end(self, k):
+        """Index of the `;` (or function body `{`, or closing `}`) that
+        ends the declaration going on at K; initialisers are skipped."""
+        depth = 0
+        while k < len(self.toks):
+            t = self.toks[k].text
+            if t == '{' and depth == 0 and self._opens_type_body(k):
+                k = self.matching(k)
+            elif t in '([' or (t == '{' and (depth > 0 or self.toks[k - 1].text == '=')):
+                depth += 1
+            elif t in ')]}' and depth > 0:
+                depth -= 1
+            elif depth == 0 and t in (';', '{', '}'):
+                break
+            k += 1
+        return k
+
+    def _among_specifiers(self, k, i):
+        """Do the tokens K..I-1 hold no declarator punctuation, so that
+        an attribute at I stands among the declaration specifiers?  (Names
+        of declarators are told apart by the caller, from the AST.)"""
+        while k < i:
+            t = self.toks[k].text
+            if t in _ATTR or t in _ASM or t in ('_Alignas', '_Atomic'):
+                if self.next_is(k, '('):
+                    k = self.matching(k + 1) + 1
+                    continue
+            elif t == '{':                     # a struct body among the specifiers
+                k = self.matching(k) + 1
+                continue
+            elif t in ('*', '(', '['):
+                return False
+            k += 1
+        return True
 
     def _brace_opening(self, j):
         depth = 0

@@ -89,7 +89,120 @@ def struct_defs(unit, canon, attributes):
         d.layout = layout_text(node, canon)
         d.hash = type_hash(d.layout)
         out.append(d)
+    keep_observed_layouts(unit, out, canon.typedefs, attributes)
     return out
+
+
+# -- layouts the program observes -------------------------------------------------
+
+def keep_observed_layouts(unit, defs, typedefs, attributes):
+    """Keep unwrapped, with the ordinary build's layout, every struct of
+    DEFS whose layout the unit observes (`offsetof(T, f)`, `&((T *)0)->f`),
+    and every struct that a struct kept exactly (those, DSU_FIXED, packed
+    or aligned) holds by value, down to the last level: wrapping a member
+    would move the fields after it."""
+    by_node = {id(d.node): d for d in defs}
+    nodes = _definitions(unit)
+
+    def definition(ty, depth=0):
+        """The struct or union definition that TY is by value, or None."""
+        while depth < 50:
+            depth += 1
+            if isinstance(ty, c_ast.TypeDecl) and isinstance(ty.type, c_ast.IdentifierType):
+                names = ty.type.names
+                if len(names) != 1 or names[0] not in typedefs:
+                    return None
+                ty = typedefs[names[0]]
+            elif isinstance(ty, (c_ast.TypeDecl, c_ast.ArrayDecl, c_ast.Typename)):
+                ty = ty.type
+            elif isinstance(ty, (c_ast.Struct, c_ast.Union)):
+                if ty.decls is None and ty.name:
+                    return nodes.get((type(ty), ty.name))
+                return ty
+            else:
+                return None
+        return None
+
+    def keep(node, reason, seen):
+        if node is None or id(node) in seen:
+            return
+        seen.add(id(node))
+        d = by_node.get(id(node))
+        if d is not None and d.wrapped:
+            d.reason = reason
+        name = d.name if d is not None else _spelled(node)
+        for f in node.decls or []:
+            inner = definition(f.type)
+            if inner is not None:
+                keep(inner, 'it is held by value in %s, whose layout is kept (%s)' % (
+                    name, (d.reason if d is not None and d.reason else reason)), seen)
+
+    seen = set()
+    for node, coord, how in _observations(unit):
+        target = definition(node)
+        if target is not None:
+            keep(target, 'its layout is observed (%s at %s:%d)' % (
+                how, coord.file, coord.line), seen)
+    for d in defs:
+        if d.reason is not None and _exact(d.node, attributes):
+            keep(d.node, d.reason, seen)
+
+
+def _exact(node, attributes):
+    """Must NODE keep the ordinary build's layout exactly (DSU_FIXED,
+    packed, aligned)?"""
+    return bool(attributes.for_type(node)) if attributes is not None else False
+
+
+def _spelled(node):
+    kind = 'union' if isinstance(node, c_ast.Union) else 'struct'
+    return '%s %s' % (kind, node.name) if node.name else 'an unnamed %s' % kind
+
+
+def _definitions(unit):
+    """(Struct or Union, tag) -> the definition node."""
+    found = {}
+
+    def visit(node):
+        if isinstance(node, (c_ast.Struct, c_ast.Union)) and node.name and \
+                node.decls is not None:
+            found.setdefault((type(node), node.name), node)
+        for _, child in node.children():
+            visit(child)
+    for ext in unit.ast.ext:
+        if not isinstance(ext, c_ast.FuncDef):
+            visit(ext)
+    return found
+
+
+def _observations(unit):
+    """(type, coord, how) of each place where the program's own code
+    observes a struct's layout: `offsetof(T, ...)`, `&((T *)0)->f`."""
+    out = []
+    for ext in unit.ast.ext:
+        if not unit.is_project(ext):
+            continue
+        todo = [ext]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID) and \
+                    node.name.name == 'offsetof' and node.args is not None and \
+                    node.args.exprs and isinstance(node.args.exprs[0], c_ast.Typename):
+                out.append((node.args.exprs[0].type, node.coord or node.name.coord,
+                            'offsetof'))
+            elif isinstance(node, c_ast.StructRef) and node.type == '->' and \
+                    isinstance(node.name, c_ast.Cast) and _is_zero(node.name.expr) and \
+                    isinstance(node.name.to_type.type, c_ast.PtrDecl):
+                out.append((node.name.to_type.type.type, node.coord or node.name.coord,
+                            'a field offset from a null pointer'))
+            todo.extend(reversed([child for _, child in node.children()]))
+    return out          # in source order: the first observation is named
+
+
+def _is_zero(e):
+    while isinstance(e, c_ast.Cast):
+        e = e.expr
+    return isinstance(e, c_ast.Constant) and e.value.rstrip('uUlL') in ('0', '0x0')
 
 
 def _tag_definitions(unit):

@@ -196,6 +196,11 @@ class Rewriter:
         return node
 
     def r_FuncCall(self, node):
+        if isinstance(node.name, c_ast.ID) and node.name.name == 'offsetof' and \
+                node.args is not None and len(node.args.exprs) == 2:
+            node.args.exprs[0] = self.rewrite(node.args.exprs[0])
+            self._member_designator(node.args.exprs[1])
+            return node
         if isinstance(node.name, c_ast.ID) and self.lookup(node.name.name) is None:
             new = self.reference(node.name.name, node.name, True)
             if new is not None:
@@ -205,6 +210,15 @@ class Rewriter:
         if node.args is not None:
             node.args = self.rewrite(node.args)
         return node
+
+    def _member_designator(self, node):
+        """`offsetof(T, a.b[i])`: member names are no references; only the
+        subscripts are expressions."""
+        if isinstance(node, c_ast.ArrayRef):
+            node.subscript = self.rewrite(node.subscript)
+            self._member_designator(node.name)
+        elif isinstance(node, c_ast.StructRef):
+            self._member_designator(node.name)
 
     def r_ID(self, node):
         bound = self.lookup(node.name)

@@ -37,16 +37,29 @@ def drop_storage(decl, word):
         decl.storage = [s for s in decl.storage if s != word]
 
 
-def pointer_to(ty, name):
+def copy_type(ty, attrs=None):
+    """A copy of type TY.  With ATTRS (codegen.cgen.AttributeMap), the
+    copies of nodes that have attributes get them too: a parameter
+    declared with `vector_size` keeps its type in the copy."""
+    new = copy.deepcopy(ty)
+    if attrs is not None:
+        for old, dup in zip(nodes(ty), nodes(new)):
+            attrs.copied(old, dup)
+    return new
+
+
+def pointer_to(ty, name, attrs=None):
     """A declarator `(*name)` of type pointer-to-TY, TY copied."""
-    ty = copy.deepcopy(ty)
+    ty = copy_type(ty, attrs)
     innermost(ty).declname = name
     return c_ast.PtrDecl([], ty)
 
 
-def declaration(ty, name, storage=(), funcspec=()):
-    """A Decl node declaring NAME with (a copy of) type TY."""
-    ty = copy.deepcopy(ty)
+def declaration(ty, name, storage=(), funcspec=(), attrs=None, fresh=False):
+    """A Decl node declaring NAME with (a copy of) type TY; FRESH: TY is a
+    copy already (pointer_to's), used as it is.  (A copy of a copy would
+    leave ATTRS entries for nodes that die, whose ids Python reuses.)"""
+    ty = ty if fresh else copy_type(ty, attrs)
     innermost(ty).declname = name
     return c_ast.Decl(name, [], [], list(storage), list(funcspec), ty, None, None)
 

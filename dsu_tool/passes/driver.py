@@ -4,7 +4,7 @@ import re
 
 from pycparser import c_ast
 
-from ..codegen.cgen import AttributeMap, CGen
+from ..codegen.cgen import AttributeMap, CGen, rename_functions
 from ..codegen.unit import render_program
 from ..frontend.errors import DsuError, error_at
 from ..analysis.facts import unit_facts
@@ -13,6 +13,7 @@ from ..model.tu import UnitModel
 from ..model.typing import Typer
 from . import DEFAULT, REGISTRY, run_pre_passes
 from .binder import Rewriter
+from .braces import restore_braces
 
 
 class Context:
@@ -101,32 +102,45 @@ class ProgramRewriter(Rewriter):
     def r_Decl(self, node):
         if node.init is not None and not isinstance(node.init, c_ast.InitList):
             self._each('conversion', self, node.type, node.init, node.coord)
+        attrs = self.ctx.cgen.attrs.decls
+        if id(node) in attrs:        # `cleanup(f)`: f is renamed like any use of it
+            attrs[id(node)] = [rename_functions(a, lambda name: self._attribute_use(
+                name, node.coord)) for a in attrs[id(node)]]
         return super().r_Decl(node)
+
+    def _attribute_use(self, name, coord):
+        if self.lookup(name) is not None:
+            return name
+        new = self.reference(name, c_ast.ID(name, coord), False)
+        return new.name if isinstance(new, c_ast.ID) else name
 
 
 def decls_of(ast, unit):
-    """Every Decl of the program's own code, and the ids of parameters."""
-    decls, params = [], []
+    """Every Decl of the program's own code (and every type name, which
+    attributes may qualify too: `(__attribute__((vector_size(16))) float)`),
+    the ids of parameters, and id -> depth in the AST of each."""
+    decls, params, depths = [], [], {}
 
-    class V(c_ast.NodeVisitor):
-        def visit_Decl(self, node):
-            decls.append(node)
-            self.generic_visit(node)
+    def note(node, depth):
+        if isinstance(node, (c_ast.Decl, c_ast.Typedef, c_ast.Typename)):
+            if id(node) not in depths:  # declarators share their type nodes
+                decls.append(node)
+                depths[id(node)] = depth
+        elif isinstance(node, c_ast.ParamList):
+            params.extend(id(p) for p in node.params if isinstance(p, c_ast.Decl))
 
-        def visit_Typedef(self, node):
-            decls.append(node)
-            self.generic_visit(node)
-
-        def visit_ParamList(self, node):
-            for p in node.params:
-                if isinstance(p, c_ast.Decl):
-                    params.append(id(p))
-            self.generic_visit(node)
-    v = V()
+    def visit(node, depth):
+        note(node, depth)
+        todo = [(node, depth)]
+        while todo:                  # iterative: blocks nest deeply
+            node, depth = todo.pop()
+            for _, child in node.children():
+                note(child, depth + 1)
+                todo.append((child, depth + 1))
     for ext in ast.ext:
         if unit.is_project(ext):
-            v.visit(ext)
-    return decls, params
+            visit(ext, 0)
+    return decls, params, depths
 
 
 def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
@@ -137,8 +151,8 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
     if unknown:
         raise DsuError('unknown pass(es): %s' % ', '.join(sorted(unknown)))
     run_pre_passes(unit, enabled)
-    decls, params = decls_of(unit.ast, unit)
-    cgen = CGen(AttributeMap(unit.attributes, decls, params), asm=unit.asm)
+    decls, params, depths = decls_of(unit.ast, unit)
+    cgen = CGen(AttributeMap(unit.attributes, decls, params, depths), asm=unit.asm)
     model = UnitModel(unit, tu_path, cgen.attrs)
     for ent in model.entities.values():
         attrs = ' '.join(cgen.attrs.decls.get(id(ent.decl), []))
@@ -151,32 +165,50 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
                            "supported by the dsu pass (its definitions get symbols of "
                            "their own)" % ent.name)
     model.structs = struct_defs(unit, model.canon, cgen.attrs)
+    model.cgen = cgen
+    if 'wrap' in enabled:
+        wrapped = {id(d.node): d for d in model.structs if d.wrapped}
+        if wrapped:
+            restore_braces(unit, model.typedefs, lambda agg: wrapped.get(id(agg)))
     model.facts = unit_facts(unit, model, 'direct' in enabled and 'indirect' in enabled)
     for link in model.facts['unreachable']:
         for ent in model.entities.values():
             if ent.link == link:
                 ent.unreachable = True
-    model.cgen = cgen
     ctx = Context(unit, model, tu_path, cgen)
     ctx.layouts = layouts or {}
     ctx.enabled = enabled
     passes = [cls(ctx) for name, _, cls in REGISTRY if name in enabled and cls]
     rw = ProgramRewriter(ctx, passes)
     chunks = []
-    for ext in unit.ast.ext:
-        if not unit.is_project(ext):
-            continue
-        ctx.before, ctx.after = [], []
-        decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
-        ent = None
-        if isinstance(decl, c_ast.Decl) and decl.name:
-            ent = model.entities.get(decl.name)
-        rw._each('prepare', ext, ent)
-        rw.current = ctx.current = ent if isinstance(ext, c_ast.FuncDef) else None
-        ext = rw.rewrite(ext)
-        rw.current = None
-        rw._each('toplevel', ext, ent)
-        for node in ctx.before + [ext] + ctx.after:
-            chunks.append(node if isinstance(node, str) else cgen.toplevel(node))
+    exts = [ext for ext in unit.ast.ext if unit.is_project(ext)]
+    for group in cgen._coalesce_defined_types(exts):
+        # declarators of one declaration that defines a type
+        # (`static struct {...} a, b;`) are rewritten apart, emitted together
+        group = group if isinstance(group, list) else [group]
+        before, done, after = [], [], []
+        for ext in group:
+            ctx.before, ctx.after = [], []
+            decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
+            ent = None
+            if isinstance(decl, c_ast.Decl) and decl.name:
+                ent = model.entities.get(decl.name)
+            rw._each('prepare', ext, ent)
+            rw.current = ctx.current = ent if isinstance(ext, c_ast.FuncDef) else None
+            ext = rw.rewrite(ext)
+            rw.current = None
+            rw._each('toplevel', ext, ent)
+            before += ctx.before
+            done.append(ext)
+            after += ctx.after
+        for nodes in (before, done, after):
+            run = []                  # nodes between C texts, grouped
+            for node in nodes + ['']:
+                if isinstance(node, str):
+                    chunks.extend(cgen.toplevel_group(run))
+                    run = []
+                    chunks.append(node)
+                else:
+                    run.append(node)
     rw._each('trailer')
     return render_program(unit, ctx, chunks, out_name), model

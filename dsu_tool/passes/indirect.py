@@ -84,8 +84,10 @@ class Indirect:
         if self.first:
             self.first = False
             slot = SLOT % ent.link
-            decls = [declaration(decl.type, ent.link),
-                     declaration(pointer_to(decl.type, slot), slot, ['extern'])]
+            attrs = self.ctx.cgen.attrs
+            decls = [declaration(decl.type, ent.link, attrs=attrs),
+                     declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
+                                 fresh=True)]
         else:
             decls = []
         if self.direct and not isinstance(ext, c_ast.FuncDef):
@@ -93,7 +95,8 @@ class Indirect:
             # declaration says of the function (noinline, format...)
             attrs = self.ctx.cgen.attrs.for_body(decl)
             if decls or attrs:
-                body = declaration(decl.type, BODY % ent.link, ['static'])
+                body = declaration(decl.type, BODY % ent.link, ['static'],
+                                   attrs=self.ctx.cgen.attrs)
                 decls.append(' '.join(attrs + [self.ctx.cgen.visit(body)]) + ';\n')
         if isinstance(ext, c_ast.FuncDef):
             self.ctx.functions.append((ent, ext.decl.type))
@@ -149,7 +152,8 @@ class Indirect:
         ctx = self.ctx
         for ent, functype in ctx.functions:
             slot = SLOT % ent.link
-            slot_def = declaration(pointer_to(functype, slot), slot)
+            slot_def = declaration(pointer_to(functype, slot, ctx.cgen.attrs), slot,
+                                   fresh=True)
             slot_def.init = c_ast.ID((ENTRY if ent.link in self.entries else BODY)
                                      % ent.link)
             ctx.trailer.append('__attribute__((visibility("hidden"))) %s;\n'

@@ -19,10 +19,12 @@ used only inside the body can change there.
 
 A loop is left as it is (and the update point stays in it) when its body
 jumps out with goto, uses `alloca`, `setjmp` or labels as values, or uses
-a `register` or variably-modified variable of the function.
+a `register` or variably-modified variable of the function, or one
+whose attributes change its type (`vector_size`, `mode`).
 """
 
 import copy
+import re
 
 from pycparser import c_ast
 
@@ -86,12 +88,32 @@ def _exits(node, returns_value, depth_loop=0, depth_switch=0):
     return node
 
 
+# Declaration attributes that change the declared type: a pointer to the
+# variable, written from its declarator alone, would point to another type.
+_RETYPING = re.compile(r'\b(__)?(vector_size|mode)(__)?\b')
+
+
+def _retyped_lines(unit):
+    """(file, line) -> spans of the declarations that carry a retyping
+    attribute (attributes are recorded by position; the AST has none)."""
+    out = {}
+    for a in unit.attributes:
+        if a.where != 'decl' or not _RETYPING.search(a.text):
+            continue
+        span = a.declaration if a.shared and a.declaration else a.anchor
+        (f1, l1, _), (f2, l2, _) = span
+        for line in range(l1, (l2 if f2 == f1 else l1) + 1):
+            out.setdefault((f1, line), []).append(span)
+    return out
+
+
 class LoopExtractor(Rewriter):
     def __init__(self, unit):
         super().__init__()
         self.unit = unit
         self.new_functions = []
         self.counts = {}
+        self.retyped_lines = _retyped_lines(unit)
 
     def r_FuncDef(self, node):
         self.params = {name for name, _ in _param_types(node.decl.type)}
@@ -104,9 +126,17 @@ class LoopExtractor(Rewriter):
         return decl
 
     def r_Decl(self, node):
-        if 'register' in (node.storage or []):
+        if 'register' in (node.storage or []) or self._retyped(node):
             self.registers.add(node.name)
         return super().r_Decl(node)
+
+    def _retyped(self, decl):
+        """Does an attribute change DECL's type (`vector_size`)?"""
+        c = decl.coord
+        if c is None:
+            return False
+        at = (c.file, c.line, c.column or 0)
+        return any(lo <= at <= hi for lo, hi in self.retyped_lines.get((c.file, c.line), ()))
 
     def run(self):
         ext = []
@@ -167,7 +197,8 @@ class LoopExtractor(Rewriter):
         mover = _Body(visible)
         rest = mover.rewrite(copy.deepcopy(rest))
         if set(mover.used) & self.registers:
-            return loop            # a register variable has no address
+            return loop            # a register variable has no address, and a
+            #                        vector's type is not in its declarator
         rest = _exits(rest, returns_value)
         rest.block_items = (rest.block_items or []) + [c_ast.Return(c_ast.Constant('int', '0'))]
         name = self._name(func.name)

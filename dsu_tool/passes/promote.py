@@ -21,6 +21,7 @@ class Promote:
     def __init__(self, ctx):
         self.ctx = ctx
         self.names = LocalStaticNames(ctx.tu_path)
+        self.copies = {}
 
     def toplevel(self, ext, ent):
         decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
@@ -42,7 +43,12 @@ class Promote:
         func = rewriter.function.decl.name
         link = self.names.next(func, decl.name)
         rewriter.bind(decl.name, link, decl.type)
-        hoisted = copy.deepcopy(decl)
+        # one memo for all copies: the declarators of `static struct {...}
+        # a, b;` keep sharing their type; and the attributes go along
+        hoisted = copy.deepcopy(decl, self.copies)
+        attrs = self.ctx.cgen.attrs.decls
+        if id(decl) in attrs:
+            attrs[id(hoisted)] = list(attrs[id(decl)])
         rename_decl(hoisted, link)
         drop_storage(hoisted, 'static')
         self.ctx.before.append(hoisted)

@@ -60,8 +60,8 @@ def make_writable(ty):
 
 def stamp_tags(init, ty, typer, wrapped_of):
     """Give the wrapped structs that initialiser INIT (of type TY) makes
-    their layout's tag: `{..., .__dsu_tag = T}`, for a struct and for an
-    array of structs.  Without it an object made in a newer layout would
+    their layout's tag: `{..., .__dsu_tag = T}`, for a struct, an array
+    of structs, and the structs inside a struct.  Without it an object made in a newer layout would
     be taken for one in the program's first layout."""
     if not isinstance(init, c_ast.InitList):
         return
@@ -72,6 +72,21 @@ def stamp_tags(init, ty, typer, wrapped_of):
                        ty.type, typer, wrapped_of)
         return
     agg = typer.aggregate(ty)
+    members = [f for f in (agg.decls or []) if f.name not in (ROOM, TAG) and
+               not (f.name is None and f.bitsize)] if agg is not None else []
+    pos = -1
+    for e in init.exprs:       # members that are structs (braces are all there)
+        if isinstance(e, c_ast.NamedInitializer):
+            names = [f.name for f in members]
+            first = e.name[0]
+            if len(e.name) != 1 or not isinstance(first, c_ast.ID) or \
+                    first.name not in names:
+                continue
+            pos, value = names.index(first.name), e.expr
+        else:
+            pos, value = pos + 1, e
+        if pos < len(members):
+            stamp_tags(value, members[pos].type, typer, wrapped_of)
     d = wrapped_of(agg) if agg is not None else None
     if d is not None:
         init.exprs.append(c_ast.NamedInitializer(

@@ -153,7 +153,9 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress):
     progress('linking')
     tmp = out + '.tmp'
     # no text relocations in a patch either (see scons.tool): the link fails
-    _run([cc, '-shared', '-Wl,-z,text', '-o', tmp] + objects, work)
+    # -nostartfiles: no _init, _fini or constructors; the runtime refuses a
+    # patch that would run code of its own when it is loaded
+    _run([cc, '-shared', '-nostartfiles', '-Wl,-z,text', '-o', tmp] + objects, work)
     os.chmod(tmp, 0o644)     # the runtime refuses patches others can write
     os.replace(tmp, out)
     return summary

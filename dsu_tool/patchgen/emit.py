@@ -32,6 +32,7 @@ from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
+from ..passes.braces import restore_braces
 from ..passes.driver import decls_of
 from ..passes.wrap import (make_writable, size_entry, stamp_tags, type_entry, wrap_struct,
                            wrapped_in)
@@ -86,6 +87,20 @@ class PatchRewriter(Rewriter):
         self.names = LocalStaticNames(emitter.unit.tu)
         self.local_types = {}      # link of a local static -> its type
         self.typer = Typer(emitter.parsed, emitter.model.typedefs, self)
+
+    def r_Decl(self, node):
+        """A local the patch's code initialises is made in the new
+        layout: it carries that layout's tag, or its first use would
+        convert it as an object of the old one."""
+        node = super().r_Decl(node)
+        if self.function is not None and isinstance(node.init, c_ast.InitList):
+            stamp_tags(node.init, node.type, self.typer, self.e.wrapped_of)
+        return node
+
+    def r_CompoundLiteral(self, node):
+        self.rewrite_children(node)
+        stamp_tags(node.init, node.type.type, self.typer, self.e.wrapped_of)
+        return node
 
     def r_StructRef(self, node):
         """A field of a wrapped struct is read through its check, which
@@ -146,8 +161,8 @@ class UnitEmitter:
     def __init__(self, plan, unit):
         self.plan, self.unit = plan, unit
         self.parsed = parse_recorded(unit.manifest, unit.i_path)
-        decls, params = decls_of(self.parsed.ast, self.parsed)
-        self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params),
+        decls, params, depths = decls_of(self.parsed.ast, self.parsed)
+        self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params, depths),
                          asm=self.parsed.asm)
         self.model = UnitModel(self.parsed, unit.tu, self.cgen.attrs)
         self.imports = {}          # (link, kind) -> (cell, hash)
@@ -161,6 +176,8 @@ class UnitEmitter:
         for d in self.structs:
             if d.wrapped:
                 self.wrapped[id(d.node)] = d
+        if self.wrapped:
+            restore_braces(self.parsed, self.model.typedefs, self.wrapped_of)
         self.wrapped_fields = {f.name for d in self.structs if d.wrapped
                                for f in d.fields if f.name}
         self.checks = {}           # key -> (macro, cell, StructDef)
@@ -197,9 +214,10 @@ class UnitEmitter:
             name = (PSLOT if call else PSTUB) % link
             if name not in self.declared:
                 self.declared.add(name)
-                ty = pointer_to(ent.decl.type, name) if call else ent.decl.type
+                attrs = self.cgen.attrs
+                ty = pointer_to(ent.decl.type, name, attrs) if call else ent.decl.type
                 self.before.append(HIDDEN + self.cgen.visit(
-                    declaration(ty, name, ['extern'])) + ';\n')
+                    declaration(ty, name, ['extern'], attrs=attrs, fresh=call)) + ';\n')
             return c_ast.ID(name, node.coord)
         kind = 'slot' if call else 'stub'
         cell = self._import(link, kind, ent.decl.type)
@@ -213,7 +231,7 @@ class UnitEmitter:
         if name in self.declared:
             return
         self.declared.add(name)
-        decl = declaration(ent.decl.type, name, ['static'])
+        decl = declaration(ent.decl.type, name, ['static'], attrs=self.cgen.attrs)
         self.before.append(' '.join(self.body_attrs.get(ent.name, []) +
                                     [self.cgen.visit(decl)]) + ';\n')
 
@@ -249,9 +267,11 @@ class UnitEmitter:
             cell = CELL[kind] % link
             self.imports[key] = (cell, self.plan.b.entity(link).hash)
             # var: T *cell; slot: R (**cell)(P); stub: R (*cell)(P)
-            cty = pointer_to(pointer_to(ty, cell), cell) if kind == 'slot' \
-                else pointer_to(ty, cell)
-            self.before.append(self.cgen.visit(declaration(cty, cell, ['static'])) + ';\n')
+            attrs = self.cgen.attrs
+            cty = pointer_to(pointer_to(ty, cell, attrs), cell, attrs) if kind == 'slot' \
+                else pointer_to(ty, cell, attrs)
+            self.before.append(self.cgen.visit(
+                declaration(cty, cell, ['static'], fresh=True)) + ';\n')
         return self.imports[key][0]
 
     def check(self, d):
@@ -420,7 +440,7 @@ class UnitEmitter:
             if stub not in self.declared:      # the table below takes its address
                 self.declared.add(stub)
                 trailer.append(HIDDEN + self.cgen.visit(
-                    declaration(ent.decl.type, stub, ['extern'])) + ';\n')
+                    declaration(ent.decl.type, stub, ['extern'], attrs=self.cgen.attrs)) + ';\n')
             self.defs.append(func_sym(ent, slot, stub))
         imports = [import_record(link, h, IMPORT_KIND[kind], cell)
                    for (link, kind), (cell, h) in sorted(self.imports.items())]

@@ -148,6 +148,10 @@ def _runtime_library(env):
         return _runtime[root]
     headers = [os.path.join(RUNTIME_INCLUDE, h) for h in sorted(os.listdir(RUNTIME_INCLUDE))
                if h.endswith('.h')]
+    # the parts dsu_runtime.c includes
+    here = os.path.dirname(RUNTIME_INCLUDE)
+    headers += [os.path.join(here, f) for f in sorted(os.listdir(here))
+                if f.endswith(('.c', '.h')) and os.path.join(here, f) not in RUNTIME_SOURCES]
     _runtime[root] = env.Command('#.dsu/build/libdsurt.a', RUNTIME_SOURCES + headers,
                                  _action(_build_runtime, 'DSURUNTIMECOMSTR'))
     return _runtime[root]

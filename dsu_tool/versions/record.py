@@ -49,6 +49,25 @@ def _unit_key(tu):
     return tu.replace(os.sep, '__')
 
 
+def check_struct_agreement(units):
+    """A struct that one unit keeps unwrapped (its layout is observed there,
+    by offsetof for example) and another wraps would have two layouts in
+    one program: stop the link, naming both and the remedy."""
+    seen = {}
+    for manifest, _ in units:
+        for s in manifest.get('structs', []):
+            other = seen.setdefault(s['key'], (s, manifest['tu']))
+            if other[0]['wrapped'] != s['wrapped']:
+                kept, kept_tu = (s, manifest['tu']) if not s['wrapped'] else other
+                wrapped_tu = other[1] if kept is s else manifest['tu']
+                raise DsuError(
+                    "%s is kept unwrapped in %s (%s) but wrapped in %s, so the two "
+                    "would disagree on its layout; write `DSU_FIXED` after the closing "
+                    "brace of its definition to keep it unwrapped in every unit"
+                    % (kept['name'], kept_tu, kept['reason'], wrapped_tu),
+                    kept['file'], kept['line'])
+
+
 def record_version(root, program, name, manifests, out_c, unpatchable=None):
     """Store the version of PROGRAM built from MANIFESTS; write OUT_C, the
     object that tells the runtime which version it runs.  UNPATCHABLE: why
@@ -60,6 +79,7 @@ def record_version(root, program, name, manifests, out_c, unpatchable=None):
             manifest = json.load(f)
         with open(m[:-len('.json')] + '.i', encoding='latin-1') as f:
             units.append((manifest, f.read()))
+    check_struct_agreement(units)
     vid = version_id(units)
     name = check_version_name(name or default_name(root, vid))
     points = update_points([m.get('facts', {'functions': {}, 'address_taken': []})

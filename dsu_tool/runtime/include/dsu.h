@@ -9,6 +9,35 @@
  * build it costs one load and one predictable branch until an update has
  * been requested with `dsu apply PID PATCH`; the runtime then applies the
  * patch there, and the call returns once the new code is installed.
+ *
+ * Who may update a process: a caller the kernel would let attach a
+ * debugger to it (the same uid and gid as its real, effective and saved
+ * ones while it is dumpable, or CAP_SYS_PTRACE), over the socket
+ * /tmp/dsu-<euid>/<pid>-<pidns>.sock in a directory only its owner can
+ * enter, with a patch file that only the process's user or root can
+ * write and that runs none of its code when loaded.
+ *
+ * Sandboxed programs.  By default a control thread (named dsu-control)
+ * serves requests; it sleeps in poll() while nobody asks.  With
+ * DSU_CONTROL=poll in its environment the process has no such thread:
+ * its own threads serve requests at their update points (at most every
+ * 20 ms, without waiting), so requests wait for the next update point.
+ * `dsu` refuses, with the reason, a process whose control thread runs
+ * under a seccomp filter.  The system calls the runtime makes:
+ *   - at an update point with nothing to do: none in thread mode (futex
+ *     only when its lock is contended while a request is posted); in
+ *     polling mode, every 20 ms, poll and fstat (newfstatat);
+ *   - serving a request: poll, accept4, getsockopt, recvmsg, sendto,
+ *     close, fstat/newfstatat, openat/read/close of /proc/<pid>/status,
+ *     getresuid, getresgid, prctl(PR_GET_DUMPABLE);
+ *   - applying a patch: pread64, memfd_create, write, fcntl, and what
+ *     dlopen needs (openat of /proc/self/fd/N, read, mmap, mprotect,
+ *     munmap, close), brk/mmap for memory;
+ *   - making its socket anew (after the program closed it): mkdir,
+ *     lstat, socket, bind, listen, connect, unlink, openat/getdents64 of
+ *     its own directory, kill(pid, 0), getpid, geteuid.
+ * A call a sandbox refuses with an error (SECCOMP_RET_ERRNO) makes the
+ * request fail with that error in the answer.
  */
 #ifndef DSU_H
 #define DSU_H

@@ -1,0 +1,173 @@
+"""The C the pass regenerates is the program's C: declarations with
+several declarators, brace-elided initialisers of wrapped structs,
+layouts the program observes, and attribute attachment on large units.
+Each program (tests/codegen/*.c) is built the ordinary way and
+updateable, and both must print the same, and what C says."""
+
+import os
+import time
+
+import pytest
+
+from dsu_tool.codegen.cgen import AttributeMap
+from dsu_tool.codegen.unit import RUNTIME_INCLUDE
+from dsu_tool.frontend.errors import DsuError
+from dsu_tool.frontend.gnu import Tidier
+from dsu_tool.frontend.parse import parse_unit
+from dsu_tool.frontend.preprocess import preprocess
+from dsu_tool.passes import driver
+from dsu_tool.versions import record
+from test_frontend import build_and_run, build_and_run_updateable, transform
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'codegen')
+
+
+def both_ways(tmp_path, name, args=()):
+    with open(os.path.join(HERE, name)) as f:
+        source = f.read()
+    src, out, text, model = transform(tmp_path, source, name, args)
+    plain = build_and_run(tmp_path, src, 'plain')
+    assert build_and_run_updateable(tmp_path, out) == plain
+    return plain, text, model
+
+
+def test_declarators_keep_their_own_types_and_attributes(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'declarators.c')
+    assert plain == ('for 0 8\n'
+                     'walk 3\n'
+                     'values 5 4 5 5 4 1 5 3 6\n'
+                     'cleanup 130\n'
+                     'aligned 0 0 0 16 16 16 0\n')
+    assert 'struct entry *e = t.slots[i], *n;' in text
+    # the static function a cleanup attribute names is renamed with it
+    assert 'cleanup(bump__dsu_declarators_c_' in text
+    assert text.count('__attribute__((cleanup(bump__dsu_declarators_c_') == 3
+
+
+def test_attributes_of_type_names_are_kept(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'typenames.c')
+    assert plain == '3 6 16 1082130432 7\n'
+    assert '(__attribute__((vector_size((4)* sizeof(float)))) float){2., 2., 2., 2.}' in text
+
+
+def test_parameters_keep_their_attributes_in_the_declarations_the_pass_writes(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'vectorparams.c')
+    assert plain == '5 5\n'
+    slot = [l for l in text.splitlines() if l.startswith('extern float (*__dsu_slot_ends')]
+    assert slot and 'float v __attribute__((vector_size(16)))' in slot[0]
+
+
+def test_loop_using_a_vector_variable_is_left_in_place(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'loopvector.c',
+                               ['-DDSU_UPDATEABLE', '-I', RUNTIME_INCLUDE])
+    assert plain == '3 12 16\n'
+    assert '__dsu_loop_main' not in text
+
+
+def test_brace_elided_initialisers_of_wrapped_structs(tmp_path):
+    plain, text, _ = both_ways(tmp_path, 'braces.c')
+    assert plain == ('arr 2: 1 2 3 4\n'
+                     'o 5 6 7\n'
+                     'strs 4 ab 1 cd 2 ef 0 3\n'
+                     'w 1 2 3 4 65 8 9 10\n'
+                     'wd 0 0 0 11 66 0 13 14\n'
+                     'grid 1 4 5 8\n'
+                     'byidx 3: 3 1 2 0\n'
+                     'qs 2: 1 2 3 4 5 | 6 7 8 9 10\n'
+                     'locals 21 22 23 | 31 32 33 | 3 5 | 51 52 53 | 41 42 43\n'
+                     'whole 0\n'
+                     'sized 3 6\n'
+                     'ns x y 2 z 4\n'
+                     'local type 1 2 3 | 2 9\n')
+    assert 'struct P arr[] = {{1, 2}, {3, 4}};' in text
+    assert 'struct O o = {{5, 6}, 7};' in text
+
+
+def test_braces_that_cannot_be_restored_are_refused_at_their_line(tmp_path):
+    with pytest.raises(DsuError) as e:
+        transform(tmp_path, 'struct P { int a, b; };\n'
+                  'extern int n;\n'
+                  'struct Q { int m[sizeof(int) + 1]; struct P p; };\n'
+                  'struct Q q = {1, 2, 3, 4, 5, 6, 7, 8};\n')
+    assert e.value.file.endswith('unit.c') and e.value.line == 4
+    assert 'cannot restore the braces' in str(e.value)
+
+
+def test_observed_layouts_are_kept_as_in_the_ordinary_build(tmp_path):
+    plain, text, model = both_ways(tmp_path, 'offsets.c')
+    assert plain == '8 24 32 16\n8 24 3 3\n12 40 32\n'
+    reasons = {d.name: d.reason for d in model.structs}
+    assert reasons['struct List'].startswith('its layout is observed (offsetof at ')
+    assert reasons['struct List'].endswith('offsets.c:23)')          # container_of
+    assert reasons['struct O'].endswith('offsets.c:25)')
+    assert reasons['struct P'].startswith('it is held by value in struct O, whose layout')
+    assert reasons['struct Inner'].startswith('it is held by value in struct Mid')
+    assert reasons['Outer'].startswith('its layout is observed (offsetof at ')
+    assert reasons['struct Node'].startswith('it is held by value in struct List')
+    assert reasons['struct Free'] is None                # not observed: wrapped
+    assert '__dsu_room' in text.split('struct Free')[1].split('};')[0]
+
+
+def test_units_that_disagree_on_a_struct_stop_the_link():
+    def unit(tu, wrapped, reason=None):
+        return ({'tu': tu, 'structs': [{'key': 'struct O@o.h', 'name': 'struct O',
+                                        'wrapped': wrapped, 'reason': reason,
+                                        'file': 'o.h', 'line': 3}]}, '')
+    record.check_struct_agreement([unit('a.c', True), unit('b.c', True)])
+    with pytest.raises(DsuError) as e:
+        record.check_struct_agreement([unit('a.c', True), unit(
+            'b.c', False, 'its layout is observed (offsetof at b.c:9)')])
+    assert (e.value.file, e.value.line) == ('o.h', 3)
+    assert 'struct O is kept unwrapped in b.c (its layout is observed (offsetof at ' \
+        'b.c:9)) but wrapped in a.c' in str(e.value) and 'DSU_FIXED' in str(e.value)
+
+
+def _unit_with_attributes(tmp_path, n):
+    lines = ['static int v%d __attribute__((unused)) = %d;' % (i, i) for i in range(n)]
+    lines.append('int main(void) { long s = 0;')
+    lines += ['{ __attribute__((unused)) int a = %d, b = 1; s += a + b; }' % i
+              for i in range(n)]
+    lines.append('return (int)s; }')
+    path = tmp_path / 'big.c'
+    path.write_text('\n'.join(lines) + '\n')
+    return parse_unit('gcc', [], str(path), str(tmp_path), cwd=str(tmp_path))
+
+
+def test_attributes_attach_in_time_close_to_linear(tmp_path):
+    """40,000 attributed declarations (20,000 at file scope, 20,000 in
+    blocks, two declarators each).  Attaching their attributes by scanning
+    every declaration for each attribute took minutes; indexed by
+    position it takes a small part of the time the parser takes on the
+    same unit (measured in this process, so load affects both alike)."""
+    start = time.process_time()
+    unit = _unit_with_attributes(tmp_path, 20000)
+    parse_time = time.process_time() - start
+    decls, params, depths = driver.decls_of(unit.ast, unit)
+    start = time.process_time()
+    attrs = AttributeMap(unit.attributes, decls, params, depths)
+    attach_time = time.process_time() - start
+    assert len(attrs.decls) == 20000 + 2 * 20000
+    assert attach_time < parse_time / 2, (attach_time, parse_time)
+
+
+def test_a_program_on_one_line_is_tidied_in_linear_time(tmp_path):
+    """A macro expansion can put a whole program on one line; the front
+    end's edits to that line (here 96,000 blanked attribute tokens) must
+    cost what they cost spread over many lines, not the line's length
+    once per edit (which took seconds here).  Both are measured in this
+    process, on the same edits."""
+    block = '{ __attribute__((unused)) int a = 1; s += a; }'
+
+    def edit_time(separator, name):
+        path = tmp_path / name
+        path.write_text('int main(void) { int s = 0;\n' + separator.join(
+            [block] * 16000) + '\nreturn s; }\n')
+        tidier = Tidier(preprocess('gcc', [], str(path), str(tmp_path), str(tmp_path)))
+        tidier.run()
+        assert len(tidier.attributes) == 16000
+        start = time.process_time()
+        tidier.result()
+        return time.process_time() - start
+    many_lines = edit_time('\n', 'lines.c')
+    one_line = edit_time(' ', 'line.c')
+    assert one_line < 10 * many_lines + 0.1, (one_line, many_lines)
