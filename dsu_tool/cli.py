@@ -220,10 +220,15 @@ def cmd_init(args):
     "info",
     "describe a patch: the versions it joins and what it changes",
     arg("patch", metavar="PATCH"),
+    arg("--html", metavar="FILE", help="write the full report for a reviewer (as `dsu "
+        "report PATCH --html FILE`, from the project here) to FILE"),
 )
 def cmd_info(args):
     from .patchinfo import PatchInfoError, read_patch
 
+    if args.html:
+        args.project = "."
+        return cmd_report(args)
     try:
         info = read_patch(args.patch)
     except PatchInfoError as e:
@@ -242,6 +247,43 @@ def cmd_info(args):
             t["type"], t["size"], t["old"], t["new"]))
     for line in info.get("transformers", []):
         print("transformer for %s" % line)
+    return EXIT_OK
+
+
+@command(
+    "report",
+    "a report for a reviewer before rollout: per changed function a source diff, "
+    "per changed type both layouts and its transformers (hand-written parts marked), "
+    "the update points where the patch can apply",
+    arg("patch", metavar="PATCH"),
+    arg("--project", default=".", metavar="DIR", help="the project whose recorded "
+        "versions give the sources (default: here)"),
+    arg("--html", metavar="FILE", help="write the report as one self-contained HTML "
+        "page to FILE instead"),
+)
+def cmd_report(args):
+    from .patchinfo import PatchInfoError
+    from .report import make_report
+    from .report.terminal import render_text
+
+    from .progress import Progress
+
+    # reading a large program's versions takes a while: say so on a terminal
+    progress = Progress("dsu: report", stream=sys.stderr, quiet=not sys.stderr.isatty())
+    try:
+        report = make_report(args.patch, args.project, progress)
+    except PatchInfoError as e:
+        _error(str(e))
+        return EXIT_BAD_INPUT
+    finally:
+        progress.close()
+    if args.html:
+        from .report.page import render_html
+        from .files import write_atomic
+        write_atomic(args.html, render_html(report))
+        print("wrote %s" % args.html)
+    else:
+        sys.stdout.write(render_text(report, colour=sys.stdout.isatty()))
     return EXIT_OK
 
 

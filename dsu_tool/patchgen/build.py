@@ -17,6 +17,7 @@ from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
 from .transform import transformer_file
 from ..versions.names import check_version_name
+from ..progress import no_progress
 
 PATCH_DIR = os.path.join('.dsu', 'patches')
 
@@ -89,19 +90,21 @@ def developer_hooks(root, program, frm, to):
     return hooks
 
 
-def plan_patch(root, program, frm, to):
+def plan_patch(root, program, frm, to, progress=no_progress):
     check_version_name(frm, 'from')
     check_version_name(to, 'to')
-    a = ProgramVersion(root, frm, program)
-    b = ProgramVersion(root, to, program)
+    a = ProgramVersion(root, frm, program, progress)
+    b = ProgramVersion(root, to, program, progress)
+    progress('comparing %s and %s' % (frm, to))
     return compare(a, b, developer_hooks(root, program, frm, to))
 
 
-def build_patch(root, program, frm, to, out, force=False):
+def build_patch(root, program, frm, to, out, force=False, progress=no_progress):
     """Generate and compile the patch; return its summary.  FORCE builds a
     patch that the updateability analysis says no update point can take
-    (the runtime will refuse it too; useful to see that, and for tests)."""
-    plan = plan_patch(root, program, frm, to)
+    (the runtime will refuse it too; useful to see that, and for tests).
+    PROGRESS hears of each stage (progress.Progress)."""
+    plan = plan_patch(root, program, frm, to, progress)
     blocked = blocking(plan.a.points, plan.types)
     if blocked and not force:
         raise DsuError('no update point of %s can take this patch: the types it '
@@ -114,11 +117,13 @@ def build_patch(root, program, frm, to, out, force=False):
     work = os.path.join(root, PATCH_DIR, program, '%s-to-%s' % (frm, to))
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    progress('checking the uses of changed types')
     check_type_uses(plan, lambda u: parse_recorded(u.manifest, u.i_path))
     objects, counts = [], []
     units = [u for u in plan.b.units
              if plan.patch_functions(u) or plan.patch_variables(u)]
     for i, unit in enumerate(units):
+        progress('compiling', i, len(units))
         text, count = emit_unit(plan, unit)
         counts.append(count)
         objects.append(_compile(work, '%d_%s' % (i, os.path.basename(unit.tu)[:-2]),
@@ -126,6 +131,7 @@ def build_patch(root, program, frm, to, out, force=False):
     transformers = []
     homes = _transformer_homes(plan)
     for i, (unit, (types, retyped)) in enumerate(homes.items()):
+        progress('compiling transformers', i, len(homes))
         xf = transformer_file(root, program, frm, to, None if len(homes) == 1
                               else os.path.basename(unit.tu)[:-2])
         text, count = emit_transformers(plan, unit, types, retyped, xf)
@@ -144,6 +150,7 @@ def build_patch(root, program, frm, to, out, force=False):
     cc = plan.b.units[0].manifest['cc'] if plan.b.units else 'cc'
     _run([cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
     objects.append(desc[:-2] + '.o')
+    progress('linking')
     tmp = out + '.tmp'
     # no text relocations in a patch either (see scons.tool): the link fails
     # -nostartfiles: no _init, _fini or constructors; the runtime refuses a

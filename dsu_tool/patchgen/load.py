@@ -99,11 +99,15 @@ class UnitVersion:
 class ProgramVersion:
     """All units of one recorded version of a program."""
 
-    def __init__(self, root, name, program):
+    def __init__(self, root, name, program, progress=None):
         v = Version(root, name, program)
         self.name, self.id, self.program = v.name, v.id, program
         self.points = v.points
-        self.units = [UnitVersion(m, p) for m, p in v.units]
+        self.units = []
+        for m, p in v.units:
+            if progress:
+                progress('loading %s' % name, len(self.units), len(v.units))
+            self.units.append(UnitVersion(m, p))
         self.functions, self.variables, self.unit_of = {}, {}, {}
         self.structs = {}             # key -> (StructDef, unit) of its first unit
         for u in self.units:

@@ -356,6 +356,7 @@ def _patch_target(env, program):
 
 def _build_patch_action(target, source, env):
     from ..patchgen import build_patch
+    from ..progress import Progress
     from ..versions.record import recorded_meta
     rel, frm, to = (s.read() for s in source[:3])
     a, b = (recorded_meta(env.Dir('#').get_abspath(), v, rel) or {} for v in (frm, to))
@@ -367,12 +368,18 @@ def _build_patch_action(target, source, env):
         raise SCons.Errors.UserError(
             'versions %s and %s of %s were recorded from identical sources (id %s): '
             'there is nothing to patch' % (frm, to, rel, a))
+    # what the build is doing, quiet as the commands are under -s
+    progress = Progress('dsu: patch %s %s -> %s' % (rel, frm, to),
+                        quiet=bool(SCons.Script.GetOption('silent')))
     try:
         summary = build_patch(env.Dir('#').get_abspath(), rel, frm, to,
                               target[0].get_abspath(),
-                              force=_arguments().get('force', '0') not in ('0', ''))
+                              force=_arguments().get('force', '0') not in ('0', ''),
+                              progress=progress)
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
+    finally:
+        progress.close()
     print(summary)
     return 0
 

@@ -42,6 +42,7 @@ sys.path.insert(0, ROOT)
 from dsu_tool.cc import Command, run_pass  # noqa: E402
 from dsu_tool.codegen.unit import RUNTIME_INCLUDE  # noqa: E402
 from dsu_tool.frontend.errors import DsuError  # noqa: E402
+from dsu_tool.progress import Progress  # noqa: E402
 
 PACKAGE = 'gcc-12-source'
 SUBDIR = 'gcc/testsuite/gcc.c-torture/execute'
@@ -195,6 +196,8 @@ def main(argv=None):
     ap.add_argument('--jobs', type=int, default=os.cpu_count() or 1)
     ap.add_argument('--out', default='corpus-results.json')
     ap.add_argument('--only', nargs='*', help='just these program names')
+    ap.add_argument('--progress', type=float, default=10.0, metavar='S',
+                    help='off a terminal, say how far the run is every S seconds')
     opts = ap.parse_args(argv)
     programs = fetch()
     names = sorted(f for f in os.listdir(programs) if f.endswith('.c'))
@@ -203,10 +206,16 @@ def main(argv=None):
     names = sample(names, opts.sample)
     scratch = tempfile.mkdtemp(prefix='dsu-corpus-')
     start = time.time()
+    # on stderr: the table on stdout stays as it was
+    progress = Progress('corpus', stream=sys.stderr, interval=opts.progress)
     try:
         with multiprocessing.Pool(opts.jobs) as pool:
-            results = pool.map(check, [(os.path.join(programs, n), scratch) for n in names],
-                               chunksize=4)
+            results = []
+            for result in pool.imap(check, [(os.path.join(programs, n), scratch)
+                                             for n in names], chunksize=4):
+                results.append(result)
+                progress('checking', len(results), len(names), 'programs')
+        progress.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.time() - start
