@@ -8,6 +8,11 @@ from ..frontend.gnu import EXTENDED_TYPEDEFS
 RUNTIME_INCLUDE = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'runtime', 'include')
 
+# What an updateable program links with besides the runtime library: patch
+# code refers to these symbols of the runtime.
+RUNTIME_LINK_FLAGS = ['-ldl', '-pthread'] + ['-Wl,--export-dynamic-symbol=' + name for name in (
+    'dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert')]
+
 _IDENT = re.compile(r'[A-Za-z_]\w*')
 
 

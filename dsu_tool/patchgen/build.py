@@ -70,17 +70,19 @@ def _check_sizes(plan, objects):
                         tag_offset, size, plan.b.name), coord.file, coord.line)
 
 
-def plan_patch(root, program, frm, to):
+def plan_patch(root, program, frm, to, full=False):
     a = ProgramVersion(root, frm, program)
     b = ProgramVersion(root, to, program)
-    return compare(a, b)
+    return compare(a, b, full)
 
 
-def build_patch(root, program, frm, to, out, force=False):
+def build_patch(root, program, frm, to, out, force=False, full=False):
     """Generate and compile the patch; return its summary.  FORCE builds a
     patch that the updateability analysis says no update point can take
-    (the runtime will refuse it too; useful to see that, and for tests)."""
-    plan = plan_patch(root, program, frm, to)
+    (the runtime will refuse it too; useful to see that, and for tests).
+    FULL replaces every function and constant of the program, changed or
+    not (diff.compare): a full replacement."""
+    plan = plan_patch(root, program, frm, to, full)
     blocked = blocking(plan.a.points, plan.types)
     if blocked and not force:
         raise DsuError('no update point of %s can take this patch: the types it '
@@ -123,7 +125,7 @@ def build_patch(root, program, frm, to, out, force=False):
     cc = plan.b.units[0].manifest['cc'] if plan.b.units else 'cc'
     _run([cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
     objects.append(desc[:-2] + '.o')
-    tmp = out + '.tmp'
+    tmp = os.path.abspath(out) + '.tmp'     # the link runs in WORK
     _run([cc, '-shared', '-o', tmp] + objects, work)
     os.chmod(tmp, 0o644)     # the runtime refuses patches others can write
     os.replace(tmp, out)

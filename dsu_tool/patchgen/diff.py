@@ -179,7 +179,10 @@ def only_line_numbers(old_text, new_text, old_ent, new_ent):
     return differs
 
 
-def compare(a, b):
+FULL_NOTE = 'replaced in full'
+
+
+def compare(a, b, full=False):
     plan = Plan(a, b)
     pairs = correlate(a, b)
     changed_identity = set()      # links of B whose users must be rebound
@@ -205,6 +208,8 @@ def compare(a, b):
             if only_line_numbers(old_body, new_body, old, ent):
                 note = 'only an expanded __LINE__ or __FILE__ differs (the code moved)'
             plan.functions[link] = FunctionChange(link, CHANGED, ent, old, note)
+        elif full:
+            plan.functions[link] = FunctionChange(link, CHANGED, ent, old, FULL_NOTE)
     for link, ent in b.variables.items():
         old_link = pairs.get(link)
         old = a.variables.get(old_link) if old_link else None
@@ -229,6 +234,13 @@ def compare(a, b):
                 link, KEPT, ent, old,
                 'initializer changed (%s -> %s); the running value is kept'
                 % (old.init_text or '0', ent.init_text or '0'))
+        elif full and ent.const:
+            plan.variables[link] = VariableChange(
+                link, CONST, ent, old, FULL_NOTE + ': new storage with its value')
+            changed_identity.add(link)
+        elif full:
+            plan.variables[link] = VariableChange(
+                link, KEPT, ent, old, 'a full replacement keeps running values')
     b_links = set(b.functions) | set(b.variables)
     matched = {v for v in pairs.values() if v}
     for link, ent in list(a.functions.items()) + list(a.variables.items()):

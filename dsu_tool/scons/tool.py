@@ -10,7 +10,8 @@ with the runtime and a generated object that names its version; the
 version is recorded under .dsu/versions/NAME/.
 
 `scons patch from=A to=B`: builds <program>.A-to-B.patch.so next to each
-Program, from the two recorded versions.
+Program, from the two recorded versions.  `full=1` makes it a full
+replacement: every function and constant counts as changed.
 """
 
 import hashlib
@@ -27,7 +28,7 @@ import SCons.Script
 import SCons.Tool
 
 from ..cc import side_base, tool_digest
-from ..codegen.unit import RUNTIME_INCLUDE
+from ..codegen.unit import RUNTIME_INCLUDE, RUNTIME_LINK_FLAGS
 from ..frontend.errors import DsuError
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,8 +41,12 @@ def _arguments():
     return SCons.Script.ARGUMENTS
 
 
+def _flag(name):
+    return _arguments().get(name, '0') not in ('0', '', 'no', 'false')
+
+
 def dsu_mode():
-    return _arguments().get('dsu', '0') not in ('0', '', 'no', 'false')
+    return _flag('dsu')
 
 
 def patch_mode():
@@ -250,7 +255,7 @@ def _build_patch_action(target, source, env):
     try:
         summary = build_patch(env.Dir('#').get_abspath(), rel, frm, to,
                               target[0].get_abspath(),
-                              force=_arguments().get('force', '0') not in ('0', ''))
+                              force=_flag('force'), full=_flag('full'))
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
     print(summary)
@@ -280,10 +285,8 @@ def generate(env):
         # The runtime and its flags go on the link command itself, so that a
         # Program call overriding LIBS or LINKFLAGS keeps them.  Patch code
         # refers to the exported symbols.
-        exported = ['dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert']
         runtime = _runtime_library(env)
-        env['_DSULINKFLAGS'] = [runtime[0].get_abspath(), '-ldl', '-pthread'] + [
-            '-Wl,--export-dynamic-symbol=' + name for name in exported]
+        env['_DSULINKFLAGS'] = [runtime[0].get_abspath()] + RUNTIME_LINK_FLAGS
         env['_DSURUNTIME'] = runtime
         if '$_DSULINKFLAGS' not in env['LINKCOM']:
             env['LINKCOM'] = env['LINKCOM'] + ' $_DSULINKFLAGS'
