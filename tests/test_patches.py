@@ -94,6 +94,12 @@ def test_added_function_and_global(suite, program):
     assert 'added function     scaled' in suite.patch_output
 
 
+def test_function_with_inline_asm(suite, program):
+    update(suite, 'inline_asm', [('a', 'a answer=1 count=1')],
+           [('b', 'b answer=2 count=2')], program)
+    assert 'changed function   answer' in suite.patch_output
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

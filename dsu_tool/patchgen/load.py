@@ -64,6 +64,7 @@ class UnitVersion:
         self.i_path = i_path
         self.tu = manifest['tu']
         unit = parse_recorded(manifest, i_path)
+        plain = CGen(lines=False, asm=unit.asm)     # bodies may hold asm statements
         self.bodies = {}          # source name -> regenerated text
         self.types = {}           # type key -> (text, coord)
         self.enums = {}           # enumerator -> value text
@@ -71,10 +72,10 @@ class UnitVersion:
             if not unit.is_project(ext):
                 continue
             if isinstance(ext, c_ast.FuncDef):
-                self.bodies[ext.decl.name] = _PLAIN.visit(ext)
+                self.bodies[ext.decl.name] = plain.visit(ext)
             key = type_key(ext)
             if key:
-                self.types[key] = (_PLAIN.visit(ext), ext.coord)
+                self.types[key] = (plain.visit(ext), ext.coord)
             if not isinstance(ext, c_ast.FuncDef):
                 enumerators(ext, self.enums)
         # The pass itself tells which names a unit defines, how they are

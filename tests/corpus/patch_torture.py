@@ -230,7 +230,7 @@ def check(args):
             build_patch(work, PROGRAM, 'v1', 'v2', patch, full=True)
         except DsuError as e:
             text = str(e)
-            if text.startswith('compiling the patch failed'):
+            if 'compiling the patch failed' in text.split('\n')[0]:
                 raise Outcome(REJECTED, _first_error(text.split('\n', 2)[-1]))
             raise Outcome(REFUSED_PATCH, text.split('\n')[0])
         except Exception:
