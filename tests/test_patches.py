@@ -100,6 +100,13 @@ def test_function_with_inline_asm(suite, program):
     assert 'changed function   answer' in suite.patch_output
 
 
+def test_struct_defined_in_a_pointer_typedef(suite, program):
+    # `typedef struct node {...} *node_p;`: the patch wraps struct node
+    # as the program does, so the list built before the update reads right
+    update(suite, 'typedef_pointer', [('a', 'a top=1'), ('b', 'b top=2')],
+           [('c', 'c top=3 next=2')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

@@ -243,7 +243,8 @@ class UnitEmitter:
         has in the running program."""
         ext = PatchRewriter(self).rewrite(ext)
         node = ext.type
-        if isinstance(node, c_ast.TypeDecl):
+        # `typedef struct E {...} *EP;` defines struct E too
+        while isinstance(node, (c_ast.TypeDecl, c_ast.PtrDecl, c_ast.ArrayDecl)):
             node = node.type
         d = self.wrapped.get(id(node))
         if d is not None:
