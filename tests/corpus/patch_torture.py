@@ -221,7 +221,7 @@ def check(args):
                 raise Outcome(EXCLUDED, 'no string literal in a function to change')
             with open('prog.c', 'w', encoding='latin-1') as f:
                 f.write(text)
-            expected = _ordinary('prog.c', work)
+            expected = _ordinary('prog.c', work, mutated=True)
             _build_version(work, scratch, 'v2', ['prog.c', 'torture_main.c'])
         else:              # the same sources again, recorded as v2
             record_version(work, PROGRAM, 'v2', manifests, os.path.join(work, 'v2.version.c'))
@@ -251,27 +251,59 @@ def check(args):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _ordinary(source, work):
+def _ordinary(source, work, mutated=False):
     """The ordinary build's exit status and output; a program that fails
-    that way is no test of the patch."""
+    that way is no test of the patch (a mutated one may fail: the patched
+    program must then fail in the same way)."""
     plain = os.path.join(work, 'plain')
     p = _run(['gcc'] + CFLAGS + ['-o', plain, source] + LIBS, cwd=work, timeout=120)
     if p.returncode != 0:
         raise Outcome(EXCLUDED, 'ordinary build fails')
     expected = _execute(plain, work)
-    if expected[0] != 0:
+    if expected[0] != 0 and not mutated:
         raise Outcome(EXCLUDED, 'ordinary build exits %s' % (expected[0],))
     return expected
 
 
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_LEXEME = re.compile(r'/\*.*?\*/|//[^\n]*|^[ \t]*#(?:[^\n]*\\\n)*[^\n]*'
+                     r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[A-Za-z_]\w*|\S',
+                     re.S | re.M)
+_OPAQUE = {'asm', '__asm', '__asm__', '__attribute__', '_Pragma', 'static'}
 
 
 def mutate_strings(text):
-    """TEXT with a character added to every string literal inside a
-    function body (a literal in a global's initializer keeps its running
-    value by design), or None if there is none."""
-    return None
+    """TEXT with every string literal inside a function body starting with
+    '~', or None if there is none.  Literals of a static's initializer
+    (kept values, by design), of asm statements and attributes are left
+    alone.  A function body is a top-level '{' after ')' or, in a K&R
+    definition, after ';'."""
+    out, last, changed = [], 0, 0
+    depth, prev, in_body, statement = 0, '', False, []
+    for m in _LEXEME.finditer(text):
+        tok = m.group()
+        if tok.startswith(('/*', '//')) or tok.lstrip().startswith('#'):
+            continue
+        if tok == '{':
+            if depth == 0:
+                in_body = prev in (')', ';')
+            depth += 1
+            statement = []
+        elif tok == '}':
+            depth -= 1
+            statement = []
+        elif tok == ';':
+            statement = []
+        elif tok.startswith('"') and in_body and depth > 0 and \
+                not _OPAQUE.intersection(statement):
+            out.append(text[last:m.start() + 1] + '~')
+            last = m.start() + 1
+            changed += 1
+        else:
+            statement.append(tok)
+        prev = tok
+    if not changed:
+        return None
+    return ''.join(out) + text[last:]
 
 
 def main(argv=None):
