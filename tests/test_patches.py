@@ -107,6 +107,12 @@ def test_struct_defined_in_a_pointer_typedef(suite, program):
            [('c', 'c top=3 next=2')], program)
 
 
+def test_array_sized_by_its_initializer(suite, program):
+    # `sizeof hits` in the patch needs the length `{0, 0, 0}` gives it
+    update(suite, 'array_length', [('a', 'a first=1'), ('b', 'b first=1'), ('c', 'c first=1')],
+           [('d', 'd first=2 slots=3')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

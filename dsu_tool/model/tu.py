@@ -5,6 +5,7 @@ stages (version store, patch generator, CLI) see is `Entity` records and
 JSON made from them.
 """
 
+import copy
 import hashlib
 import os
 import re
@@ -104,6 +105,58 @@ def qualifies_const(ty):
     while isinstance(ty, c_ast.ArrayDecl):
         ty = ty.type
     return isinstance(ty, (c_ast.TypeDecl, c_ast.PtrDecl)) and 'const' in (ty.quals or [])
+
+
+def completed_array(ty, init):
+    """TY with the length that the initializer INIT gives an array declared
+    without one (`long t[] = {1, 2, 3}` is a long[3]), for code that sees
+    the object only through a declaration (`sizeof t` needs the length).
+    TY itself when it is no such array or the length is not plain."""
+    if not isinstance(ty, c_ast.ArrayDecl) or ty.dim is not None or init is None:
+        return ty
+    n = _initializer_length(init, ty.type)
+    if n is None:
+        return ty
+    ty = copy.copy(ty)
+    ty.dim = c_ast.Constant('int', str(n))
+    return ty
+
+
+_INTEGER = re.compile(r'^(0[xX][0-9a-fA-F]+|\d+)[uUlL]*$')
+
+
+def _initializer_length(init, element):
+    if isinstance(init, c_ast.Constant) and init.type == 'string':
+        return string_length(init.value) + 1
+    if not isinstance(init, c_ast.InitList):
+        return None
+    exprs = init.exprs
+    if len(exprs) == 1 and isinstance(element, c_ast.TypeDecl) and \
+            isinstance(exprs[0], c_ast.Constant) and exprs[0].type == 'string':
+        return string_length(exprs[0].value) + 1       # char s[] = {"abc"}
+    index = length = 0
+    for e in exprs:
+        if isinstance(e, c_ast.NamedInitializer):
+            first = getattr(e.name[0], 'expr', e.name[0])       # [k] (pycparser 3)
+            m = _INTEGER.match(first.value) if isinstance(first, c_ast.Constant) else None
+            if m is None:
+                return None          # a field designator or a computed index
+            digits = m.group(1)
+            index = int(digits, 16 if digits[:2] in ('0x', '0X') else
+                        8 if digits.startswith('0') else 10)
+        index += 1
+        length = max(length, index)
+    return length
+
+
+_STRING_PART = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
+_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]+|[0-7]{1,3}|.)', re.S)
+
+
+def string_length(text):
+    """The number of characters of a (possibly concatenated) string
+    literal's text, escapes counted as one."""
+    return sum(len(_ESCAPE.sub('e', part)) for part in _STRING_PART.findall(text))
 
 
 class UnitModel:

@@ -21,7 +21,7 @@ from ..codegen.stubs import stub_asm
 from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
                              standard_spellings)
 from ..model.structs import TAG, struct_defs
-from ..model.tu import FUNC, LocalStaticNames, UnitModel
+from ..model.tu import FUNC, LocalStaticNames, UnitModel, completed_array
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
@@ -109,7 +109,8 @@ class PatchRewriter(Rewriter):
             return None            # not defined by the program: bound directly
         if self.e.plan.b.entity(ent.link).kind == FUNC:
             return self.e.function_ref(ent, call, node, self.function)
-        return self.e.variable_ref(ent.link, ent.decl.type, node)
+        return self.e.variable_ref(ent.link, completed_array(ent.decl.type, ent.decl.init),
+                                   node)
 
     def local_static(self, decl):
         link = self.names.next(self.function.decl.name, decl.name)
