@@ -1,5 +1,6 @@
 """Read a recorded version back into models the patch generator compares."""
 
+import copy
 import re
 
 from pycparser import c_ast
@@ -41,6 +42,22 @@ def type_key(node):
     return None
 
 
+def _struct_by_tag(typedef):
+    """`typedef struct E {...} *EP;` as `typedef struct E *EP;`: struct E
+    is compared by its layout, the typedef by what it makes of it."""
+    parent, ty = typedef, typedef.type
+    while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
+        parent, ty = ty, ty.type
+    if not isinstance(ty, c_ast.Struct) or not ty.name or ty.decls is None:
+        return typedef
+    typedef = copy.deepcopy(typedef)
+    parent, ty = typedef, typedef.type
+    while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
+        parent, ty = ty, ty.type
+    parent.type = c_ast.Struct(ty.name, None, coord=ty.coord)
+    return typedef
+
+
 def enumerators(node, out):
     """Collect enumerator name -> value text from a declaration."""
     for _, child in node.children():
@@ -75,7 +92,7 @@ class UnitVersion:
                 self.bodies[ext.decl.name] = plain.visit(ext)
             key = type_key(ext)
             if key:
-                self.types[key] = (plain.visit(ext), ext.coord)
+                self.types[key] = (plain.visit(_struct_by_tag(ext)), ext.coord)
             if not isinstance(ext, c_ast.FuncDef):
                 enumerators(ext, self.enums)
         # The pass itself tells which names a unit defines, how they are
