@@ -113,6 +113,11 @@ def test_array_sized_by_its_initializer(suite, program):
            [('d', 'd first=2 slots=3')], program)
 
 
+def test_call_to_a_builtin_named_function_folds_as_in_the_program(suite, program):
+    update(suite, 'builtin_named', [('a', 'a abs=3 calls=0')],
+           [('b', 'b abs=3 calls=0 v2')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

@@ -21,6 +21,7 @@ from ..codegen.stubs import stub_asm
 from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
                              standard_spellings)
 from ..model.structs import TAG, struct_defs
+from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC, LocalStaticNames, UnitModel, completed_array
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
@@ -177,6 +178,8 @@ class UnitEmitter:
 
     def function_ref(self, ent, call, node, funcdef=None):
         link = ent.link
+        if call and is_builtin_name(ent.name):
+            return self.builtin_call(ent, node)
         if call and link in self.plan.functions and self.plan.b.unit_of[link] is self.unit \
                 and link in self._direct_callees(funcdef):
             # as in B's own build: a direct call, to the body in this file
@@ -194,6 +197,23 @@ class UnitEmitter:
         cell = self._import(link, kind, ent.decl.type)
         return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord) if call else \
             c_ast.ID(cell, node.coord)
+
+    def builtin_call(self, ent, node):
+        """As in the program (passes.indirect), a call to a function named
+        like a gcc builtin stays a call by that name, which gcc may fold
+        as the builtin; the name is bound (an asm label) to a stub of this
+        file that jumps to the program's stub, or to the patch's own."""
+        if ent.name not in self.declared:
+            self.declared.add(ent.name)
+            if self.plan.defined_by_patch(ent.link):
+                target = PSTUB % ent.link
+            else:
+                target = '__dsu_pcall_%s' % ent.link
+                cell = self._import(ent.link, 'stub', ent.decl.type)
+                self.before.append(stub_asm(target, cell, local=True))
+            self.before.append('%s __asm__("%s");\n' % (self.cgen.visit(
+                declaration(ent.decl.type, ent.name, ['extern'])), target))
+        return c_ast.ID(ent.name, node.coord)
 
     def declare_body(self, ent):
         """Declare the patch's body of function ENT, with the attributes
