@@ -207,6 +207,11 @@ def check(args):
     start = time.time()
     try:
         os.chdir(work)     # run_pass records the compile's directory
+        if mutate:
+            with open(src, encoding='latin-1') as f:
+                mutated = mutate_strings(f.read())
+            if mutated is None:
+                raise Outcome(EXCLUDED, 'no string literal in a function to change')
         shutil.copy(src, 'prog.c')
         shutil.copy(WRAPPER, 'torture_main.c')
         expected = _ordinary('prog.c', work)
@@ -215,12 +220,8 @@ def check(args):
         if got != expected:
             raise Outcome(EXCLUDED, 'dsu=1 build behaves differently (see run.py)')
         if mutate:         # the developer edits prog.c and builds v2
-            with open(src, encoding='latin-1') as f:
-                text = mutate_strings(f.read())
-            if text is None:
-                raise Outcome(EXCLUDED, 'no string literal in a function to change')
             with open('prog.c', 'w', encoding='latin-1') as f:
-                f.write(text)
+                f.write(mutated)
             expected = _ordinary('prog.c', work, mutated=True)
             _build_version(work, scratch, 'v2', ['prog.c', 'torture_main.c'])
         else:              # the same sources again, recorded as v2
