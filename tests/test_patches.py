@@ -118,6 +118,10 @@ def test_call_to_a_builtin_named_function_folds_as_in_the_program(suite, program
            [('b', 'b abs=3 calls=0 v2')], program)
 
 
+def test_unit_with_pragmas(suite, program):
+    update(suite, 'pragma', [('a', 'a count=1')], [('b', 'b count=2 v2')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

@@ -263,7 +263,7 @@ class UnitEmitter:
         """Repeat a type declaration; a wrapped struct gets the size it
         has in the running program."""
         ext = PatchRewriter(self).rewrite(ext)
-        node = ext.type
+        node = getattr(ext, 'type', None)          # a pragma has none
         # `typedef struct E {...} *EP;` defines struct E too
         while isinstance(node, (c_ast.TypeDecl, c_ast.PtrDecl, c_ast.ArrayDecl)):
             node = node.type
