@@ -109,8 +109,9 @@ def test_struct_defined_in_a_pointer_typedef(suite, program):
 
 def test_array_sized_by_its_initializer(suite, program):
     # `sizeof hits` in the patch needs the length `{0, 0, 0}` gives it
-    update(suite, 'array_length', [('a', 'a first=1'), ('b', 'b first=1'), ('c', 'c first=1')],
-           [('d', 'd first=2 slots=3')], program)
+    update(suite, 'array_length', [('a', 'a first=1 odd=0'), ('b', 'b first=1 odd=1'),
+                                   ('c', 'c first=1 odd=1')],
+           [('d', 'd first=2 odd=2 slots=3')], program)
 
 
 def test_call_to_a_builtin_named_function_folds_as_in_the_program(suite, program):

@@ -116,7 +116,7 @@ class PatchRewriter(Rewriter):
     def local_static(self, decl):
         link = self.names.next(self.function.decl.name, decl.name)
         self.bind(decl.name, link, decl.type)
-        self.local_types[link] = decl.type
+        self.local_types[link] = completed_array(decl.type, decl.init)
         if self.e.plan.defined_by_patch(link):
             self.e.define_variable(link, decl)
         return None

@@ -6,6 +6,8 @@ static unsigned turn;
 
 void handle(const char *cmd)
 {
+    static int odd[] = {0, 0};        /* and a function-local one */
+    odd[turn % (sizeof odd / sizeof odd[0])]++;
     hits[turn++ % (sizeof hits / sizeof hits[0])]++;
-    printf("%s first=%d\n", cmd, hits[0]);
+    printf("%s first=%d odd=%d\n", cmd, hits[0], odd[1]);
 }
