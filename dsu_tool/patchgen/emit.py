@@ -127,7 +127,8 @@ class PatchRewriter(Rewriter):
 
 _LVALUES = (c_ast.ID, c_ast.StructRef, c_ast.ArrayRef, c_ast.UnaryOp)
 
-CHECK = ('#define %(macro)s(p) (__extension__({ __typeof__(p) __dsu_p = (p); '
+# (&*(p): an array used with -> is a pointer to its first element)
+CHECK = ('#define %(macro)s(p) (__extension__({ __typeof__(&*(p)) __dsu_p = (p); '
          'if (__builtin_expect(%(cell)s->changed, 0) && __dsu_p->%(tag)s != %(value)uu) '
          'dsu__convert(%(cell)s, (void *)__dsu_p, %(value)uu); __dsu_p; }))\n'
          'static struct dsu_type_state *%(cell)s;\n')
