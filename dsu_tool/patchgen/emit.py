@@ -79,6 +79,16 @@ class PatchRewriter(Rewriter):
         self.local_types = {}      # link of a local static -> its type
         self.typer = Typer(emitter.parsed, emitter.model.typedefs, self)
 
+    def r_Decl(self, node):
+        node = super().r_Decl(node)
+        ent = self.e.model.entities.get(node.name)
+        if self.function is not None and 'extern' in (node.storage or []) and \
+                ent is not None and self.e.plan.b.entity(ent.link) is not None:
+            # a block-scope `extern` of the program's own: its uses now go
+            # through the patch's import, the declaration is left unused
+            return c_ast.EmptyStatement(node.coord)
+        return node
+
     def r_StructRef(self, node):
         """A field of a wrapped struct is read through its check, which
         converts an object still in an older layout first."""
