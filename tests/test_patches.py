@@ -131,6 +131,10 @@ def test_block_scope_extern_under_a_local_of_the_same_name(suite, program):
     update(suite, 'block_extern', [('a', 'a level=4')], [('b', 'b level=5 v2')], program)
 
 
+def test_address_of_a_function_in_patch_code(suite, program):
+    update(suite, 'address_of', [('a', 'a 42')], [('b', 'b 42 2')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

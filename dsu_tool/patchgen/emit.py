@@ -206,8 +206,9 @@ class UnitEmitter:
             return c_ast.ID(name, node.coord)
         kind = 'slot' if call else 'stub'
         cell = self._import(link, kind, ent.decl.type)
-        return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord) if call else \
-            c_ast.ID(cell, node.coord)
+        # a stub cell is dereferenced too: `*cell` is the function itself,
+        # so both `f` and `&f` give its address
+        return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord)
 
     def builtin_call(self, ent, node):
         """As in the program (passes.indirect), a call to a function named
