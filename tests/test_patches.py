@@ -135,6 +135,10 @@ def test_address_of_a_function_in_patch_code(suite, program):
     update(suite, 'address_of', [('a', 'a 42')], [('b', 'b 42 2')], program)
 
 
+def test_library_function_the_program_declares_itself(suite, program):
+    update(suite, 'library_declared', [('a', 'a n=42')], [('b', 'b n=42 v2')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

@@ -353,6 +353,12 @@ class UnitEmitter:
                 ext = self.type_declaration(ext)
             elif isinstance(ext, c_ast.Decl) and ext.name:
                 ent = self.model.entities.get(ext.name)
+                if ent is not None and not ent.static and not ent.defined and \
+                        self.plan.b.entity(ent.link) is None:
+                    # the program's own declaration of a library function or
+                    # variable (`void exit(int);`): its code uses the name
+                    chunks.append(self.cgen.toplevel(ext))
+                    continue
                 if ent is None or ent.link not in new_vars or ent.kind == FUNC \
                         or not ent.defined or ext is not ent.decl:
                     continue
