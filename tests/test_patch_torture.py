@@ -31,5 +31,6 @@ def test_full_patches_of_the_corpus_apply_and_behave(tmp_path):
     counts = json.loads(out.read_text())['counts']
     assert counts['PATCH C REJECTED'] == counts['TARGET DIFFERS'] == 0, counts
     assert counts['TOOL CRASHED'] == 0, counts
-    # most programs must actually be patched, not refused or excluded
-    assert counts['applies, same'] >= 0.8 * sum(counts.values()), counts
+    # nearly every program the tier can test is patched, not refused
+    considered = sum(counts.values()) - counts['excluded']
+    assert counts['applies, same'] >= 0.95 * considered, counts
