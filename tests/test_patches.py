@@ -139,6 +139,10 @@ def test_library_function_the_program_declares_itself(suite, program):
     update(suite, 'library_declared', [('a', 'a n=42')], [('b', 'b n=42 v2')], program)
 
 
+def test_field_of_a_struct_returned_by_a_replaced_function(suite, program):
+    update(suite, 'struct_return', [('a', 'a b=2')], [('b', 'b b=3')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output
