@@ -251,3 +251,15 @@ def test_cast_to_a_struct_defined_in_a_pointer_typedef_is_refused(tmp_path):
     assert r.returncode != 0
     assert 'makes memory that is not a struct box look like one' in r.stderr
     assert 'lib.c:3' in r.stderr
+
+
+def test_new_constant_initialised_with_the_programs_function_is_refused_by_name(tmp_path):
+    p = Project(tmp_path / 'newconst')
+    base = '#include <stdio.h>\nstatic int twice(int x) { return 2 * x; }\n%s' \
+           'void handle(const char *c) { printf("%%s %%d\\n", c, twice(1)); }\n'
+    p.version('v1', base % '')
+    p.version('v2', base % 'int (*const op)(int) = twice;\n')
+    r = p.patch('v1', 'v2', check=False)
+    assert r.returncode != 0
+    assert "lib.c:3:6: error: the initializer of new 'op' refers to the running " \
+        "program (twice)" in r.stderr, r.stderr

@@ -317,13 +317,15 @@ class UnitEmitter:
         self.defined_vars.append(link)
 
     def imports_in(self, node):
-        cells = {v[0] for v in self.imports.values()}
+        """The source names of the program's definitions NODE uses."""
+        cells = {cell: self.plan.b.entity(link).name
+                 for (link, _), (cell, _) in self.imports.items()}
         found = []
 
         class V(c_ast.NodeVisitor):
             def visit_ID(self, n):
                 if n.name in cells:
-                    found.append(n.name)
+                    found.append(cells[n.name])
         V().visit(node)
         return found
 
