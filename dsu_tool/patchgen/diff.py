@@ -23,12 +23,21 @@ the running value is kept), or SAME.
 
 A wrapped struct whose layout changed is a TypeChange: the patch carries
 a type transformer, and every function that uses the type is rebound.
+
+A full replacement (`full`, `scons patch full=1`) counts everything as
+changed: each function of B that would be SAME or only REBOUND is
+CHANGED, each const that would be SAME is CONST (new storage, as if its
+value had changed) unless its initializer refers to the program's
+definitions (a patch cannot define such an object yet), and each other
+variable that would be SAME is KEPT, so that the summary says what
+happens to it.  The patch then carries the whole program's code.
 """
 
 import re
 from dataclasses import dataclass, field
 
 from ..frontend.errors import DsuError
+from .load import identifiers
 
 NEW, CHANGED, SIGNATURE, RENAMED, REBOUND = (
     'new', 'changed', 'signature', 'renamed', 'rebound')
@@ -186,6 +195,7 @@ def compare(a, b, full=False):
     plan = Plan(a, b)
     pairs = correlate(a, b)
     changed_identity = set()      # links of B whose users must be rebound
+    program_names = {e.name for e in list(b.functions.values()) + list(b.variables.values())}
     for link, ent in b.functions.items():
         old_link = pairs.get(link)
         old = a.functions.get(old_link) if old_link else None
@@ -234,10 +244,14 @@ def compare(a, b, full=False):
                 link, KEPT, ent, old,
                 'initializer changed (%s -> %s); the running value is kept'
                 % (old.init_text or '0', ent.init_text or '0'))
-        elif full and ent.const:
+        elif full and ent.const and not identifiers(ent.init_text) & program_names:
             plan.variables[link] = VariableChange(
                 link, CONST, ent, old, FULL_NOTE + ': new storage with its value')
             changed_identity.add(link)
+        elif full and ent.const:
+            plan.variables[link] = VariableChange(
+                link, KEPT, ent, old, 'its initializer refers to the program, so the '
+                'running object is kept')
         elif full:
             plan.variables[link] = VariableChange(
                 link, KEPT, ent, old, 'a full replacement keeps running values')
