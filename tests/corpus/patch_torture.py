@@ -254,15 +254,16 @@ def check(args):
 
 def _ordinary(source, work, mutated=False):
     """The ordinary build's exit status and output; a program that fails
-    that way is no test of the patch (a mutated one may fail: the patched
-    program must then fail in the same way)."""
+    that way is no test of the patch (a mutated one that fails checks its
+    strings, or writes to one: undefined behaviour, no reference)."""
     plain = os.path.join(work, 'plain')
     p = _run(['gcc'] + CFLAGS + ['-o', plain, source] + LIBS, cwd=work, timeout=120)
     if p.returncode != 0:
         raise Outcome(EXCLUDED, 'ordinary build fails')
     expected = _execute(plain, work)
-    if expected[0] != 0 and not mutated:
-        raise Outcome(EXCLUDED, 'ordinary build exits %s' % (expected[0],))
+    if expected[0] != 0:
+        raise Outcome(EXCLUDED, '%sordinary build exits %s' % (
+            'mutated: ' if mutated else '', expected[0]))
     return expected
 
 
@@ -280,6 +281,7 @@ def mutate_strings(text):
     definition, after ';'."""
     out, last, changed = [], 0, 0
     depth, prev, in_body, statement = 0, '', False, []
+    braces = []            # per open brace: the statement it interrupts, if an initializer
     for m in _LEXEME.finditer(text):
         tok = m.group()
         if tok.startswith(('/*', '//')) or tok.lstrip().startswith('#'):
@@ -288,10 +290,14 @@ def mutate_strings(text):
             if depth == 0:
                 in_body = prev in (')', ';')
             depth += 1
-            statement = []
+            initializer = '=' in statement or (braces and braces[-1] is not None)
+            braces.append(statement if initializer else None)
+            if not initializer:
+                statement = []
         elif tok == '}':
             depth -= 1
-            statement = []
+            kept = braces.pop() if braces else None
+            statement = kept if kept is not None else []
         elif tok == ';':
             statement = []
         elif tok.startswith('"') and in_body and depth > 0 and \
