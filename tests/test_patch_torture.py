@@ -16,7 +16,7 @@ import pytest
 
 RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus',
                       'patch_torture.py')
-SAMPLE = '200'
+SAMPLE = '600'
 
 
 def test_full_patches_of_the_corpus_apply_and_behave(tmp_path):
