@@ -143,6 +143,10 @@ def test_field_of_a_struct_returned_by_a_replaced_function(suite, program):
     update(suite, 'struct_return', [('a', 'a b=2')], [('b', 'b b=3')], program)
 
 
+def test_struct_with_two_typedefs_in_one_declaration(suite, program):
+    update(suite, 'typedef_pair', [('a', 'a seen=1')], [('b', 'b seen=2 v2')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

@@ -172,6 +172,7 @@ class UnitEmitter:
         self.checks = {}           # key -> (macro, cell, StructDef)
         self.typer = Typer(self.parsed, self.model.typedefs, Rewriter())
         self.sizes = []            # size entries of the wrapped types here
+        self.wrapped_keys = set()  # the wrapped types already given room
         self.extra_imports = []    # import entries made outside _import
         self.new_functions = []    # (link, entity, type) with a slot of their own
         self.body_attrs = {}       # function name -> attributes of its declarations
@@ -283,7 +284,9 @@ class UnitEmitter:
         while isinstance(node, (c_ast.TypeDecl, c_ast.PtrDecl, c_ast.ArrayDecl)):
             node = node.type
         d = self.wrapped.get(id(node))
-        if d is not None:
+        # `typedef struct {...} T, *P;` is two typedefs of one struct node
+        if d is not None and d.key not in self.wrapped_keys:
+            self.wrapped_keys.add(d.key)
             wrap_struct(d, self.cgen, self.plan.kept_sizes(d.key))
             self.sizes.append(size_entry(d))
         return ext
