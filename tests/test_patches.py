@@ -105,6 +105,59 @@ def test_added_function_and_global(suite, program):
     assert 'added function     scaled' in suite.patch_output
 
 
+def test_function_with_inline_asm(suite, program):
+    update(suite, 'inline_asm', [('a', 'a answer=1 count=1')],
+           [('b', 'b answer=2 count=2')], program)
+    assert 'changed function   answer' in suite.patch_output
+
+
+def test_struct_defined_in_a_pointer_typedef(suite, program):
+    # `typedef struct node {...} *node_p;`: the patch wraps struct node
+    # as the program does, so the list built before the update reads right
+    update(suite, 'typedef_pointer', [('a', 'a top=1'), ('b', 'b top=2')],
+           [('c', 'c top=3 next=2')], program)
+
+
+def test_array_sized_by_its_initializer(suite, program):
+    # `sizeof hits` in the patch needs the length `{0, 0, 0}` gives it
+    update(suite, 'array_length', [('a', 'a first=1 odd=0'), ('b', 'b first=1 odd=1'),
+                                   ('c', 'c first=1 odd=1')],
+           [('d', 'd first=2 odd=2 slots=3')], program)
+
+
+def test_call_to_a_builtin_named_function_folds_as_in_the_program(suite, program):
+    update(suite, 'builtin_named', [('a', 'a abs=3 calls=0')],
+           [('b', 'b abs=3 calls=0 v2')], program)
+
+
+def test_unit_with_pragmas(suite, program):
+    update(suite, 'pragma', [('a', 'a count=1')], [('b', 'b count=2 v2')], program)
+
+
+def test_arrow_on_an_array_of_a_wrapped_struct(suite, program):
+    update(suite, 'array_arrow', [('a', 'a count=1')], [('b', 'b count=2 v2')], program)
+
+
+def test_block_scope_extern_under_a_local_of_the_same_name(suite, program):
+    update(suite, 'block_extern', [('a', 'a level=4')], [('b', 'b level=5 v2')], program)
+
+
+def test_address_of_a_function_in_patch_code(suite, program):
+    update(suite, 'address_of', [('a', 'a 42')], [('b', 'b 42 2')], program)
+
+
+def test_library_function_the_program_declares_itself(suite, program):
+    update(suite, 'library_declared', [('a', 'a n=42')], [('b', 'b n=42 v2')], program)
+
+
+def test_field_of_a_struct_returned_by_a_replaced_function(suite, program):
+    update(suite, 'struct_return', [('a', 'a b=2')], [('b', 'b b=3')], program)
+
+
+def test_struct_with_two_typedefs_in_one_declaration(suite, program):
+    update(suite, 'typedef_pair', [('a', 'a seen=1')], [('b', 'b seen=2 v2')], program)
+
+
 def test_deleted_function(suite, program):
     update(suite, 'deleted', [('a', 'a count=1 legacy=-1')], [('b', 'b count=2')], program)
     assert 'deleted function   legacy' in suite.patch_output

@@ -136,6 +136,33 @@ def test_outside_project_updates_live(project, program):
     assert p.ask('again') == 'again: 5 letters, 3 vowels, word 4, total vowels 1006'
 
 
+def test_full_replacement_replaces_every_function_and_keeps_state(project, program):
+    """`scons patch full=1`: the functions that did not change are in the
+    patch too (main, the static words(), whose static local keeps
+    counting); a global keeps its running value."""
+    table = 'const char *(*const describer)(const char *) = describe;\n'
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + table)
+    scons(project, 'dsu=1', 'version=v1')
+    shutil.copy(os.path.join(project, 'wordsvc'), os.path.join(project, 'wordsvc.v1'))
+    p = program(os.path.join(project, 'wordsvc.v1'))
+    assert p.ask('hello') == 'hello: 5 letters, word 1'
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1.replace('word %d', '#%d') + table)
+    scons(project, 'dsu=1', 'version=v2')
+    out = scons(project, 'patch', 'from=v1', 'to=v2').stdout
+    assert 'function   words' not in out and 'function   main' not in out, out
+    out = scons(project, 'patch', 'from=v1', 'to=v2', 'full=1').stdout
+    for name, where in (('main', 'main.c:8'), ('words', 'stats.c:8')):
+        assert 'changed function   %s (src/%s): replaced in full' % (name, where) in out, out
+    assert 'changed function   describe (src/stats.c:14)\n' in out, out
+    assert 'kept value         reply (src/stats.c:6)' in out, out
+    # a patch cannot define a constant that points into the program yet
+    assert 'kept value         describer (src/stats.c:19): its initializer refers ' \
+        'to the program' in out, out
+    r = dsu('apply', p.pid, os.path.join(project, 'wordsvc.v1-to-v2.patch.so'))
+    assert r.returncode == 0, r.stderr
+    assert p.ask('world') == 'world: 5 letters, #2'
+
+
 def test_ordinary_build_is_unchanged(project, tmp_path):
     """Plain `scons` with the tool builds the same binary as without it."""
     scons(project)

@@ -10,7 +10,7 @@ import sys
 from conftest import dsu, scons, tool_env
 from test_scons import STATS_V2, project, write  # noqa: F401 (fixture)
 
-OPTIONS = ('dsu=', 'version=', 'from=', 'to=', 'force=')
+OPTIONS = ('dsu=', 'version=', 'from=', 'to=', 'force=', 'full=')
 
 
 def test_help_lists_every_option_the_tool_reads(project):
@@ -29,7 +29,8 @@ def test_help_names_every_argument_read_in_the_tool():
         code = f.read()
     read = set(re.findall(r"_arguments\(\)\.get\('(\w+)'", code))
     read |= set(re.findall(r"args\.get\('(\w+)'\)", code))
-    assert read >= {'dsu', 'version', 'from', 'to', 'force'}
+    read |= set(re.findall(r"_flag\('(\w+)'\)", code))
+    assert read >= {'dsu', 'version', 'from', 'to', 'force', 'full'}
     for name in read:
         assert '%s=' % name in tool.HELP, name
 

@@ -271,3 +271,16 @@ def test_uses_that_in_place_conversion_cannot_honour(tmp_path, v2_extra, message
     assert r.returncode != 0
     assert message in r.stderr
     assert 'lib.c:%d' % line in r.stderr
+
+
+def test_cast_to_a_struct_defined_in_a_pointer_typedef_is_refused(tmp_path):
+    p = Project(tmp_path / 'typedef')
+    base = '#include <stdio.h>\ntypedef struct box { int a; } *box_p;\n%sstatic struct box b;\n' \
+           'void handle(const char *c) { b.a++; printf("%%s %%d\\n", c, b.a); }\n'
+    p.version('v1', base % '')
+    p.version('v2', (base % 'int peek(char *buf) { return ((box_p)buf)->a; }\n').replace(
+        'int a; }', 'int a; int b; }'))
+    r = p.patch('v1', 'v2', check=False)
+    assert r.returncode != 0
+    assert 'makes memory that is not a struct box look like one' in r.stderr
+    assert 'lib.c:3' in r.stderr

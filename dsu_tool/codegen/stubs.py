@@ -46,14 +46,16 @@ _TEMPLATES = {'x86_64': _X86_64, 'amd64': _X86_64, 'aarch64': _AARCH64,
               'arm64': _AARCH64}
 
 
-def stub_asm(name, slot, hidden=False, machine=None):
+def stub_asm(name, slot, hidden=False, machine=None, local=False):
     machine = (machine or platform.machine()).lower()
     template = _TEMPLATES.get(machine)
     if template is None:
         raise DsuError('forwarding stubs are not implemented for the %s '
                        'architecture (x86_64 and aarch64 are)' % machine)
     text = template.format(name=name, slot=slot)
-    if hidden:
+    if local:            # a symbol of this object file only
+        text = text.replace('\t.globl %s\n' % name, '')
+    elif hidden:
         text = text.replace('\t.globl %s\n' % name,
                             '\t.globl %s\n\t.hidden %s\n' % (name, name))
     lines = ''.join('"%s\\n"\n' % l for l in text.rstrip('\n').split('\n'))

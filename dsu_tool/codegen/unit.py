@@ -10,6 +10,12 @@ from .records import section_table
 RUNTIME_INCLUDE = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'runtime', 'include')
 
+# What an updateable program links with besides the runtime library: patch
+# code refers to these symbols of the runtime; no text relocations.
+RUNTIME_LINK_FLAGS = ['-ldl', '-pthread', '-Wl,-z,text'] + [
+    '-Wl,--export-dynamic-symbol=' + name for name in (
+    'dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert')]
+
 _IDENT = re.compile(r'[A-Za-z_]\w*')
 
 

@@ -149,6 +149,9 @@ class Rewriter:
             node.bitsize = self.rewrite(node.bitsize)
         if self.function is not None or len(self.scopes) > 1:
             if 'extern' in (node.storage or []) or isinstance(node.type, c_ast.FuncDecl):
+                # the name means the file-scope entity again, even where
+                # a local of that name was visible
+                self.bind(node.name, None)
                 self.block_extern(node)
             else:
                 self.bind(node.name, ty=node.type)

@@ -90,21 +90,24 @@ def developer_hooks(root, program, frm, to):
     return hooks
 
 
-def plan_patch(root, program, frm, to, progress=no_progress):
+def plan_patch(root, program, frm, to, progress=no_progress, full=False):
     check_version_name(frm, 'from')
     check_version_name(to, 'to')
     a = ProgramVersion(root, frm, program, progress)
     b = ProgramVersion(root, to, program, progress)
     progress('comparing %s and %s' % (frm, to))
-    return compare(a, b, developer_hooks(root, program, frm, to))
+    return compare(a, b, developer_hooks(root, program, frm, to), full)
 
 
-def build_patch(root, program, frm, to, out, force=False, progress=no_progress):
+def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
+                full=False):
     """Generate and compile the patch; return its summary.  FORCE builds a
     patch that the updateability analysis says no update point can take
     (the runtime will refuse it too; useful to see that, and for tests).
-    PROGRESS hears of each stage (progress.Progress)."""
-    plan = plan_patch(root, program, frm, to, progress)
+    FULL replaces every function and constant of the program, changed or
+    not (diff.compare): a full replacement.  PROGRESS hears of each stage
+    (progress.Progress)."""
+    plan = plan_patch(root, program, frm, to, progress, full)
     blocked = blocking(plan.a.points, plan.types)
     if blocked and not force:
         raise DsuError('no update point of %s can take this patch: the types it '
@@ -151,7 +154,7 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress):
     _run([cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
     objects.append(desc[:-2] + '.o')
     progress('linking')
-    tmp = out + '.tmp'
+    tmp = os.path.abspath(out) + '.tmp'     # the link runs in WORK
     # no text relocations in a patch either (see scons.tool): the link fails
     # -nostartfiles: no _init, _fini or constructors; the runtime refuses a
     # patch that would run code of its own when it is loaded

@@ -21,6 +21,7 @@ pointers around are fine: the tag travels with the object.
 from pycparser import c_ast
 
 from ..frontend.errors import DsuError, error_at
+from ..model.tu import UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
 
@@ -90,7 +91,8 @@ def check_type_uses(plan, parsed_units):
             if d.name in by_name:
                 changed[id(_node_in(parsed, d))] = by_name[d.name]
         _check_unions(parsed, u, by_name)
-        checker = _Uses(_Parsed(parsed, u.model), changed)
+        # typedefs must lead to this parse's nodes, which CHANGED names
+        checker = _Uses(_Parsed(parsed, UnitModel(parsed, u.tu)), changed)
         for ext in parsed.ast.ext:
             if parsed.is_project(ext) and isinstance(ext, c_ast.FuncDef):
                 checker.rewrite(ext)
@@ -105,7 +107,8 @@ def _node_in(parsed, d):
     """The definition of D's struct in a fresh parse of the same unit."""
     for ext in parsed.ast.ext:
         node = ext.type if isinstance(ext, (c_ast.Decl, c_ast.Typedef)) else None
-        if isinstance(node, c_ast.TypeDecl):
+        # `typedef struct E {...} *EP;` and `struct E {...} *p;` define struct E too
+        while isinstance(node, (c_ast.TypeDecl, c_ast.PtrDecl, c_ast.ArrayDecl)):
             node = node.type
         if isinstance(node, c_ast.Struct) and node.decls is not None and \
                 node.coord and d.node.coord and \

@@ -27,6 +27,14 @@ rebound), or SAME.
 
 A wrapped struct whose layout changed is a TypeChange: the patch carries
 a type transformer, and every function that uses the type is rebound.
+
+A full replacement (`full`, `scons patch full=1`) counts everything as
+changed: each function of B that would be SAME or only REBOUND is
+CHANGED, each const that would be SAME is CONST (new storage, as if its
+value had changed) unless its initializer refers to the program's
+definitions (a patch cannot define such an object yet), and each other
+variable that would be SAME is KEPT, so that the summary says what
+happens to it.  The patch then carries the whole program's code.
 """
 
 import re
@@ -195,8 +203,13 @@ def only_line_numbers(old_text, new_text, old_ent, new_ent):
     return differs
 
 
-def compare(a, b, hooks=frozenset()):
-    """HOOKS: the functions the developer's transformer files define."""
+FULL_NOTE = 'replaced in full'
+
+
+def compare(a, b, hooks=frozenset(), full=False):
+    """HOOKS: the functions the developer's transformer files define.
+    FULL: every function and constant counts as changed (a full
+    replacement)."""
     plan = Plan(a, b)
     pairs = correlate(a, b)
     changed_identity = set()      # links of B whose users must be rebound
@@ -222,6 +235,8 @@ def compare(a, b, hooks=frozenset()):
             if only_line_numbers(old_body, new_body, old, ent):
                 note = 'only an expanded __LINE__ or __FILE__ differs (the code moved)'
             plan.functions[link] = FunctionChange(link, CHANGED, ent, old, note)
+        elif full:
+            plan.functions[link] = FunctionChange(link, CHANGED, ent, old, FULL_NOTE)
     for link, ent in b.variables.items():
         old_link = pairs.get(link)
         old = a.variables.get(old_link) if old_link else None
@@ -256,6 +271,13 @@ def compare(a, b, hooks=frozenset()):
                 'initializer changed (%s -> %s); the running value is kept (%s() in '
                 'the transformer file can change it)'
                 % (old.init_text or '0', ent.init_text or '0', hook_name(ent)))
+        elif full and ent.const:
+            plan.variables[link] = VariableChange(
+                link, CONST, ent, old, FULL_NOTE + ': new storage with its value')
+            changed_identity.add(link)
+        elif full:
+            plan.variables[link] = VariableChange(
+                link, KEPT, ent, old, 'a full replacement keeps running values')
     b_links = set(b.functions) | set(b.variables)
     matched = {v for v in pairs.values() if v}
     for link, ent in list(a.functions.items()) + list(a.variables.items()):

@@ -28,6 +28,7 @@ from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
                              standard_spellings)
 from ..model.arrays import with_length
 from ..model.structs import TAG, struct_defs
+from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
@@ -87,13 +88,24 @@ class PatchRewriter(Rewriter):
         self.names = LocalStaticNames(emitter.unit.tu)
         self.local_types = {}      # link of a local static -> its type
         self.typer = Typer(emitter.parsed, emitter.model.typedefs, self)
+        # the names as the unit declares them: the emitter renames each
+        # definition it has emitted (a call to it is still typed)
+        self.typer.file_scope = emitter.typer.file_scope
 
     def r_Decl(self, node):
-        """A local the patch's code initialises is made in the new
-        layout: it carries that layout's tag, or its first use would
-        convert it as an object of the old one."""
         node = super().r_Decl(node)
-        if self.function is not None and isinstance(node.init, c_ast.InitList):
+        if self.function is None:
+            return node
+        ent = self.e.model.entities.get(node.name)
+        if 'extern' in (node.storage or []) and \
+                ent is not None and self.e.plan.b.entity(ent.link) is not None:
+            # a block-scope `extern` of the program's own: its uses now go
+            # through the patch's import, the declaration is left unused
+            return c_ast.EmptyStatement(node.coord)
+        if isinstance(node.init, c_ast.InitList):
+            # a local the patch's code initialises is made in the new
+            # layout: it carries that layout's tag, or its first use would
+            # convert it as an object of the old one
             stamp_tags(node.init, node.type, self.typer, self.e.wrapped_of)
         return node
 
@@ -149,7 +161,8 @@ class PatchRewriter(Rewriter):
 
 _LVALUES = (c_ast.ID, c_ast.StructRef, c_ast.ArrayRef, c_ast.UnaryOp)
 
-CHECK = ('#define %(macro)s(p) (__extension__({ __typeof__(p) __dsu_p = (p); '
+# (&*(p): an array used with -> is a pointer to its first element)
+CHECK = ('#define %(macro)s(p) (__extension__({ __typeof__(&*(p)) __dsu_p = (p); '
          'if (__builtin_expect(%(cell)s->changed, 0) && __dsu_p->%(tag)s != %(value)uu) '
          'dsu__convert(%(cell)s, (void *)__dsu_p, %(value)uu); __dsu_p; }))\n'
          'static struct dsu_type_state *%(cell)s;\n')
@@ -184,6 +197,7 @@ class UnitEmitter:
         self.typer = Typer(self.parsed, self.model.typedefs, Rewriter())
         self.sizes = []            # size entries of the wrapped types here
         self.new_types = {}        # key -> dsu_type record, of types new in B
+        self.wrapped_keys = set()  # the wrapped types already given room
         self.extra_imports = []    # import entries made outside _import
         self.new_functions = []    # (link, entity, type) with a slot of their own
         self.body_attrs = {}       # function name -> attributes of its declarations
@@ -205,6 +219,8 @@ class UnitEmitter:
 
     def function_ref(self, ent, call, node, funcdef=None):
         link = ent.link
+        if call and is_builtin_name(ent.name):
+            return self.builtin_call(ent, node)
         if call and link in self.plan.functions and self.plan.b.unit_of[link] is self.unit \
                 and link in self._direct_callees(funcdef):
             # as in B's own build: a direct call, to the body in this file
@@ -221,8 +237,26 @@ class UnitEmitter:
             return c_ast.ID(name, node.coord)
         kind = 'slot' if call else 'stub'
         cell = self._import(link, kind, ent.decl.type)
-        return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord) if call else \
-            c_ast.ID(cell, node.coord)
+        # a stub cell is dereferenced too: `*cell` is the function itself,
+        # so both `f` and `&f` give its address
+        return c_ast.UnaryOp('*', c_ast.ID(cell), node.coord)
+
+    def builtin_call(self, ent, node):
+        """As in the program (passes.indirect), a call to a function named
+        like a gcc builtin stays a call by that name, which gcc may fold
+        as the builtin; the name is bound (an asm label) to a stub of this
+        file that jumps to the program's stub, or to the patch's own."""
+        if ent.name not in self.declared:
+            self.declared.add(ent.name)
+            if self.plan.defined_by_patch(ent.link):
+                target = PSTUB % ent.link
+            else:
+                target = '__dsu_pcall_%s' % ent.link
+                cell = self._import(ent.link, 'stub', ent.decl.type)
+                self.before.append(stub_asm(target, cell, local=True))
+            self.before.append('%s __asm__("%s");\n' % (self.cgen.visit(
+                declaration(ent.decl.type, ent.name, ['extern'])), target))
+        return c_ast.ID(ent.name, node.coord)
 
     def declare_body(self, ent):
         """Declare the patch's body of function ENT, with the attributes
@@ -285,11 +319,14 @@ class UnitEmitter:
         """Repeat a type declaration; a wrapped struct gets the size it
         has in the running program."""
         ext = PatchRewriter(self).rewrite(ext)
-        node = ext.type
-        if isinstance(node, c_ast.TypeDecl):
+        node = getattr(ext, 'type', None)          # a pragma has none
+        # `typedef struct E {...} *EP;` defines struct E too
+        while isinstance(node, (c_ast.TypeDecl, c_ast.PtrDecl, c_ast.ArrayDecl)):
             node = node.type
         d = self.wrapped.get(id(node))
-        if d is not None:
+        # `typedef struct {...} T, *P;` is two typedefs of one struct node
+        if d is not None and d.key not in self.wrapped_keys:
+            self.wrapped_keys.add(d.key)
             wrap_struct(d, self.cgen, self.plan.kept_sizes(d.key))
             self.sizes.append(size_entry(d))
             if d.key not in self.plan.a.structs and d.key not in self.new_types:
@@ -349,6 +386,7 @@ class UnitEmitter:
         self.defined_vars.append(link)
 
     def imports_in(self, node):
+        """The import cells NODE uses."""
         cells = {v[0] for v in self.imports.values()}
         found = []
 
@@ -393,6 +431,12 @@ class UnitEmitter:
                 ext = self.type_declaration(ext)
             elif isinstance(ext, c_ast.Decl) and ext.name:
                 ent = self.model.entities.get(ext.name)
+                if ent is not None and not ent.static and not ent.defined and \
+                        self.plan.b.entity(ent.link) is None:
+                    # the program's own declaration of a library function or
+                    # variable (`void exit(int);`): its code uses the name
+                    chunks.append(self.cgen.toplevel(ext))
+                    continue
                 if ent is None or ent.link not in new_vars or ent.kind == FUNC \
                         or not ent.defined or ext is not ent.decl:
                     continue

@@ -1,6 +1,6 @@
 """Read a recorded version back into models the patch generator compares."""
 
-import re
+import copy
 
 from pycparser import c_ast
 
@@ -41,6 +41,22 @@ def type_key(node):
     return None
 
 
+def _struct_by_tag(typedef):
+    """`typedef struct E {...} *EP;` as `typedef struct E *EP;`: struct E
+    is compared by its layout, the typedef by what it makes of it."""
+    parent, ty = typedef, typedef.type
+    while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
+        parent, ty = ty, ty.type
+    if not isinstance(ty, c_ast.Struct) or not ty.name or ty.decls is None:
+        return typedef
+    typedef = copy.deepcopy(typedef)
+    parent, ty = typedef, typedef.type
+    while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
+        parent, ty = ty, ty.type
+    parent.type = c_ast.Struct(ty.name, None, coord=ty.coord)
+    return typedef
+
+
 def enumerators(node, out):
     """Collect enumerator name -> value text from a declaration."""
     for _, child in node.children():
@@ -64,6 +80,7 @@ class UnitVersion:
         self.i_path = i_path
         self.tu = manifest['tu']
         unit = parse_recorded(manifest, i_path)
+        plain = CGen(lines=False, asm=unit.asm)     # bodies may hold asm statements
         self.bodies = {}          # source name -> regenerated text
         self.types = {}           # type key -> (text, coord)
         self.enums = {}           # enumerator -> value text
@@ -71,10 +88,10 @@ class UnitVersion:
             if not unit.is_project(ext):
                 continue
             if isinstance(ext, c_ast.FuncDef):
-                self.bodies[ext.decl.name] = _PLAIN.visit(ext)
+                self.bodies[ext.decl.name] = plain.visit(ext)
             key = type_key(ext)
             if key:
-                self.types[key] = (_PLAIN.visit(ext), ext.coord)
+                self.types[key] = (plain.visit(_struct_by_tag(ext)), ext.coord)
             if not isinstance(ext, c_ast.FuncDef):
                 enumerators(ext, self.enums)
         # The pass itself tells which names a unit defines, how they are
@@ -127,8 +144,4 @@ class ProgramVersion:
         return link in self.functions and self.functions[link].kind == FUNC
 
 
-_IDENT = re.compile(r'[A-Za-z_]\w*')
 
-
-def identifiers(text):
-    return set(_IDENT.findall(text))

@@ -10,7 +10,8 @@ with the runtime and a generated object that names its version; the
 version is recorded under .dsu/versions/NAME/.
 
 `scons patch from=A to=B`: builds <program>.A-to-B.patch.so next to each
-Program, from the two recorded versions.
+Program, from the two recorded versions.  `full=1` makes it a full
+replacement: every function and constant counts as changed.
 """
 
 import hashlib
@@ -27,7 +28,7 @@ import SCons.Script
 import SCons.Tool
 
 from ..cc import side_base, tool_digest
-from ..codegen.unit import RUNTIME_INCLUDE
+from ..codegen.unit import RUNTIME_INCLUDE, RUNTIME_LINK_FLAGS
 from ..frontend.errors import DsuError
 from ..versions.names import check_version_name
 
@@ -54,6 +55,8 @@ dsu tool (dynamic software updating), options given as NAME=VALUE:
                      each Program, from the recorded versions A and B
   force=1            with patch: build it even if no update point can take it
                      (the running program will refuse it too)
+  full=1             with patch: a full replacement: every function is replaced
+                     and every constant renewed, changed or not
   Versions: `dsu versions` lists them, `dsu versions --drop NAME` removes one.
 """
 _help_given = []
@@ -72,8 +75,12 @@ def _add_help():
         SCons.Script.Help(HELP, append=True)
 
 
+def _flag(name):
+    return _arguments().get(name, '0') not in ('0', '', 'no', 'false')
+
+
 def dsu_mode():
-    return _arguments().get('dsu', '0') not in ('0', '', 'no', 'false')
+    return _flag('dsu')
 
 
 def patch_mode():
@@ -374,7 +381,7 @@ def _build_patch_action(target, source, env):
     try:
         summary = build_patch(env.Dir('#').get_abspath(), rel, frm, to,
                               target[0].get_abspath(),
-                              force=_arguments().get('force', '0') not in ('0', ''),
+                              force=_flag('force'), full=_flag('full'),
                               progress=progress)
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
@@ -412,15 +419,12 @@ def generate(env):
         _wrap_compiles(env)
         # The runtime and its flags go on the link command itself, so that a
         # Program call overriding LIBS or LINKFLAGS keeps them.  Patch code
-        # refers to the exported symbols.  `-z text`: a relocation in
-        # read-only code would make the loader write .text, and a slot or
-        # table placed there by mistake would fault when a patch writes
-        # it; such a link fails instead.
-        exported = ['dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert']
+        # refers to the exported symbols.  `-z text` (in RUNTIME_LINK_FLAGS):
+        # a relocation in read-only code would make the loader write .text,
+        # and a slot or table placed there by mistake would fault when a
+        # patch writes it; such a link fails instead.
         runtime = _runtime_library(env)
-        env['_DSULINKFLAGS'] = [runtime[0].get_abspath(), '-ldl', '-pthread',
-                                '-Wl,-z,text'] + [
-            '-Wl,--export-dynamic-symbol=' + name for name in exported]
+        env['_DSULINKFLAGS'] = [runtime[0].get_abspath()] + RUNTIME_LINK_FLAGS
         env['_DSURUNTIME'] = runtime
         if '$_DSULINKFLAGS' not in env['LINKCOM']:
             env['LINKCOM'] = env['LINKCOM'] + ' $_DSULINKFLAGS'
