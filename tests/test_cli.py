@@ -89,7 +89,10 @@ class _NotInstalled:
     def find_spec(name, path=None, target=None):
         if name != 'dsu_tool':
             return None
-        added = [p for p in sys.path if p not in _at_start]
+        # what was put on sys.path since start-up, also a directory that
+        # was there already (where the installed package itself lives)
+        added = [p for p in dict.fromkeys(sys.path)
+                 if sys.path.count(p) > _at_start.count(p)]
         spec = importlib.machinery.PathFinder.find_spec(name, added)
         if spec is None:
             raise ModuleNotFoundError("No module named 'dsu_tool'", name=name)
@@ -141,8 +144,16 @@ def test_init_shim_finds_the_tool_in_another_clone(tmp_path):
 
 
 def test_tool_path_is_where_dsu_tool_is():
+    """It names the directory of the dsu_tool that the command itself runs
+    (run from a source tree, that tree's; installed, site-packages)."""
     r = dsu('--tool-path')
-    assert r.returncode == 0 and r.stdout.strip() == TOOL_PARENT
+    assert r.returncode == 0, r.stderr
+    where = subprocess.run(
+        [sys.executable, '-c', 'import os, dsu_tool; '
+         'print(os.path.dirname(os.path.dirname(os.path.abspath(dsu_tool.__file__))))'],
+        capture_output=True, text=True, env=tool_env(), check=True)
+    assert r.stdout.strip() == where.stdout.strip()
+    assert os.path.isfile(os.path.join(r.stdout.strip(), 'dsu_tool', '__init__.py'))
 
 
 def test_init_writes_the_commit_policy_into_gitignore(tmp_path):
