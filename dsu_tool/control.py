@@ -115,9 +115,15 @@ def _has_runtime(pid):
         return False
 
 
+# How long a program that closed the runtime's socket is given to listen
+# anew: the runtime may first sit out its 2 s request deadline and its
+# once-a-second retry, and a loaded machine stretches both.
+REMAKE_WAIT_S = 5.0
+
+
 def find_channel(pid):
     """The path, reachable from here, of the socket process PID listens on."""
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + REMAKE_WAIT_S
     while True:
         try:
             return _find_channel(pid)

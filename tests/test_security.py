@@ -552,7 +552,8 @@ def test_runtime_never_touches_fds_the_program_reused(build):
         assert t.read_line(timeout=20).startswith("ok "), "the runtime used the program's fds"
         for s in idle:
             s.close()
-        assert dsu("apply", t.pid, build.v1_v2).returncode == 0
+        r = dsu("apply", t.pid, build.v1_v2)
+        assert r.returncode == 0, r.stderr + t.stop()
         assert t.alive_on("v2")
     finally:
         t.stop()

@@ -439,15 +439,19 @@ static void accept_new(void)
 }
 
 /* One round of the channel: waits up to WAIT_MS (-1: until something
- * happens) and serves what is ready.  An idle channel makes no system
- * call until a client connects: poll() does not return when the program
- * closes lfd, but the CLI then knocks on the socket's path, which wakes
- * it to listen anew. */
+ * happens), at most a second, and serves what is ready.  poll() does not
+ * return when the program closes lfd, and a program may close it (and
+ * reuse its number) between the check below and the poll() that would
+ * wait on it: an idle channel therefore looks again once a second (one
+ * poll() and one fstat() a second), and the CLI also knocks on the
+ * socket's path, which wakes it sooner. */
 static int channel_step(int wait_ms)
 {
     struct pollfd pfd[MAXCONN + 1];
     struct conn *who[MAXCONN + 1];
     long long now = mono_ns();
+    if (wait_ms < 0 || wait_ms > 1000)
+        wait_ms = 1000;
     if (!listener_alive()) {
         /* Our fd was closed (or reused by the program): forget the number
          * without closing it, and listen anew (at most once a second). */

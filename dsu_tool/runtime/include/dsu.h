@@ -18,7 +18,8 @@
  * write and that runs none of its code when loaded.
  *
  * Sandboxed programs.  By default a control thread (named dsu-control)
- * serves requests; it sleeps in poll() while nobody asks.  With
+ * serves requests; while nobody asks it wakes from poll() once a second
+ * to fstat() its socket (a program may have closed it).  With
  * DSU_CONTROL=poll in its environment the process has no such thread:
  * its own threads serve requests at their update points (at most every
  * 20 ms, without waiting), so requests wait for the next update point.
