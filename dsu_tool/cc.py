@@ -226,6 +226,21 @@ def record_sizes(obj, manifest, root):
     write_if_changed(base + '.dsu.json', json.dumps(manifest, indent=1) + '\n')
 
 
+def _refused(cmd, error):
+    """The pass refused the unit: if the ordinary compile rejects it too
+    (a syntax error, a missing header), the developer sees the compiler's
+    own diagnostics and status, which are more precise than a parser's
+    ("expected ';'" at the line that lacks it); only code that the compiler
+    accepts gets the pass's message."""
+    status = subprocess.call(cmd.argv)
+    if status != 0:
+        return status
+    if cmd.output and os.path.exists(cmd.output):
+        os.remove(cmd.output)        # no ordinary object where an updateable one belongs
+    print(str(error), file=sys.stderr)
+    return 1
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if '--' not in argv:
@@ -247,8 +262,7 @@ def main(argv=None):
     try:
         generated, manifest = run_pass(cmd, root, passes)
     except DsuError as e:
-        print(str(e), file=sys.stderr)
-        return 1
+        return _refused(cmd, e)
     status = subprocess.call(cmd.with_source(generated))
     if status == 0:
         try:

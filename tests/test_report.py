@@ -205,3 +205,32 @@ def test_report_shows_the_state_transformer_of_a_retyped_global(tmp_path):
     assert 'generated state transformer:\n    static int __dsu_st_' in section
     assert '        *new = *__dsu_impo_' in section
     assert 'no hand-written dsu_transform_total' in section
+
+
+def _table(last):
+    values = ', '.join(str(1000 + i) for i in range(199)) + ', %d' % last
+    return '''
+#include <stdio.h>
+static int weights[200] = { %s };
+void handle(const char *cmd)
+{
+    printf("%%s %%d\\n", cmd, weights[199]);
+}
+''' % values
+
+
+def test_a_kept_tables_initialisers_are_abbreviated_in_the_summary(tmp_path):
+    """A table's initialiser runs to thousands of characters: the summary
+    line of `scons patch` abbreviates it, `dsu report` shows it whole."""
+    p = Project(tmp_path / 'proj')
+    p.version('v1', _table(1))
+    p.version('v2', _table(2))
+    out = p.patch('v1', 'v2').stdout
+    line = next(l for l in out.splitlines() if 'kept value' in l)
+    assert len(line) < 300, line
+    assert 'initializer changed (1000, 1001, 1002' in line and ' ...' in line
+    report = dsu('report', p.path('prog.v1-to-v2.patch.so'), '--project', p.root).stdout
+    old = report[report.index('old initialiser:'):report.index('new initialiser:')]
+    new = report[report.index('new initialiser:'):]
+    assert ' '.join(old.split()).rstrip('}').endswith('1198, 1'), old[-200:]
+    assert '1000, 1001' in old and '1198, 2' in ' '.join(new.split())

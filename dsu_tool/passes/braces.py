@@ -13,7 +13,11 @@ initialise character arrays, whole structs given by an expression of
 their type, the first member of a union, nested arrays, structs and
 unions, anonymous members, and compound literals; for globals, statics
 and locals alike.  An initialiser that is already fully braced comes out
-as it went in.
+as it went in, except that one which gives every member of a wrapped
+struct in order is followed by `.__dsu_room = {0}`: the room is zero
+either way, but a purely positional list that leaves the room out is what
+gcc's -Wmissing-field-initializers (-Wextra) reports, and a designator
+tells it the rest is left out on purpose.
 """
 
 from pycparser import c_ast
@@ -33,8 +37,9 @@ class _Agg:
     """An aggregate being initialised: what each member or element gets
     (an expression, or an _Agg for a sub-aggregate)."""
 
-    def __init__(self, kind, members, count, coord):
+    def __init__(self, kind, members, count, coord, wrapped=False):
         self.kind = kind          # 'struct', 'union' or 'array'
+        self.wrapped = wrapped    # a wrapped struct (room and tag follow its members)
         self.members = members    # [(name, type)] of a struct or union; [elem type]
         self.count = count        # members, elements, _UNBOUNDED or _UNKNOWN
         self.coord = coord
@@ -122,7 +127,8 @@ class Braces(Rewriter):
         members = [(d.name, d.type) for d in node.decls or []
                    if d.name not in (ROOM, TAG) and not (d.name is None and d.bitsize)]
         kind = 'union' if isinstance(node, c_ast.Union) else 'struct'
-        return _Agg(kind, members, len(members), coord)
+        wrapped = kind == 'struct' and self.wrapped_of(node) is not None
+        return _Agg(kind, members, len(members), coord, wrapped)
 
     def whole(self, ty, value):
         """Does expression VALUE initialise a whole object of aggregate
@@ -254,7 +260,7 @@ class Braces(Rewriter):
     # -- out ----------------------------------------------------------------------
 
     def emit(self, agg):
-        exprs, prev = [], -1
+        exprs, prev, designated = [], -1, False
         for idx in sorted(agg.items):
             value = agg.items[idx]
             if isinstance(value, _Agg):
@@ -270,8 +276,12 @@ class Braces(Rewriter):
                                        "write the braces")
                     where = c_ast.ID(name)
                 value = c_ast.NamedInitializer([where], value)
+                designated = True
             exprs.append(value)
             prev = idx
+        if agg.wrapped and not designated and len(exprs) == agg.count > 0:
+            exprs.append(c_ast.NamedInitializer([c_ast.ID(ROOM)], c_ast.InitList(
+                [c_ast.Constant('int', '0')], agg.coord)))
         if not exprs:
             exprs = [c_ast.ID(_EMPTY)]
         return c_ast.InitList(exprs, agg.coord)

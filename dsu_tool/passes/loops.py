@@ -201,6 +201,9 @@ class LoopExtractor(Rewriter):
             #                        vector's type is not in its declarator
         rest = _exits(rest, returns_value)
         rest.block_items = (rest.block_items or []) + [c_ast.Return(c_ast.Constant('int', '0'))]
+        if returns_value:          # a loop that never returns leaves it unused (-Wextra)
+            rest.block_items.insert(0, c_ast.Cast(c_ast.Typename(None, [], None, c_ast.TypeDecl(
+                None, [], None, c_ast.IdentifierType(['void']))), c_ast.ID('__dsu_ret')))
         name = self._name(func.name)
         params = [declaration(pointer_to(ty, '__dsu_p_' + n), '__dsu_p_' + n)
                   for n, ty in sorted(mover.used.items())]

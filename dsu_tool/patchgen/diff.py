@@ -160,6 +160,14 @@ class Plan:
         return '\n'.join(lines)
 
 
+def abbreviate(init_text, limit=60):
+    """An initialiser as one line of at most about LIMIT characters: a
+    table's initialiser runs to thousands, and the summary line has to
+    stay readable (`dsu report` shows the whole text)."""
+    text = ' '.join((init_text or '0').split())
+    return text if len(text) <= limit else text[:limit - 4].rstrip() + ' ...'
+
+
 def hook_name(ent):
     """The function of the developer's transformer file for variable ENT."""
     return 'dsu_transform_' + re.sub(r'\W', '_', ent.name)
@@ -270,7 +278,7 @@ def compare(a, b, hooks=frozenset(), full=False):
                 link, KEPT, ent, old,
                 'initializer changed (%s -> %s); the running value is kept (%s() in '
                 'the transformer file can change it)'
-                % (old.init_text or '0', ent.init_text or '0', hook_name(ent)))
+                % (abbreviate(old.init_text), abbreviate(ent.init_text), hook_name(ent)))
         elif full and ent.const:
             plan.variables[link] = VariableChange(
                 link, CONST, ent, old, FULL_NOTE + ': new storage with its value')

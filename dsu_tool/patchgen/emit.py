@@ -464,13 +464,14 @@ class UnitEmitter:
         body = PBODY % link
         if change.kind in (CHANGED, REBOUND):
             self.updates.append(record('dsu_update', name=c_string(link),
-                                       type_hash=c_string(ent.hash), body='(void *)' + body))
+                                       type_hash=c_string(ent.hash),
+                                       body='__extension__ (void *)' + body))
             return
         if change.kind == RENAMED and change.old.hash == ent.hash:
             # old callers and old function pointers reach the new code too
             self.updates.append(record('dsu_update', name=c_string(change.old.link),
                                        type_hash=c_string(change.old.hash),
-                                       body='(void *)' + body))
+                                       body='__extension__ (void *)' + body))
         self.new_functions.append((link, ent, functype))
 
     def _render(self, chunks):

@@ -69,6 +69,8 @@ class VariableReport:
     generated: str = ''
     hook: str = ''
     handwritten: str = ''
+    initialisers: tuple = ()  # a kept value's (old, new) initialiser, whole
+    #                           (the note abbreviates them)
 
 
 @dataclass
@@ -268,6 +270,8 @@ def _detail(report, root, program, progress):
         if c.kind == 'const' and c.old is not None:
             note += ': %s -> %s' % (_short(c.old.init_text), _short(c.ent.init_text))
         v = VariableReport(name, c.kind, _where(c.ent), note)
+        if c.kind == 'kept' and c.old is not None and c.old.init_text != c.ent.init_text:
+            v.initialisers = (c.old.init_text or '0', c.ent.init_text or '0')
         if c.kind in FILLED_FROM_OLD:
             v.generated = _generated_block(
                 generated, r'static int __dsu_st_\d+\(void\)',

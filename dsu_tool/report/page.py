@@ -192,6 +192,8 @@ def render_html(report):
                  '<span class="muted">%s</span></h3>'
                  % (n, escape(VARIABLE_WORDS[v.kind]), escape(v.name), escape(v.where)))
         h.append('<p>%s</p>' % escape(v.note))
+        for title, text in zip(('old initialiser', 'new initialiser'), v.initialisers):
+            h.append(_generated(title, text))
         if v.generated:
             h.append(_generated('generated state transformer', v.generated))
         if v.hook:

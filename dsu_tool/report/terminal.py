@@ -132,6 +132,10 @@ def render_text(report, colour=False):
         out('%s %s (%s)' % (VARIABLE_WORDS[v.kind], v.name, v.where), BOLD)
         for line in textwrap.wrap(v.note, 100):
             out('    ' + line)
+        for title, text in zip(('old initialiser:', 'new initialiser:'), v.initialisers):
+            out('  ' + title)
+            out.code('\n'.join(textwrap.wrap(text, 96, break_long_words=False,
+                                               break_on_hyphens=False)) or text)
         if v.generated:
             out('  generated state transformer:')
             out.code(v.generated)
