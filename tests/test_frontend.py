@@ -4,6 +4,7 @@ points, and that the updateable code computes what the original does
 
 import os
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -193,6 +194,26 @@ EQUIVALENCE = '''
         return fact(x % 7) + by_value(swap(p)) + v[0] * 1000 + count();
     }
 '''
+
+
+def test_updateable_library_unloaded_leaves_the_process_running(tmp_path):
+    """An updateable shared object pins itself: unloading it (dlclose)
+    would unmap the code its control thread runs, which wakes within a
+    second and would crash the process."""
+    pytest.importorskip('cffi')
+    _, out, _, _ = transform(tmp_path, EQUIVALENCE)
+    dsu_so = build_and_run_updateable(tmp_path, out, 'dsu.so', shared=True)
+    script = ('import cffi, sys, time\n'
+              'ffi = cffi.FFI()\n'
+              'ffi.cdef("int compute(int x);")\n'
+              'lib = ffi.dlopen(sys.argv[1])\n'
+              'lib.compute(1)\n'
+              'ffi.dlclose(lib)\n'
+              'time.sleep(2.5)\n'
+              'print("alive")\n')
+    r = subprocess.run([sys.executable, '-c', script, dsu_so], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == 'alive\n', (r.returncode, r.stderr)
 
 
 def test_updateable_code_computes_the_same_in_process(tmp_path):

@@ -575,6 +575,12 @@ static void start_channel(void)
         sigset_t all, old;
         pthread_attr_t attr;
         pthread_t t;
+        /* The thread runs this object's code for as long as the process
+         * lives: when the program is itself a shared object (a plugin, a
+         * library loaded with dlopen), it must never be unloaded under it. */
+        Dl_info self;
+        if (dladdr((void *)start_channel, &self) && self.dli_fname)
+            (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
         /* created with every signal blocked, so the program's signals keep
          * going to its own threads exactly as before */
         sigfillset(&all);
