@@ -172,3 +172,15 @@ def test_a_program_on_one_line_is_tidied_in_linear_time(tmp_path):
     many_lines = edit_time('\n', 'lines.c')
     one_line = edit_time(' ', 'line.c')
     assert one_line < 10 * many_lines + 0.1, (one_line, many_lines)
+
+
+def test_empty_initialiser_that_a_pass_added_to_is_not_left_as_a_name():
+    """`{}` reaches the generator as `{__dsu_empty}`; a patch stamps the
+    tag of a local it initialises (`struct S e = {};`), and the marker must
+    not come out as an identifier (pr97764 of the corpus did)."""
+    from pycparser import c_ast
+    from dsu_tool.codegen.cgen import CGen
+    init = c_ast.InitList([c_ast.ID('__dsu_empty'), c_ast.NamedInitializer(
+        [c_ast.ID('tag')], c_ast.Constant('int', '7'))])
+    assert CGen(lines=False).visit(init).replace(' ', '') == '.tag=7'
+    assert CGen(lines=False).visit(c_ast.InitList([c_ast.ID('__dsu_empty')])) == ''

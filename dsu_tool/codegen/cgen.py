@@ -19,6 +19,7 @@ from ..frontend.gnu import ASM_CALL
 from .literals import c_string
 
 FIXED = '__dsu_fixed__'
+EMPTY = '__dsu_empty'     # the front end's spelling of `{}` (frontend.gnu)
 
 
 class AttributeMap:
@@ -233,9 +234,13 @@ class CGen(c_generator.CGenerator):
         return out
 
     def visit_InitList(self, n):
-        if len(n.exprs) == 1 and isinstance(n.exprs[0], c_ast.ID) and \
-                n.exprs[0].name == '__dsu_empty':
+        # `{}` is spelled `{__dsu_empty}` for the parser; a pass may have
+        # added to it since (a patch stamps a local's tag: `{.tag = N}`)
+        exprs = [e for e in n.exprs if not (isinstance(e, c_ast.ID) and e.name == EMPTY)]
+        if not exprs:
             return ''                                   # an empty initializer `{}`
+        if len(exprs) != len(n.exprs):
+            n = c_ast.InitList(exprs, n.coord)
         return super().visit_InitList(n)
 
     # -- builtins ------------------------------------------------------------------
