@@ -254,12 +254,20 @@ def cmd_info(args):
     "report",
     "a report for a reviewer before rollout: per changed function a source diff, "
     "per changed type both layouts and its transformers (hand-written parts marked), "
-    "the update points where the patch can apply",
-    arg("patch", metavar="PATCH"),
+    "the update points where the patch can apply.  Given a recorded VERSION instead "
+    "of a patch (default: the version recorded last): what a patch may change in it, "
+    "each struct type updateable or fixed and each function replaceable or not, "
+    "with why and where, and what each update point restricts",
+    arg("patch", metavar="PATCH|VERSION", nargs="?"),
     arg("--project", default=".", metavar="DIR", help="the project whose recorded "
         "versions give the sources (default: here)"),
-    arg("--html", metavar="FILE", help="write the report as one self-contained HTML "
-        "page to FILE instead"),
+    arg("--html", metavar="FILE", help="write the report of a patch as one "
+        "self-contained HTML page to FILE instead"),
+    arg("--program", metavar="NAME", help="of a version: only this program"),
+    arg("--json", action="store_true", help="of a version: print it as JSON "
+        "(format 1, see the README)"),
+    arg("--brief", action="store_true", help="of a version: list only what is fixed "
+        "or compiled as written"),
 )
 def cmd_report(args):
     from .patchinfo import PatchInfoError
@@ -268,6 +276,9 @@ def cmd_report(args):
 
     from .progress import Progress
 
+    if args.patch is None or (not os.path.exists(args.patch)
+                              and not args.patch.endswith(".so")):
+        return _version_report(args)
     # reading a large program's versions takes a while: say so on a terminal
     progress = Progress("dsu: report", stream=sys.stderr, quiet=not sys.stderr.isatty())
     try:
@@ -284,6 +295,34 @@ def cmd_report(args):
         print("wrote %s" % args.html)
     else:
         sys.stdout.write(render_text(report, colour=sys.stdout.isatty()))
+    return EXIT_OK
+
+
+def _version_report(args):
+    import json
+    from .frontend.errors import DsuError
+    from .report import version as vreport
+    from .versions.names import check_version_name
+
+    if args.html:
+        _error("--html is for a patch; %s is not a patch file" % args.patch)
+        return EXIT_BAD_INPUT
+    if args.patch is not None:
+        try:
+            check_version_name(args.patch, "VERSION")
+        except DsuError:
+            _error("no patch file %s" % args.patch)
+            return EXIT_BAD_INPUT
+    try:
+        reports = vreport.load(os.path.abspath(args.project), args.patch, args.program)
+    except DsuError as e:
+        _error(e.message if args.patch is None else
+               "%s, and no patch file %s" % (e.message, args.patch))
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(vreport.to_json(reports)))
+    else:
+        sys.stdout.write(vreport.render_text(reports, show_all=not args.brief))
     return EXIT_OK
 
 

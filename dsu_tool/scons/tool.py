@@ -315,6 +315,11 @@ def _record_version_action(target, source, env):
     if not name:
         # The name is needed later (patch from=NAME): say it even under -s.
         print('dsu: recorded %s as version %s (no version= given)' % (rel, recorded))
+    if not SCons.Script.GetOption('silent'):
+        from ..report.version import load, summary_line
+        for rep in load(env.Dir('#').get_abspath(), recorded, rel):
+            if rep.program == rel:
+                print('dsu: ' + summary_line(rep))
     return 0
 
 

@@ -1,0 +1,97 @@
+"""`dsu report VERSION`: what a recorded version lets a patch change, and
+the one-line summary that ends `scons dsu=1`."""
+
+import json
+import re
+
+from conftest import dsu, scons
+from test_types import Project
+
+LIB = r'''
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dsu.h>
+struct conn { int fd; long served; };
+struct msg { int len; char data[]; };
+struct wire { int kind; int size; } DSU_FIXED;
+static struct conn c0;
+static void
+wait_here(struct conn *c)
+{
+    c->served++;
+    DSU_update();
+    c->served++;
+}
+void handle(const char *cmd)
+{
+    struct msg *m = malloc(sizeof(struct msg) + 8);
+    struct wire w = { 1, 2 };
+    m->len = (int)strlen(cmd);
+    wait_here(&c0);
+    printf("%d %ld %d\n", m->len, c0.served, w.kind + w.size);
+    free(m);
+}
+'''
+
+
+def test_report_lists_types_functions_and_points(tmp_path):
+    p = Project(tmp_path / 'p')
+    p.write('lib.c', LIB)
+    out = scons(p.root, 'dsu=1', 'version=v1').stdout
+    # the build ends with one line that counts what the report lists
+    assert re.search(r'^dsu: prog v1: 1 struct type updateable, 2 fixed; '
+                     r'\d+ functions replaceable; see `dsu report v1`$', out, re.M), out
+
+    r = dsu('report', 'v1', '--project', p.root)
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    assert re.search(r'^  updateable  struct conn +lib\.c:6$', text, re.M), text
+    assert re.search(r'^  fixed       struct msg +lib\.c:7\n +.*array', text, re.M), text
+    assert re.search(r'^  fixed       struct wire +lib\.c:8\n +it is marked DSU_FIXED',
+                     text, re.M), text
+    for name, line in (('wait_here', 11), ('handle', 17)):
+        assert re.search(r'^  replaceable %s +lib\.c:%d$' % (name, line), text, re.M), text
+    # the point in wait_here: struct conn is used by code still running after it
+    assert re.search(r'^  lib\.c:14 in wait_here: a patch may not change struct conn '
+                     r'here', text, re.M), text
+    assert re.search(r'^      struct conn in wait_here \(lib\.c:13\)$', text, re.M), text
+    assert re.search(r'^  driver\.c:\d+ in main: a patch may change any updateable type',
+                     text, re.M), text
+    assert '__dsu' not in text
+
+    brief = dsu('report', 'v1', '--brief', '--project', p.root).stdout
+    assert 'replaceable wait_here' not in brief and 'struct wire' in brief
+
+    data = json.loads(dsu('report', 'v1', '--json', '--project', p.root).stdout)
+    assert data['format'] == 1 and data['command'] == 'report'
+    [prog] = data['programs']
+    types = {t['name']: t for t in prog['types']}
+    assert types['struct conn'] == {'name': 'struct conn', 'where': 'lib.c:6',
+                                    'updateable': True, 'reason': None}
+    assert types['struct wire']['reason'] == 'it is marked DSU_FIXED'
+    points = {p['function']: p for p in prog['points']}
+    assert points['wait_here']['restricted'] == ['struct conn']
+
+
+def test_default_version_is_the_last_recorded_and_unknown_names_fail(tmp_path):
+    p = Project(tmp_path / 'p')
+    p.write('lib.c', LIB)
+    scons(p.root, 'dsu=1', 'version=v1')
+    p.write('lib.c', LIB.replace('long served;', 'long served; int extra;'))
+    scons(p.root, 'dsu=1', 'version=v2')
+    r = dsu('report', '--project', p.root)
+    assert r.returncode == 0 and r.stdout.startswith('prog, version v2 '), r.stdout
+
+    r = dsu('report', 'v7', '--project', p.root)
+    assert r.returncode == 2
+    assert "no version 'v7' is recorded" in r.stderr and 'known versions: v1, v2' in r.stderr
+    r = dsu('report', 'v1', '--program', 'other', '--project', p.root)
+    assert r.returncode == 2 and "no version 'v1' of other" in r.stderr
+
+
+def test_silent_build_prints_no_summary(tmp_path):
+    p = Project(tmp_path / 'p')
+    p.write('lib.c', LIB)
+    out = scons(p.root, '-s', 'dsu=1', 'version=v1').stdout
+    assert 'see `dsu report' not in out
