@@ -65,8 +65,22 @@ def test_comstr_set_by_the_project_is_kept(project):
           "                  DSURUNTIMECOMSTR='')\n"
           "env.Program('wordsvc', ['src/main.c', 'src/stats.c'])\n")
     out = scons(project, 'dsu=1', 'version=v1').stdout
-    assert out.splitlines() == ['CC src/main.o', 'CC src/stats.o', 'VER v1',
-                                'CC .dsu/build/wordsvc.version.o', 'LINK wordsvc'], out
+    lines = out.splitlines()
+    assert lines[:-1] == ['CC src/main.o', 'CC src/stats.o', 'VER v1',
+                          'CC .dsu/build/wordsvc.version.o', 'LINK wordsvc'], out
+    # the build ends with what the version lets a patch change
+    assert lines[-1].startswith('dsu: wordsvc v1: ') and \
+        lines[-1].endswith('see `dsu report v1`'), out
+
+
+def test_compiles_are_shown_as_the_compile_the_pass_wraps(project):
+    out = scons(project, 'dsu=1', 'version=v1').stdout
+    compiles = [line for line in out.splitlines() if ' -c ' in line]
+    assert len(compiles) == 3, out
+    for line in compiles[:2]:
+        assert line.startswith('dsu-cc gcc -o src/') and 'dsu_tool' not in line.split(
+            ' -I')[0] and '  ' not in line, line
+    assert compiles[2].startswith('gcc -o .dsu/build/wordsvc.version.o'), out
 
 
 def test_default_version_name_is_printed(project):

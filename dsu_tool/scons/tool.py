@@ -15,6 +15,7 @@ replacement: every function and constant counts as changed.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -139,7 +140,19 @@ def _wrap_compiles(env):
                '$_DSUPASSES -- ' % tool_digest()[:12])
     for var in ('CCCOM', 'SHCCCOM'):
         if not env[var].startswith(wrapper):
+            # shown as the compile it wraps (unless the project sets *COMSTR)
+            env['_DSUPLAIN' + var] = env[var]
+            env.SetDefault(**{var + 'STR': '${_DSUSHOWN("%s")}' % var})
             env[var] = wrapper + env[var]
+    env['_DSUSHOWN'] = _shown_compile
+
+
+def _shown_compile(var):
+    """`dsu-cc` and the ordinary compile command, as SCons would show it."""
+    def show(target, source, env, for_signature):
+        plain = env.subst(env['_DSUPLAIN' + var], target=target, source=source)
+        return 'dsu-cc ' + plain.replace('$', '$$')
+    return show
 
 
 # -- programs ----------------------------------------------------------------
@@ -257,9 +270,10 @@ def _program_emitter(target, source, env):
         DSUPROGRAM=rel, DSUVERSIONNAME=name or '(name from git or content)')
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
-    env.AddPostAction(program, SCons.Action.Action(_mark_linked_action, None))
+    shown = env.get('CCCOMSTR')
     version_obj = env.Object(base + '.version.o', info,
                              CCCOM=env['CCCOM'].split(' -- ', 1)[-1],
+                             CCCOMSTR='' if '_DSUSHOWN' in (shown or '') else shown,
                              CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
     objects += [version_obj[0]]
     return target, objects
@@ -315,11 +329,6 @@ def _record_version_action(target, source, env):
     if not name:
         # The name is needed later (patch from=NAME): say it even under -s.
         print('dsu: recorded %s as version %s (no version= given)' % (rel, recorded))
-    if not SCons.Script.GetOption('silent'):
-        from ..report.version import load, summary_line
-        for rep in load(env.Dir('#').get_abspath(), recorded, rel):
-            if rep.program == rel:
-                print('dsu: ' + summary_line(rep))
     return 0
 
 
@@ -338,9 +347,25 @@ def _unpatchable_link(env):
 
 def _mark_linked_action(target, source, env):
     from ..versions.record import mark_linked
+    if not env.get('_DSU_PASS'):
+        return 0
     root = env.Dir('#').get_abspath()
     rel = target[0].get_path(env.Dir('#'))
-    mark_linked(root, rel, os.path.join(root, '.dsu', 'build', rel + '.version.json'))
+    linked = os.path.join(root, '.dsu', 'build', rel + '.version.json')
+    if not os.path.exists(linked):
+        return 0          # a program with no unit of its own compiled by the pass
+    mark_linked(root, rel, linked)
+    if not SCons.Script.GetOption('silent'):
+        # the build ends with what the version lets a patch change
+        from ..report.version import load, summary_line
+        try:
+            with open(linked) as f:
+                name = json.load(f)['name']
+            reports = load(root, name, rel)
+        except (OSError, ValueError, KeyError, DsuError):
+            reports = []
+        for rep in reports:
+            print('dsu: ' + summary_line(rep))
     return 0
 
 
@@ -433,6 +458,14 @@ def generate(env):
         env['_DSURUNTIME'] = runtime
         if '$_DSULINKFLAGS' not in env['LINKCOM']:
             env['LINKCOM'] = env['LINKCOM'] + ' $_DSULINKFLAGS'
+        # After the link: mark the version as linked, say what it lets a
+        # patch change.  (A post action added from the emitter would be
+        # lost: the builder makes the node's executor after the emitter.)
+        program = env['BUILDERS']['Program']
+        if not getattr(program, '_dsu_after_link', False):
+            program.action = SCons.Action.ListAction(
+                [program.action, SCons.Action.Action(_mark_linked_action, None)])
+            program._dsu_after_link = True
 
 
 def exists(env):
