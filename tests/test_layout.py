@@ -45,7 +45,7 @@ def test_header_edit_rebuilds_only_its_users(tmp_path):
     with open(os.path.join(root, 'src', 'core', 'table.h'), 'a') as f:
         f.write('/* touched */\n')
     out = scons(root, '-j2', 'dsu=1', 'version=b').stdout
-    compiled = [line for line in out.splitlines() if 'dsu_tool.cc' in line]
+    compiled = [line for line in out.splitlines() if line.startswith('dsu-cc ')]
     assert any('src/main.c' in c for c in compiled)
     assert any('src/core/table.c' in c for c in compiled)
     assert not any('src/net/util.c' in c or 'src/core/util.c' in c for c in compiled)
