@@ -56,6 +56,9 @@ options.
   --version-name NAME  the name of the version that a link records (default:
                        git-<commit> on a clean git checkout, else h<content id>)
   --passes a,b         the passes to run (default: all)
+
+`dsu cc --print-include-dir` prints the directory of <dsu.h>, for the
+ordinary build: make CPPFLAGS="-I$(dsu cc --print-include-dir)".
 """
 
 _OPTIONS = ('--root', '--version-name', '--passes')
@@ -169,8 +172,10 @@ class Line:
 
 def _updateable_flags(argv):
     """ARGV with what every updateable compile has: DSU_UPDATEABLE defined
-    and <dsu.h> found (after the project's own include directories)."""
-    return [argv[0], '-DDSU_UPDATEABLE'] + argv[1:] + ['-I', RUNTIME_INCLUDE]
+    and <dsu.h> found.  The runtime's directory comes first: a copy of
+    dsu.h that the project keeps for its ordinary build is not the one an
+    updateable build uses."""
+    return [argv[0], '-DDSU_UPDATEABLE', '-I', RUNTIME_INCLUDE] + argv[1:]
 
 
 def _stamp(obj):
@@ -215,7 +220,7 @@ def _dependencies(line, args, source, obj):
     (-MD, -MMD) names the generated file instead of the source and its
     headers, and Make would not rebuild after a header edit.  It is
     written again here from the source, with the same options."""
-    deps, targets, keep, skip = None, [], [args[0], '-DDSU_UPDATEABLE'], None
+    deps, targets, keep, skip = None, [], _updateable_flags(args[:1]), None
     for a in args[1:]:
         if skip:
             if skip == '-MF':
@@ -232,7 +237,7 @@ def _dependencies(line, args, source, obj):
     if deps is None:
         deps = os.path.splitext(obj)[0] + '.d'
     command = keep + ['-MM' if line.has('-MMD') else '-M', '-MF', deps] + \
-        (targets or ['-MT', obj]) + [source, '-I', RUNTIME_INCLUDE]
+        (targets or ['-MT', obj]) + [source]
     return subprocess.call(command)
 
 
@@ -331,6 +336,9 @@ def _link(root, line, opts):
 def main(argv):
     if argv[:1] in (['--help'], ['-h']):
         sys.stdout.write(USAGE)
+        return 0
+    if argv[:1] == ['--print-include-dir']:
+        print(RUNTIME_INCLUDE)
         return 0
     try:
         opts, command = parse_options(argv)
