@@ -34,7 +34,8 @@ import sys
 
 from . import linkstep
 from .codegen.unit import RUNTIME_INCLUDE, RUNTIME_LINK_FLAGS
-from .cc import side_base
+from .archives import library_paths, members
+from .cc import GEN, side_base
 from .frontend.errors import DsuError
 from .runtimelib import LIBRARY, build_runtime, runtime_inputs
 from .versions.names import check_version_name
@@ -278,6 +279,32 @@ def updateable_objects(root, objects):
     return manifests
 
 
+def library_units(root, libraries, known):
+    """The manifests of the members of LIBRARIES (static libraries on the
+    link line) that the pass compiled: found by content among the objects
+    it compiled (their stamps), as an archive keeps no object paths."""
+    if not libraries:
+        return []
+    by_stamp = {}
+    for dirpath, _, filenames in os.walk(os.path.join(root, GEN)):
+        for name in filenames:
+            if name.endswith('.dsu.obj'):
+                base = os.path.join(dirpath, name[:-len('.dsu.obj')])
+                try:
+                    with open(base + '.dsu.obj') as f:
+                        by_stamp[f.read()] = base + '.dsu.json'
+                except OSError:
+                    pass
+    found = []
+    for library in libraries:
+        for member in members(library):
+            manifest = by_stamp.get(hashlib.sha1(member).hexdigest())
+            if manifest and manifest not in known and manifest not in found \
+                    and os.path.exists(manifest):
+                found.append(manifest)
+    return found
+
+
 def _program_name(root, output):
     rel = os.path.relpath(os.path.abspath(output), root)
     if rel.startswith('..'):
@@ -309,6 +336,7 @@ def _link(root, line, opts):
         argv[index] = obj
     objects = [argv[i] for i, _ in line.inputs]
     manifests = updateable_objects(root, objects)
+    manifests += library_units(root, library_paths(argv[1:]), manifests)
     if not manifests:
         return subprocess.call(argv)         # no unit of its own is updateable
     cc = argv[0]

@@ -255,3 +255,40 @@ def test_other_commands_run_unchanged(tmp_path):
                        text=True, env=tool_env())
     assert r.returncode == 0 and r.stdout.startswith('x.o: x.c'), r.stderr
     assert not os.path.exists(os.path.join(tree, '.dsu'))
+
+
+LIBRARY_MAKEFILE = '''\
+CFLAGS = -O2 -Wall
+server: main.o tally.o libutil.a
+\t$(CC) -o server main.o tally.o -L. -lutil -lm
+libutil.a: util.o
+\trm -f $@
+\t$(AR) rcs $@ util.o
+'''
+
+
+def test_units_of_the_projects_own_static_library_are_in_the_version(tmp_path, started):
+    """util.o reaches the link inside libutil.a (-L. -lutil): its unit is
+    part of the version, so a patch can change its functions."""
+    tree = new_tree(tmp_path / 'lib')
+    with open(os.path.join(tree, 'Makefile'), 'w') as f:
+        f.write(LIBRARY_MAKEFILE)
+    dsu_make(tree, 'v1')
+    shutil.copy(os.path.join(tree, 'server'), os.path.join(tree, 'server.v1'))
+    listed = dsu('versions', tree).stdout
+    assert 'server' in listed and '3 units' in listed, listed
+    with open(os.path.join(tree, 'util.c'), 'a') as f:
+        f.write('/* v2: rounded */\n')
+    with open(os.path.join(tree, 'util.c')) as f:
+        text = f.read().replace('(int)sqrt((double)n)', '(int)(sqrt((double)n) + 0.5)')
+    with open(os.path.join(tree, 'util.c'), 'w') as f:
+        f.write(text)
+    dsu_make(tree, 'v2')
+    patch = dsu_in(tree, 'patch', '--from', 'v1', '--to', 'v2', 'server')
+    assert patch.returncode == 0, patch.stdout + patch.stderr
+    assert 'changed function   root_of' in patch.stdout, patch.stdout
+    p = started(os.path.join(tree, 'server.v1'))
+    assert ask(p, '8') == 'n=8 root=2 count=1 sum=8'
+    r = dsu('apply', p.pid, os.path.join(tree, 'server.v1-to-v2.patch.so'))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ask(p, '8') == 'n=8 root=3 count=2 sum=16'
