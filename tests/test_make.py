@@ -292,3 +292,52 @@ def test_units_of_the_projects_own_static_library_are_in_the_version(tmp_path, s
     r = dsu('apply', p.pid, os.path.join(tree, 'server.v1-to-v2.patch.so'))
     assert r.returncode == 0, r.stdout + r.stderr
     assert ask(p, '8') == 'n=8 root=3 count=2 sum=16'
+
+
+CMAKELISTS = '''\
+cmake_minimum_required(VERSION 3.21)
+project(tally C)
+add_library(util STATIC util.c)
+add_executable(server main.c tally.c)
+target_link_libraries(server util m)
+'''
+
+
+def _cmake(tree, version):
+    """Configure with dsu cc as the compiler and linker launcher (CMake
+    3.21): CMake's own compiler checks do not go through it."""
+    launcher = ';'.join([sys.executable, '-m', 'dsu_tool', 'cc', '--version-name', version,
+                         '--root', tree, '--'])
+    build = os.path.join(tree, 'build')
+    for command in (['cmake', '-S', tree, '-B', build, '-G', 'Unix Makefiles',
+                     '-DCMAKE_C_COMPILER_LAUNCHER=' + launcher,
+                     '-DCMAKE_C_LINKER_LAUNCHER=' + launcher],
+                    ['cmake', '--build', build]):
+        r = subprocess.run(command, cwd=tree, capture_output=True, text=True,
+                           env=tool_env(), timeout=300)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r
+
+
+def test_cmake_with_dsu_cc_as_launcher(tmp_path, started):
+    if shutil.which('cmake') is None:
+        pytest.fail('cmake is not installed (.ci/run installs it)')
+    tree = new_tree(tmp_path / 'cmake')
+    with open(os.path.join(tree, 'CMakeLists.txt'), 'w') as f:
+        f.write(CMAKELISTS)
+    out = _cmake(tree, 'v1').stdout
+    assert 'dsu: build/server v1:' in out, out
+    listed = dsu('versions', tree).stdout
+    assert listed.split() == ['v1', 'build/server', 'id', listed.split()[3], '3', 'units'], \
+        listed
+    server = os.path.join(tree, 'build', 'server')
+    shutil.copy(server, server + '.v1')
+    copy_tree(os.path.join(PROJECT, 'v2'), tree)
+    _cmake(tree, 'v2')
+    patch = dsu_in(tree, 'patch', '--from', 'v1', '--to', 'v2', 'build/server')
+    assert patch.returncode == 0, patch.stdout + patch.stderr
+    p = started(server + '.v1')
+    assert ask(p, '4') == 'n=4 root=2 count=1 sum=4'
+    r = dsu('apply', p.pid, server + '.v1-to-v2.patch.so')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ask(p, '6') == 'v2 n=6 root=2 count=2 sum=10 mean=5'
