@@ -70,8 +70,10 @@ _WITH_VALUE = {'-o', '-I', '-D', '-U', '-include', '-imacros', '-isystem', '-idi
                '-Xpreprocessor', '-u', '-T', '-e', '-z', '-aux-info', '--param',
                '-dumpbase', '-dumpdir', '-specs', '-wrapper'}
 _NOT_A_PROGRAM = {'-shared', '-r', '-relocatable', '-Wl,-r', '-Wl,--relocatable'}
-_QUERIES = ('--version', '-v', '--help', '-###', '-dumpversion', '-dumpmachine',
-            '-dumpfullversion', '-print-', '--print-', '-V', '-qversion')
+# Options that make the driver print something and build nothing (-v
+# alone is not one: with inputs it only shows the commands it runs).
+_QUERIES = ('--version', '--help', '-###', '-dumpversion', '-dumpmachine',
+            '-dumpfullversion', '-dumpspecs', '-print-', '--print-')
 # What the version object takes from the link line: the options that
 # choose the code the compiler makes (word size, PIC/PIE, sanitizers, LTO).
 _CODEGEN = ('-m', '-f', '-O', '-g', '--sysroot', '-B', '-pthread')
@@ -154,7 +156,8 @@ class Line:
 
     def kind(self):
         """'compile', 'link', 'preprocess' (also -S, -M) or 'other'."""
-        if self.language or '-' in [a for _, a in self.inputs]:
+        if self.language or '-' in [a for _, a in self.inputs] or \
+                any(f.startswith(_QUERIES) for f in self.flags):
             return 'other'
         if self.has('-E', '-M', '-MM', '-S'):
             return 'preprocess'
@@ -162,7 +165,7 @@ class Line:
             only_c = self.inputs and len(self.sources()) == len(self.inputs)
             return 'compile' if only_c and (self.output is None or len(self.inputs) == 1) \
                 else 'preprocess'
-        if not self.inputs or any(f.startswith(_QUERIES) for f in self.flags):
+        if not self.inputs:
             return 'other'
         if self.has(*_NOT_A_PROGRAM) or any(f.startswith('-Wl,') and
                                             ('-r' in f.split(',') or '--relocatable'
