@@ -85,7 +85,8 @@ def started():
 def built(tmp_path_factory):
     """v1 built, kept as server.v1; v2 built over it; the patch made."""
     tree = new_tree(tmp_path_factory.mktemp('make'))
-    v1 = dsu_make(tree, 'v1')
+    # two programs linked at once: the runtime library is shared
+    v1 = dsu_make(tree, 'v1', '-j2')
     shutil.copy(os.path.join(tree, 'server'), os.path.join(tree, 'server.v1'))
     copy_tree(os.path.join(PROJECT, 'v2'), tree)
     v2 = dsu_make(tree, 'v2')
@@ -341,3 +342,24 @@ def test_cmake_with_dsu_cc_as_launcher(tmp_path, started):
     r = dsu('apply', p.pid, server + '.v1-to-v2.patch.so')
     assert r.returncode == 0, r.stdout + r.stderr
     assert ask(p, '6') == 'v2 n=6 root=2 count=2 sum=10 mean=5'
+
+
+def test_cc_and_patch_in_the_commands_help():
+    r = dsu('--help')
+    assert r.returncode == 0
+    lines = r.stdout.split('\n')
+    assert any(line.split()[:2] == ['cc', 'the'] for line in lines), r.stdout
+    assert any(line.split()[:2] == ['patch', 'build'] for line in lines), r.stdout
+    r = dsu('cc', '--help')
+    assert r.returncode == 0 and r.stdout.startswith('usage: dsu cc'), r.stdout
+
+
+def test_cc_usage_errors(tmp_path):
+    r = dsu('cc', '--version-name', 'no good', '--', 'cc', '-c', 'x.c')
+    assert r.returncode == 2
+    assert r.stderr.startswith("dsu: --version-name='no good' is not a valid version "
+                               "name"), r.stderr
+    r = dsu('cc', '--root')
+    assert r.returncode == 2 and r.stderr.startswith('dsu: cc: --root needs a value')
+    r = dsu('patch', '--to', 'v2', 'prog')
+    assert r.returncode == 2 and '--from' in r.stderr
