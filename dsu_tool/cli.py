@@ -428,6 +428,66 @@ def cmd_demo(args):
     return run_demo(args.dir, args.keep)
 
 
+@command(
+    "cc",
+    "the compiler wrapper for Make and other build systems: make CC=\"dsu cc "
+    "--version-name v1\" compiles C through the updateability pass, links each "
+    "program of such objects with the runtime and records its version; `dsu cc "
+    "--help` tells more",
+    arg("--root", metavar="DIR", help="the project root (default: the nearest "
+        "directory upwards holding .dsu/, else here)"),
+    arg("--version-name", metavar="NAME", help="the version a link records"),
+    arg("--passes", metavar="a,b", help="the passes to run (default: all)"),
+    arg("command", nargs=argparse.REMAINDER, metavar="[--] [COMPILER] ARGS",
+        help="the command the build system runs (COMPILER default: cc)"),
+)
+def cmd_cc(args):
+    # main() hands `dsu cc` to the wrapper before argparse sees the
+    # compiler's options; this entry is for `dsu --help` and parse_args.
+    from .wrapper import main as wrapper_main
+
+    argv = []
+    for option, value in (("--root", args.root), ("--version-name", args.version_name),
+                          ("--passes", args.passes)):
+        if value is not None:
+            argv += [option, value]
+    return wrapper_main(argv + list(args.command))
+
+
+@command(
+    "patch",
+    "build PROGRAM.A-to-B.patch.so from the recorded versions A and B of a program "
+    "built with `dsu cc` (SCons projects: scons patch from=A to=B)",
+    arg("program", metavar="PROGRAM", help="the program, as built"),
+    arg("--from", dest="frm", required=True, metavar="A", help="the version it runs"),
+    arg("--to", required=True, metavar="B", help="the version the patch makes of it"),
+    arg("--root", metavar="DIR", help="the project root (default: the nearest "
+        "directory upwards holding .dsu/, else here)"),
+    arg("-o", "--output", metavar="FILE", help="where the patch goes (default: "
+        "PROGRAM.A-to-B.patch.so next to the program)"),
+    arg("--force", action="store_true", help="build it even if no update point can "
+        "take it (the running program will refuse it too)"),
+    arg("--full", action="store_true", help="a full replacement: every function is "
+        "replaced and every constant renewed, changed or not"),
+    arg("--quiet", "-q", action="store_true", help="print only the summary"),
+)
+def cmd_patch(args):
+    from .frontend.errors import DsuError
+    from .patchcmd import make_patch
+    from .wrapper import find_root
+
+    root = os.path.abspath(args.root) if args.root else find_root(".")
+    try:
+        out, summary = make_patch(root, args.program, args.frm, args.to, args.output,
+                                  force=args.force, full=args.full, quiet=args.quiet)
+    except DsuError as e:
+        _error(str(e) if e.file else e.message)
+        return EXIT_BAD_INPUT
+    print(summary)
+    print("wrote %s" % os.path.relpath(out))
+    return EXIT_OK
+
+
 class _ToolPath(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         print(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -452,6 +512,12 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cc"]:
+        # the compiler's own options (-c, -o, --version) are not dsu's
+        from .wrapper import main as wrapper_main
+
+        return wrapper_main(argv[1:])
     args = build_parser().parse_args(argv)
     status = EXIT_ERROR
     try:

@@ -14,13 +14,8 @@ Program, from the two recorded versions.  `full=1` makes it a full
 replacement: every function and constant counts as changed.
 """
 
-import hashlib
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import SCons.Action
 import SCons.Defaults
@@ -28,14 +23,16 @@ import SCons.Errors
 import SCons.Script
 import SCons.Tool
 
+from .. import linkstep
 from ..cc import side_base, tool_digest
 from ..codegen.unit import RUNTIME_INCLUDE, RUNTIME_LINK_FLAGS
 from ..frontend.errors import DsuError
+from ..versions.request import check_request, same_version
+from ..runtimelib import LIBRARY, build_runtime, runtime_inputs
 from ..versions.names import check_version_name
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PACKAGE_PARENT = os.path.dirname(_PACKAGE_DIR)
-RUNTIME_SOURCES = [os.path.join(os.path.dirname(RUNTIME_INCLUDE), 'dsu_runtime.c')]
 # The side files the wrapper leaves for each object (dsu_tool.cc): only
 # the manifest is declared to SCons.  An object builder's targets are
 # what `env.Object()` returns, and a Program given them compiles every
@@ -158,7 +155,6 @@ def _shown_compile(var):
 # -- programs ----------------------------------------------------------------
 
 _runtime = {}
-RUNTIME_FLAGS = ['-O2', '-fPIC', '-pthread']
 
 
 def _runtime_library(env):
@@ -166,13 +162,7 @@ def _runtime_library(env):
     root = env.Dir('#').get_abspath()
     if root in _runtime:
         return _runtime[root]
-    headers = [os.path.join(RUNTIME_INCLUDE, h) for h in sorted(os.listdir(RUNTIME_INCLUDE))
-               if h.endswith('.h')]
-    # the parts dsu_runtime.c includes
-    here = os.path.dirname(RUNTIME_INCLUDE)
-    headers += [os.path.join(here, f) for f in sorted(os.listdir(here))
-                if f.endswith(('.c', '.h')) and os.path.join(here, f) not in RUNTIME_SOURCES]
-    _runtime[root] = env.Command('#.dsu/build/libdsurt.a', RUNTIME_SOURCES + headers,
+    _runtime[root] = env.Command('#' + LIBRARY.replace(os.sep, '/'), runtime_inputs(),
                                  _action(_build_runtime, 'DSURUNTIMECOMSTR'))
     return _runtime[root]
 
@@ -186,65 +176,11 @@ def _action(function, comstr):
     return SCons.Action.Action(function, strfunction=show)
 
 
-def runtime_cache_dir():
-    """Where compiled runtimes are kept between builds and projects:
-    $DSU_CACHE_DIR, else $XDG_CACHE_HOME/dsu, else ~/.cache/dsu."""
-    if os.environ.get('DSU_CACHE_DIR'):
-        return os.environ['DSU_CACHE_DIR']
-    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
-    return os.path.join(base, 'dsu')
-
-
 def _build_runtime(target, source, env):
-    """Compile the runtime with the project's compiler, or copy it from the
-    cache when that compiler (by its own version text) already compiled
-    these very sources with these flags: a clean build of any project then
-    costs no runtime compile."""
-    cc, ar = env.subst('$CC') or 'gcc', env.subst('$AR') or 'ar'
-    out = target[0].get_abspath()
-    key = hashlib.sha1()
-    try:
-        for args in ([cc, '--version'], [cc, '-dumpmachine']):
-            key.update(subprocess.run(args, capture_output=True, check=True).stdout)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print('dsu: cannot run the C compiler %s: %s' % (cc, e), file=sys.stderr)
-        return 1
-    key.update(' '.join(RUNTIME_FLAGS).encode())
-    for node in source:
-        with open(node.get_abspath(), 'rb') as f:
-            key.update(f.read())
-    cached = os.path.join(runtime_cache_dir(), 'runtime', key.hexdigest()[:20], 'libdsurt.a')
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if os.path.isfile(cached):
-        shutil.copyfile(cached, out)
-        return 0
-    work = tempfile.mkdtemp(prefix='dsurt-', dir=os.path.dirname(out))
-    try:
-        objects = []
-        for src in RUNTIME_SOURCES:
-            obj = os.path.join(work, os.path.basename(src)[:-2] + '.o')
-            p = subprocess.run([cc] + RUNTIME_FLAGS + ['-I', RUNTIME_INCLUDE, '-c', '-o', obj,
-                                                       src], capture_output=True, text=True)
-            if p.returncode:
-                sys.stderr.write(p.stdout + p.stderr)
-                return p.returncode
-            objects.append(obj)
-        if os.path.exists(out):
-            os.remove(out)
-        p = subprocess.run([ar, 'rcs', out] + objects, capture_output=True, text=True)
-        if p.returncode:
-            sys.stderr.write(p.stdout + p.stderr)
-            return p.returncode
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    try:          # keep it for the next build; without a cache, just go on
-        os.makedirs(os.path.dirname(cached), exist_ok=True)
-        partial = '%s.%d' % (cached, os.getpid())
-        shutil.copyfile(out, partial)
-        os.replace(partial, cached)
-    except OSError:
-        pass
-    return 0
+    """Compile the runtime with the project's compiler (or take it from
+    the cache: runtimelib.build_runtime)."""
+    return build_runtime(env.subst('$CC') or 'gcc', env.subst('$AR') or 'ar',
+                         target[0].get_abspath(), [n.get_abspath() for n in source])
 
 
 def _program_emitter(target, source, env):
@@ -311,61 +247,30 @@ def _own_library_objects(env, sources):
 
 
 def _record_version_action(target, source, env):
-    from ..versions.record import record_version
     manifests = [s.get_abspath() for s in source if str(s).endswith('.dsu.json')]
     name, rel = source[-2].read() or None, source[-1].read()
     try:
-        unpatchable = _unpatchable_link(env)
-        recorded, vid, replaced = record_version(env.Dir('#').get_abspath(), rel, name,
-                                                 manifests, target[0].get_abspath(),
-                                                 unpatchable)
+        lines = linkstep.record(env.Dir('#').get_abspath(), rel, name, manifests,
+                                _unpatchable_link(env))
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
-    if replaced:
-        print('dsu: version %s of %s replaces its record from a build that never linked '
-              '(id %s)' % (recorded, rel, replaced))
-    if unpatchable:
-        print('dsu: %s: %s' % (rel, unpatchable))
-    if not name:
-        # The name is needed later (patch from=NAME): say it even under -s.
-        print('dsu: recorded %s as version %s (no version= given)' % (rel, recorded))
+    for line in lines:
+        print(line)
     return 0
 
 
 def _unpatchable_link(env):
-    """Why the program's link makes it impossible to load a patch, or None.
-    A statically linked program has no dynamic loader to bind a patch
-    (the linker also warns about the runtime's dlopen)."""
-    flags = env.subst('$LINKFLAGS').split()
-    static = [f for f in flags if f in ('-static', '-static-pie', '--static')]
-    if static:
-        return ('linked with %s (LINKFLAGS): it runs, but no patch can be loaded into '
-                'it, since a patch needs the dynamic loader; link the updateable build '
-                'without it' % static[0])
-    return None
+    """Why the program's link makes it impossible to load a patch, or None."""
+    return linkstep.unpatchable_link(env.subst('$LINKFLAGS').split(), 'LINKFLAGS')
 
 
 def _mark_linked_action(target, source, env):
-    from ..versions.record import mark_linked
     if not env.get('_DSU_PASS'):
         return 0
-    root = env.Dir('#').get_abspath()
-    rel = target[0].get_path(env.Dir('#'))
-    linked = os.path.join(root, '.dsu', 'build', rel + '.version.json')
-    if not os.path.exists(linked):
-        return 0          # a program with no unit of its own compiled by the pass
-    mark_linked(root, rel, linked)
-    if not SCons.Script.GetOption('silent'):
-        # the build ends with what the version lets a patch change
-        from ..report.version import load, summary_line
-        try:
-            with open(linked) as f:
-                name = json.load(f)['name']
-            reports = load(root, name, rel)
-        except (OSError, ValueError, KeyError, DsuError):
-            reports = []
-        for rep in reports:
-            print('dsu: ' + summary_line(rep))
+    # the build ends with what the version lets a patch change
+    for line in linkstep.linked(env.Dir('#').get_abspath(), target[0].get_path(env.Dir('#')),
+                                summary=not SCons.Script.GetOption('silent')):
+        print(line)
     return 0
 
 
@@ -377,11 +282,10 @@ def _patch_target(env, program):
     frm, to = args.get('from'), args.get('to')
     if not frm or not to:
         _stop('scons patch needs from=VERSION and to=VERSION')
-    if frm == to:
-        _stop(
-            'scons patch from=%s to=%s: a patch goes from one version to another; '
-            'record the new sources first (scons dsu=1 version=NEW), then '
-            'scons patch from=%s to=NEW' % (frm, to, frm))
+    same = same_version(frm, to, 'scons patch from=%(from)s to=%(to)s',
+                        'scons dsu=1 version=%(to)s')
+    if same:
+        _stop(same)
     rel = program.get_path(env.Dir('#'))
     patch = env.Command('#%s.%s-to-%s.patch.so' % (rel, frm, to),
                         [env.Value(rel), env.Value(frm), env.Value(to)],
@@ -394,17 +298,11 @@ def _patch_target(env, program):
 def _build_patch_action(target, source, env):
     from ..patchgen import build_patch
     from ..progress import Progress
-    from ..versions.record import recorded_meta
     rel, frm, to = (s.read() for s in source[:3])
-    a, b = (recorded_meta(env.Dir('#').get_abspath(), v, rel) or {} for v in (frm, to))
-    if a.get('unpatchable'):
-        raise SCons.Errors.UserError('%s %s cannot take a patch: %s'
-                                     % (rel, frm, a['unpatchable']))
-    a, b = a.get('id'), b.get('id')
-    if a and a == b:
-        raise SCons.Errors.UserError(
-            'versions %s and %s of %s were recorded from identical sources (id %s): '
-            'there is nothing to patch' % (frm, to, rel, a))
+    try:
+        check_request(env.Dir('#').get_abspath(), rel, frm, to)
+    except DsuError as e:
+        raise SCons.Errors.UserError(e.message)
     # what the build is doing, quiet as the commands are under -s
     progress = Progress('dsu: patch %s %s -> %s' % (rel, frm, to),
                         quiet=bool(SCons.Script.GetOption('silent')))

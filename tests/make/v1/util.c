@@ -1,0 +1,7 @@
+#include <math.h>
+#include "tally.h"
+
+int root_of(int n)
+{
+    return (int)sqrt((double)n);
+}
