@@ -302,11 +302,12 @@ def _record_version_action(target, source, env):
     name, rel = source[-2].read() or None, source[-1].read()
     try:
         unpatchable = _unpatchable_link(env)
-        recorded, vid, replaced = record_version(env.Dir('#').get_abspath(), rel, name,
-                                                 manifests, target[0].get_abspath(),
-                                                 unpatchable)
+        recorded, vid, replaced, recompiled = record_version(
+            env.Dir('#').get_abspath(), rel, name, manifests, target[0].get_abspath(),
+            unpatchable)
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
+    _refresh_signatures([env.File(path) for unit in recompiled for path in unit])
     if replaced:
         print('dsu: version %s of %s replaces its record from a build that never linked '
               '(id %s)' % (recorded, rel, replaced))
@@ -316,6 +317,20 @@ def _record_version_action(target, source, env):
         # The name is needed later (patch from=NAME): say it even under -s.
         print('dsu: recorded %s as version %s (no version= given)' % (rel, recorded))
     return 0
+
+
+def _refresh_signatures(nodes):
+    """NODES (an object and its manifest) were compiled again by
+    record_version after SCons took their signatures: take them again, so
+    that what SCons stores for the link is what was linked, and the next
+    build finds everything up to date."""
+    for node in nodes:
+        stored = node._memo.get('get_stored_info')    # what .sconsign gets
+        node.clear_memoized_values()                   # the file's stat
+        if stored is not None:
+            node._memo['get_stored_info'] = stored
+        node.ninfo = node.new_ninfo()
+        node.ninfo.update(node)
 
 
 def _unpatchable_link(env):
