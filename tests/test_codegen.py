@@ -121,7 +121,8 @@ def test_sizes_and_bytes_that_show_keep_their_struct_fixed(tmp_path):
         return '%s:%d' % (tmp_path / 'observed.c',
                           next(i for i, l in enumerate(lines, 1) if text in l))
     reasons = {d.name: d.reason for d in model.structs}
-    for name in ('struct Alloc', 'struct Many', 'struct Grown', 'struct Buf', 'struct Bound'):
+    for name in ('struct Alloc', 'struct Many', 'struct Grown', 'struct Buf', 'struct Bound',
+                 'struct Named'):
         assert reasons[name] is None, (name, reasons[name])
         assert '__dsu_room' in text.split(name + '\n')[1].split('};')[0]
     assert reasons['struct Flex'].startswith('it ends in a variable-length member (data at ')
@@ -142,6 +143,9 @@ def test_sizes_and_bytes_that_show_keep_their_struct_fixed(tmp_path):
         'it is passed through a variable argument list (va_arg at %s)' % at('va_arg(ap')
     assert reasons['struct Hashed'] == 'its bytes are given with its size to hash (%s)' % at(
         'hash(&h, sizeof h)')
+    assert reasons['struct Tail'] == 'its last member b is initialised without a ' \
+        'terminating nul (%s), so what follows it is read as part of it' % at('tails[] =')
+    assert 'tail 5 abc\n' in plain
 
 
 def test_structs_kept_fixed_are_recorded_once_and_for_good(tmp_path):

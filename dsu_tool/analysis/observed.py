@@ -22,12 +22,15 @@ send, read, fread, recv...), or to any other call together with its size
 (`xwrite(fd, &h, sizeof h)`, `memcmp(a, b, sizeof *a)`), except the
 copying and sorting calls of SIZE_SAFE and calls that return a pointer
 (allocation wrappers: `xrealloc(p, n * sizeof *p)`); when it goes through
-a variable argument list (va_arg); and when memory that is not one is
-used as one (`(struct T *)buf`): that memory has no room and no tag.
+a variable argument list (va_arg); when memory that is not one is used
+as one (`(struct T *)buf`): that memory has no room and no tag; and when
+its trailing char array is initialised without a terminating nul: string
+functions read on into what follows it, which room would change.
 """
 
 from pycparser import c_ast
 
+from ..model.arrays import string_length
 from ..model.structs import LayoutKeeper
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
@@ -124,6 +127,33 @@ def _in_declarator(ty, expr, depth=0):
                 return True
         ty = getattr(ty, 'type', None)
     return False
+
+
+def _char_array_length(typer, ty):
+    """N for a `char x[N]` with a constant N, else None."""
+    ty = typer.resolve(ty)
+    if not isinstance(ty, c_ast.ArrayDecl) or not isinstance(ty.dim, c_ast.Constant):
+        return None
+    inner = typer.resolve(ty.type)
+    if not (isinstance(inner, c_ast.TypeDecl) and isinstance(inner.type, c_ast.IdentifierType)
+            and 'char' in inner.type.names):
+        return None
+    try:
+        return int(ty.dim.value.rstrip('uUlL'), 0)
+    except ValueError:
+        return None
+
+
+def _fills_without_nul(value, n):
+    """Does initialiser VALUE fill a char array of N elements, its last
+    one not 0?"""
+    if isinstance(value, c_ast.Constant) and value.type == 'string':
+        return string_length(value.value) - 1 >= n
+    if not isinstance(value, c_ast.InitList) or len(value.exprs) < n or any(
+            isinstance(e, c_ast.NamedInitializer) for e in value.exprs):
+        return False
+    last = value.exprs[n - 1]
+    return not (isinstance(last, c_ast.Constant) and last.value in ("'\\0'", '0', "'\\x0'"))
 
 
 class _Uses(Rewriter):
@@ -284,4 +314,49 @@ class _Uses(Rewriter):
     def r_Decl(self, node):
         if node.init is not None and not isinstance(node.init, c_ast.InitList):
             self._conversion(node.type, node.init, node.coord)
+        elif isinstance(node.init, c_ast.InitList):
+            self._unterminated_tail(node.type, node.init, 0)
         return super().r_Decl(node)
+
+    # -- a trailing array read past its end ----------------------------------------
+
+    def _unterminated_tail(self, ty, init, depth):
+        """A struct ending in `char b[4]` initialised with four characters
+        and no nul: string functions read on past the array, into what
+        follows the struct (the next element of an array of them); room
+        after it would change what they read."""
+        ty = self.typer.resolve(ty)
+        if depth > 20 or not isinstance(init, c_ast.InitList):
+            return
+        if isinstance(ty, c_ast.ArrayDecl):
+            for e in init.exprs:
+                value = e.expr if isinstance(e, c_ast.NamedInitializer) else e
+                self._unterminated_tail(ty.type, value, depth + 1)
+            return
+        agg = self.typer.aggregate(ty)
+        d = self._wrapped_of(agg) if agg is not None else None
+        if d is None:
+            return
+        members = [f for f in agg.decls or [] if f.name is not None or not f.bitsize]
+        last = members[-1] if members else None
+        n = _char_array_length(self.typer, last.type) if last is not None else None
+        if n is None:
+            return
+        value, pos = None, -1
+        for e in init.exprs:
+            if isinstance(e, c_ast.NamedInitializer):
+                names = [f.name for f in members]
+                first = e.name[0]
+                if not isinstance(first, c_ast.ID) or first.name not in names:
+                    return
+                pos = names.index(first.name)
+                if pos == len(members) - 1 and len(e.name) == 1:
+                    value = e.expr
+            else:
+                pos += 1
+                if pos == len(members) - 1:
+                    value = e
+        if _fills_without_nul(value, n):
+            self.found.append((agg, 'its last member %s is initialised without a '
+                               'terminating nul (%s), so what follows it is read as part '
+                               'of it' % (last.name, _where(value.coord))))

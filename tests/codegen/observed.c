@@ -27,6 +27,12 @@ struct Punned { int a; };
 struct Cast { int a; };
 struct Varg { int a; };
 struct Hashed { int a; char c; };
+struct Tail { char a[4], b[4]; };
+struct Named { int n; char tag[4]; };
+
+struct Tail tails[] = { { "123", { '5', '6', '7', '8' } }, { "9", "" } };
+struct Named named = { 1, "abc" };
+volatile int zero;
 
 static unsigned hash(const void *p, size_t n)
 {
@@ -91,5 +97,6 @@ int main(void)
     printf("varg %d\n", sum(2, v1, v2));
     printf("hashed %u\n", hash(&h, sizeof h));
     printf("hack %d %c\n", hack.n, hack.data[0]);
+    printf("tail %zu %s\n", strlen(tails[zero].b), named.tag);
     return 0;
 }
