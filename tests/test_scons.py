@@ -282,6 +282,24 @@ def test_struct_whose_bytes_are_written_is_kept_fixed_not_refused(project):
         'leave the program (write at src/stats.c:%d)' % (line + 1) in r.stderr
 
 
+def test_struct_a_new_version_starts_writing_out_cannot_be_patched(project):
+    """v1 wraps the struct; v2 writes its bytes, so v2 keeps the ordinary
+    layout: the running objects are bigger than v2's code thinks."""
+    plain = '\n#include <unistd.h>\nstruct tally { int words; };\nstruct tally totals;\n'
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + plain)
+    scons(project, 'dsu=1', 'version=v1')
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + plain + (
+        'int save(int fd) { return write(fd, &totals, sizeof totals); }\n'))
+    scons(project, 'dsu=1', 'version=v2')
+    r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
+    assert r.returncode != 0
+    line = STATS_V1.count('\n') + 3
+    assert 'src/stats.c:%d' % line in r.stderr
+    assert 'struct tally has room to grow in version v1 but keeps its ordinary layout ' \
+        'in version v2 (its bytes leave the program (write at src/stats.c:%d))' % (
+            line + 2) in r.stderr
+
+
 def test_installed_copy_is_patched_without_build_tree(project, program, tmp_path):
     """The running program needs nothing from the build tree."""
     scons(project, 'dsu=1', 'version=v1')
