@@ -56,8 +56,8 @@ def test_server_shaped_program_builds_unannotated_and_updates_live(tmp_path, pro
     assert expected[:3] == ['a count=1', 'b count=1', 'a count=2']
     assert expected[-1] == 'loaded 2 2: 2/b=1 1/a=2'
 
-    scons(root, 'dsu=1', 'version=v1')
-    again = scons(root, 'dsu=1', 'version=v1').stdout   # the units agreed at once
+    scons(root, '-j2', 'dsu=1', 'version=v1')
+    again = scons(root, '-j2', 'dsu=1', 'version=v1').stdout  # the units agreed at once
     assert 'up to date' in again and 'dsu_tool.cc' not in again, again
     shutil.copy(os.path.join(root, 'ledger'), os.path.join(root, 'ledger.v1'))
     p, answers = _talk(program, os.path.join(root, 'ledger.v1'),
