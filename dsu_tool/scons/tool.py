@@ -304,7 +304,7 @@ def _record_version_action(target, source, env):
         unpatchable = _unpatchable_link(env)
         recorded, vid, replaced, recompiled = record_version(
             env.Dir('#').get_abspath(), rel, name, manifests, target[0].get_abspath(),
-            unpatchable)
+            unpatchable, compile_env={k: str(v) for k, v in env['ENV'].items()})
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
     _refresh_signatures([env.File(path) for unit in recompiled for path in unit])

@@ -36,10 +36,11 @@ def _wraps(manifest):
     return 'wrap' in manifest.get('passes', DEFAULT)
 
 
-def make_units_agree(root, manifests):
+def make_units_agree(root, manifests, compile_env=None):
     """Compile again each unit (by its manifest path in MANIFESTS) that
-    wraps a struct the project keeps unwrapped; return the (manifest,
-    object) paths of those units."""
+    wraps a struct the project keeps unwrapped, in the environment
+    COMPILE_ENV that compiles ran in (default: this process's); return
+    the (manifest, object) paths of those units."""
     recompiled = []
     for _ in range(len(manifests) + 1):
         loaded = [(path, _load(path)) for path in manifests]
@@ -51,7 +52,7 @@ def make_units_agree(root, manifests):
         if not stale:
             return recompiled
         for path, m in stale:
-            obj = recompile(root, m)
+            obj = recompile(root, m, compile_env)
             if (path, obj) not in recompiled:
                 recompiled.append((path, obj))
     s = next(s for _, m in stale for s in m['structs'] if s['wrapped'] and s['key'] in fixed)
@@ -60,7 +61,7 @@ def make_units_agree(root, manifests):
                    s['file'], s['line'])
 
 
-def recompile(root, manifest):
+def recompile(root, manifest, compile_env=None):
     """Run the unit's compile again through the compiler wrapper, from
     its directory, with its flags: the object, its generated C and its
     manifest are replaced.  Returns the object's path."""
@@ -69,7 +70,7 @@ def recompile(root, manifest):
     if list(passes) != list(DEFAULT):
         argv += ['--passes', ','.join(passes)]
     argv += ['--', manifest['cc']] + manifest['compile_args'] + [manifest['source']]
-    env = dict(os.environ)
+    env = dict(os.environ if compile_env is None else compile_env)
     env['PYTHONPATH'] = os.pathsep.join(
         [_PACKAGE_PARENT] + [p for p in [env.get('PYTHONPATH')] if p])
     r = subprocess.run(argv, cwd=manifest['cwd'], env=env, capture_output=True, text=True)

@@ -50,15 +50,17 @@ def _unit_key(tu):
     return tu.replace(os.sep, '__')
 
 
-def record_version(root, program, name, manifests, out_c, unpatchable=None):
+def record_version(root, program, name, manifests, out_c, unpatchable=None,
+                   compile_env=None):
     """Store the version of PROGRAM built from MANIFESTS; write OUT_C, the
     object that tells the runtime which version it runs.  UNPATCHABLE: why
     no patch can be loaded into this build of the program (kept in the
     record; a patch from this version is refused with it), or None.
     Units that wrap a struct the program keeps unwrapped are compiled
     again first (versions.agree); returns (name, id, the id of a record
-    it replaced or None, the manifests of the units compiled again)."""
-    recompiled = make_units_agree(root, manifests)
+    it replaced or None, the (manifest, object) of each unit compiled
+    again, in COMPILE_ENV)."""
+    recompiled = make_units_agree(root, manifests, compile_env)
     units = []
     for m in sorted(manifests):
         with open(m) as f:
