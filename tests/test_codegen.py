@@ -146,6 +146,10 @@ def test_sizes_and_bytes_that_show_keep_their_struct_fixed(tmp_path):
     assert reasons['struct Tail'] == 'its last member b is initialised without a ' \
         'terminating nul (%s), so what follows it is read as part of it' % at('tails[] =')
     assert 'tail 5 abc\n' in plain
+    assert reasons['struct InUnion'] == 'it is held by value in union Pun (%s), whose ' \
+        'other members read its bytes' % at('union Pun {')
+    assert reasons['struct Inline'] == 'memory that is not a struct Inline is used as ' \
+        'one (%s)' % at('(struct Inline *)words')
 
 
 def test_structs_kept_fixed_are_recorded_once_and_for_good(tmp_path):
@@ -228,3 +232,22 @@ def test_empty_initialiser_that_a_pass_added_to_is_not_left_as_a_name():
         [c_ast.ID('tag')], c_ast.Constant('int', '7'))])
     assert CGen(lines=False).visit(init).replace(' ', '') == '.tag=7'
     assert CGen(lines=False).visit(c_ast.InitList([c_ast.ID('__dsu_empty')])) == ''
+
+
+def test_keywords_in_string_literals_are_printed_as_written(tmp_path):
+    """The C99 keywords the pass respells for every -std mode are left
+    alone inside literals and comments: the program prints the same."""
+    src, out, text, _ = transform(tmp_path, r'''
+        #include <stdio.h>
+        static inline int twice(int *restrict p) { return *p * 2; }
+        int main(void)
+        {
+            int v = 2;
+            /* an inline comment */
+            printf("inline restrict %d %c\n", twice(&v), 'i');
+            return 0;
+        }
+        ''')
+    assert build_and_run_updateable(tmp_path, out) == build_and_run(tmp_path, src, 'plain') \
+        == 'inline restrict 4 i\n'
+    assert '__inline__ static' in text and '* __restrict p' in text
