@@ -300,7 +300,7 @@ class _Uses(Rewriter):
                 d.name, _where(coord))))
 
     def r_Cast(self, node):
-        self._conversion(node.to_type.type, node.expr, node.coord)
+        self._conversion(node.to_type.type, node, node.coord)
         return super().r_Cast(node)
 
     def r_Assignment(self, node):

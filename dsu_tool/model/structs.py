@@ -18,7 +18,8 @@ Structs are not wrapped (their layout can then never change in a patch)
 when they carry type attributes (packed, aligned) or DSU_FIXED, end in a
 variable-length tail (`[]`, `[0]`, `[1]`), or define other tagged types
 inside; nor are unions.  Nor are the structs whose layout, size or bytes
-the program observes (offsetof here; analysis.observed for the rest), nor
+the program observes (offsetof here, and a union holding one reads its
+bytes as its other members; analysis.observed for the rest), nor
 those the project keeps fixed (.dsu/fixed.json, FIXED below): every unit
 of a program must agree on a struct's layout.
 """
@@ -103,10 +104,31 @@ def struct_defs(unit, canon, attributes, fixed=None):
     for node, coord, how in _observations(unit):
         keeper.keep_type(node, 'its layout is observed (%s at %s:%d)' % (
             how, coord.file, coord.line))
+    for union in _unions(unit):
+        for f in union.decls:
+            keeper.keep_type(f.type, 'it is held by value in %s (%s:%d), whose other '
+                             'members read its bytes' % (
+                                 _spelled(union), union.coord.file, union.coord.line))
     for d in out:
         if d.reason is not None and _exact(d.node, attributes):
             keeper.keep(d.node, d.reason)
     return out
+
+
+def _unions(unit):
+    """The union definitions of the program's own code, named or not, at
+    file scope, in structs and in functions."""
+    found = []
+    for ext in unit.ast.ext:
+        if not unit.is_project(ext):
+            continue
+        todo = [ext]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, c_ast.Union) and node.decls:
+                found.append(node)
+            todo.extend(child for _, child in node.children())
+    return found
 
 
 # -- layouts the program observes -------------------------------------------------

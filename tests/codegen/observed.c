@@ -28,6 +28,9 @@ struct Cast { int a; };
 struct Varg { int a; };
 struct Hashed { int a; char c; };
 struct Tail { char a[4], b[4]; };
+struct InUnion { int a; };
+union Pun { struct InUnion s; unsigned char raw[sizeof(struct InUnion)]; };
+struct Inline { int a; };
 struct Named { int n; char tag[4]; };
 
 struct Tail tails[] = { { "123", { '5', '6', '7', '8' } }, { "9", "" } };
@@ -98,5 +101,12 @@ int main(void)
     printf("hashed %u\n", hash(&h, sizeof h));
     printf("hack %d %c\n", hack.n, hack.data[0]);
     printf("tail %zu %s\n", strlen(tails[zero].b), named.tag);
+    {
+        union Pun pun;
+        memset(&pun, 0, sizeof pun);
+        pun.s.a = 3;
+        printf("pun %zu %d\n", sizeof pun.raw, pun.raw[0]);
+        printf("inline %d\n", ((struct Inline *)words)->a);
+    }
     return 0;
 }
