@@ -86,7 +86,8 @@ def struct_defs(unit, canon, attributes, fixed=None):
                     typedef = ext.name
         if node is None or node.decls is None:
             continue
-        file = node.coord.file if node.coord else unit.source
+        # one key however a unit spells the header's path ("lib/../x.h")
+        file = os.path.normpath(node.coord.file if node.coord else unit.source)
         if node.name:
             d = StructDef(node, 'struct %s@%s' % (node.name, file), 'struct ' + node.name)
         elif typedef:
