@@ -116,3 +116,53 @@ def test_change_to_a_struct_kept_fixed_is_refused_with_its_reason(tmp_path):
     assert 'struct record changed, but its layout cannot change in a patch: its bytes ' \
         'leave the program (fwrite at save.c:%d)' % _line_of(
             os.path.join(root, 'save.c'), '&r, sizeof') in r.stderr
+
+
+LIBRARY_SCONSTRUCT = '''
+env = Environment(tools=['default', 'dsu'])
+env.Append(CFLAGS=['-O2', '-Wall', '-Werror'])
+counts = env.Library('counts', ['lib/counts.c'])
+env.Program('pairs', ['main.c'], LIBS=[counts])
+'''
+PAIR_H = 'struct pair { long a, b; };\nextern struct pair pairs[3];\nvoid bump(int i);\n'
+COUNTS_C = ('#include "../pair.h"\nstruct pair pairs[3];\n'
+            'void bump(int i) { pairs[i].b += i; }\n')
+MAIN_C = '''#include <stdio.h>
+#include <stddef.h>
+#include "pair.h"
+int main(void)
+{
+    bump(1);
+    bump(2);
+    printf("%%ld %%ld %%s\\n", pairs[1].b, pairs[2].b, %s);
+    return 0;
+}
+'''
+
+
+def test_unit_of_a_static_library_compiled_again_is_archived_again(tmp_path):
+    """v2's main.c observes struct pair's layout; the library's unit,
+    up to date for SCons, still wraps it: it is compiled again before
+    the link, and the archive is made from the new object, so both agree
+    on the stride of pairs[]."""
+    import subprocess
+    root = tmp_path / 'pairs'
+    (root / 'lib').mkdir(parents=True)
+    (root / 'SConstruct').write_text(LIBRARY_SCONSTRUCT)
+    (root / 'pair.h').write_text(PAIR_H)
+    (root / 'lib' / 'counts.c').write_text(COUNTS_C)
+    (root / 'main.c').write_text(MAIN_C % '"v1"')
+    init(str(root))
+    scons(str(root), 'dsu=1', 'version=v1')
+    run = lambda: subprocess.run([str(root / 'pairs')], capture_output=True, text=True,
+                                 check=True).stdout
+    assert run() == '1 2 v1\n'
+    (root / 'main.c').write_text(MAIN_C % 'offsetof(struct pair, b) == 8 ? "v2" : "?"')
+    # in parallel, SCons would look at the archive while main.c compiles
+    out = scons(str(root), '-j2', 'dsu=1', 'version=v2').stdout
+    assert 'lib/counts.c' not in out          # SCons itself finds it up to date
+    assert run() == '1 2 v2\n'
+    with open(str(root / '.dsu' / 'gen' / 'lib' / 'counts.o.dsu.json')) as f:
+        assert [s['wrapped'] for s in json.load(f)['structs']] == [False]
+    again = scons(str(root), 'dsu=1', 'version=v2').stdout
+    assert 'up to date' in again, again

@@ -255,6 +255,10 @@ def _program_emitter(target, source, env):
         base + '.version.c', manifests + [env.Value(name), env.Value(rel)],
         _action(_record_version_action, 'DSUVERSIONCOMSTR'),
         DSUPROGRAM=rel, DSUVERSIONNAME=name or '(name from git or content)')
+    # Recording the version may compile some units again (versions.agree):
+    # archives are made after it, from the objects as they are linked.
+    for lib in _own_libraries(env, objects):
+        env.Depends(lib, info)
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
     env.AddPostAction(program, SCons.Action.Action(_mark_linked_action, None))
@@ -275,9 +279,17 @@ def _library_emitter(target, source, env):
 
 
 def _own_library_objects(env, sources):
-    """The objects of the program's own static libraries (built in this
-    project), given as sources, as nodes in LIBS, or by name in LIBS and
-    LIBPATH: their units belong to the program's version too."""
+    """The objects of the program's own static libraries: their units
+    belong to the program's version too."""
+    out = []
+    for lib in _own_libraries(env, sources):
+        out += _without_side_files(lib.sources)
+    return out
+
+
+def _own_libraries(env, sources):
+    """The program's own static libraries (built in this project), given
+    as sources, as nodes in LIBS, or by name in LIBS and LIBPATH."""
     libs = [s for s in sources if str(s).endswith(env.subst('$LIBSUFFIX'))]
     for lib in env.Flatten([env.get('LIBS', [])]):
         if not isinstance(lib, str):
@@ -289,11 +301,7 @@ def _own_library_objects(env, sources):
             if node.has_builder():
                 libs.append(node)
                 break
-    out = []
-    for lib in libs:
-        if hasattr(lib, 'has_builder') and lib.has_builder():
-            out += _without_side_files(lib.sources)
-    return out
+    return [lib for lib in libs if hasattr(lib, 'has_builder') and lib.has_builder()]
 
 
 def _record_version_action(target, source, env):
