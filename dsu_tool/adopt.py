@@ -43,15 +43,19 @@ from dsu_tool.scons.tool import generate, exists  # noqa: F401,E402
 #   commit   site_scons/site_tools/dsu/ (the shim), .dsu/layouts.json (the
 #            kept sizes of wrapped structs: every later build must use
 #            them, or a patch meets other layouts than the running program
-#            has), dsu/*.xf.c (hand-written transformers)
+#            has), .dsu/fixed.json (the structs kept unwrapped, for the same
+#            reason), dsu/*.xf.c (hand-written transformers)
 #   ignore   .dsu/ otherwise: versions/ (the records patches are built
 #            from: large, and tied to the compiler and system headers of
 #            the machine that built them; keep them with each release you
 #            deploy instead), cache/, gen/, build/, patches/; and the
 #            built patches *.patch.so
-POLICY = ['# dsu: commit .dsu/layouts.json and dsu/*.xf.c; the rest of .dsu/ is generated',
-          '.dsu/*', '!.dsu/layouts.json', '*.patch.so']
-_OLD_POLICY = ['.dsu/']      # what earlier versions wrote: it hid layouts.json
+POLICY = ['# dsu: commit .dsu/layouts.json, .dsu/fixed.json and dsu/*.xf.c; the rest of '
+          '.dsu/ is generated', '.dsu/*', '!.dsu/layouts.json', '!.dsu/fixed.json',
+          '*.patch.so']
+# what earlier versions wrote: `.dsu/` hid layouts.json; the comment is now longer
+_OLD_POLICY = ['.dsu/', '# dsu: commit .dsu/layouts.json and dsu/*.xf.c; the rest of '
+               '.dsu/ is generated']
 
 
 def init(project_dir):
@@ -75,7 +79,8 @@ def init(project_dir):
 
 def extend_gitignore(path):
     """Add the lines of POLICY that PATH lacks (replacing a bare `.dsu/`,
-    which would hide layouts.json); return the lines added."""
+    which would hide layouts.json, and the older comment); return the
+    lines added."""
     try:
         with open(path) as f:
             lines = f.read().split('\n')

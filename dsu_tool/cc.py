@@ -26,7 +26,7 @@ import sys
 from .elf import ElfError, elf_section, unsigned_longs
 from .files import write_atomic, write_if_changed
 from .frontend.errors import DsuError
-from .model.structs import load_layouts, record_layouts
+from .model.structs import load_fixed, load_layouts, record_fixed, record_layouts
 from .frontend.parse import parse_text
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
@@ -101,12 +101,13 @@ def side_base(root, obj):
 CACHE = os.path.join('.dsu', 'cache')
 
 
-def _cache_key(cpp_text, cmd, tu_path, passes, layouts):
+def _cache_key(cpp_text, cmd, tu_path, passes, layouts, fixed):
     """What the pass's output depends on: the preprocessed unit, its
-    flags and place, the passes, the kept struct sizes and the pass itself."""
+    flags and place, the passes, the kept struct sizes, the structs kept
+    unwrapped and the pass itself."""
     h = hashlib.sha1()
     for part in (cpp_text, json.dumps([cmd.cpp_args, tu_path, os.getcwd(), passes,
-                                       layouts], sort_keys=True), tool_digest()):
+                                       layouts, fixed], sort_keys=True), tool_digest()):
         h.update(part.encode('latin-1', 'replace'))
         h.update(b'\0')
     return h.hexdigest()
@@ -141,7 +142,8 @@ def run_pass(cmd, root, passes=None, cache=True):
     tu_path = os.path.relpath(os.path.abspath(source), root)
     cpp_text = run_cpp(cmd.cc, cmd.cpp_args, source)
     layouts = load_layouts(root)
-    key = _cache_key(cpp_text, cmd, tu_path, passes, layouts)
+    fixed = load_fixed(root)
+    key = _cache_key(cpp_text, cmd, tu_path, passes, layouts, fixed)
     cached = os.path.join(root, CACHE, key)
     generated = base + '.dsu.c'
     hit = _read_cache(cached) if cache else None
@@ -153,7 +155,7 @@ def run_pass(cmd, root, passes=None, cache=True):
         return generated, manifest
     pre = split(cpp_text, source, root)
     unit = parse_text(pre)
-    text, model = transform_unit(unit, tu_path, generated, passes, layouts)
+    text, model = transform_unit(unit, tu_path, generated, passes, layouts, fixed)
     write_if_changed(generated, text)
     write_if_changed(base + '.dsu.i', cpp_text)
     structs = [{'key': d.key, 'name': d.name, 'hash': d.hash, 'tag': d.tag_value(),
@@ -200,8 +202,11 @@ def _read_cache(cached):
 
 def record_sizes(obj, manifest, root):
     """After the compile: the measured size and tag offset of each wrapped
-    type go into the unit's manifest and the project's layouts.json."""
+    type go into the unit's manifest and the project's layouts.json, and
+    the structs kept unwrapped into fixed.json (other units of the program
+    must keep them too: versions.agree)."""
     base = side_base(root, obj)
+    record_fixed(root, manifest['structs'])
     try:
         raw = elf_section(obj, 'dsu_sizes') if any(
             s['wrapped'] for s in manifest['structs']) else None

@@ -33,15 +33,19 @@ def unpatchable_link(flags, where):
     return None
 
 
-def record(root, program, name, manifests, unpatchable=None, name_option='version='):
+def record(root, program, name, manifests, unpatchable=None, name_option='version=',
+           compile_env=None):
     """Record the version of PROGRAM (its path in the project) built from
     MANIFESTS and write its version .c; return the lines to tell the
-    developer (NAME_OPTION: how the build is given a version name).
+    developer (NAME_OPTION: how the build is given a version name) and
+    the (manifest, object) paths of the units compiled again so that all
+    units agree on the structs kept unwrapped (in COMPILE_ENV).
     Raises DsuError."""
     from .versions.record import record_version
     os.makedirs(os.path.dirname(version_base(root, program)), exist_ok=True)
-    recorded, vid, replaced = record_version(root, program, name, manifests,
-                                             version_base(root, program) + '.c', unpatchable)
+    recorded, vid, replaced, recompiled = record_version(
+        root, program, name, manifests, version_base(root, program) + '.c', unpatchable,
+        compile_env=compile_env)
     lines = []
     if replaced:
         lines.append('dsu: version %s of %s replaces its record from a build that never '
@@ -52,7 +56,7 @@ def record(root, program, name, manifests, unpatchable=None, name_option='versio
         # The name is needed later (patch from=NAME): say it even when quiet.
         lines.append('dsu: recorded %s as version %s (no %s given)'
                      % (program, recorded, name_option))
-    return lines
+    return lines, recompiled
 
 
 def linked(root, program, summary=True):

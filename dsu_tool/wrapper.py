@@ -282,10 +282,11 @@ def updateable_objects(root, objects):
     return manifests
 
 
-def library_units(root, libraries, known):
+def library_units(root, libraries, known, found_in=None):
     """The manifests of the members of LIBRARIES (static libraries on the
     link line) that the pass compiled: found by content among the objects
-    it compiled (their stamps), as an archive keeps no object paths."""
+    it compiled (their stamps), as an archive keeps no object paths.
+    FOUND_IN (a dict), if given, gets the library of each."""
     if not libraries:
         return []
     by_stamp = {}
@@ -305,6 +306,8 @@ def library_units(root, libraries, known):
             if manifest and manifest not in known and manifest not in found \
                     and os.path.exists(manifest):
                 found.append(manifest)
+                if found_in is not None:
+                    found_in[manifest] = library
     return found
 
 
@@ -339,14 +342,28 @@ def _link(root, line, opts):
         argv[index] = obj
     objects = [argv[i] for i, _ in line.inputs]
     manifests = updateable_objects(root, objects)
-    manifests += library_units(root, library_paths(argv[1:]), manifests)
+    archived = {}
+    manifests += library_units(root, library_paths(argv[1:]), manifests, archived)
     if not manifests:
         return subprocess.call(argv)         # no unit of its own is updateable
     cc = argv[0]
     unpatchable = linkstep.unpatchable_link(argv[1:], 'on the link line')
-    for message in linkstep.record(root, program, opts.get('version_name'), manifests,
-                                   unpatchable, name_option='--version-name'):
+    messages, recompiled = linkstep.record(root, program, opts.get('version_name'),
+                                           manifests, unpatchable,
+                                           name_option='--version-name')
+    for message in messages:
         print(message)
+    for manifest, obj in recompiled:
+        # compiled again so that every unit keeps the same structs unwrapped
+        # (versions.agree): its stamp follows, and so does its archive copy
+        with open(side_base(root, obj) + '.dsu.obj', 'w') as f:
+            f.write(_stamp(obj))
+        if manifest in archived:
+            r = subprocess.run([os.environ.get('AR', 'ar'), 'r', archived[manifest], obj],
+                               capture_output=True, text=True)
+            if r.returncode:
+                raise DsuError('cannot put %s, compiled again, back into %s: %s'
+                               % (obj, archived[manifest], r.stderr.strip()))
     base = linkstep.version_base(root, program)
     codegen = [a for a in argv[1:] if a.startswith(_CODEGEN)]
     status = subprocess.call([cc] + codegen + ['-I', RUNTIME_INCLUDE, '-c', '-o',

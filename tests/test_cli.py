@@ -157,7 +157,7 @@ def test_tool_path_is_where_dsu_tool_is():
 
 
 def test_init_writes_the_commit_policy_into_gitignore(tmp_path):
-    """layouts.json is committed, the rest of .dsu/ and built patches are
+    """layouts.json and fixed.json are committed, the rest of .dsu/ and built patches are
     not; an older `.dsu/` line (which hid layouts.json) is replaced, the
     project's own lines stay, and a second init adds nothing."""
     (tmp_path / 'SConstruct').write_text("Environment(tools=['default', 'dsu'])\n")
@@ -169,7 +169,8 @@ def test_init_writes_the_commit_policy_into_gitignore(tmp_path):
     assert '.dsu/' not in once.splitlines()
     assert dsu('init', tmp_path).returncode == 0
     assert (tmp_path / '.gitignore').read_text() == once
-    for name in ('.dsu/layouts.json', '.dsu/versions/v1/p/version.json', '.dsu/cache/x.c',
+    for name in ('.dsu/layouts.json', '.dsu/fixed.json', '.dsu/versions/v1/p/version.json',
+                 '.dsu/cache/x.c',
                  '.dsu/gen/a.o.dsu.c', '.dsu/build/libdsurt.a', 'p.v1-to-v2.patch.so',
                  'dsu/v1-to-v2.xf.c', '.dsu/layouts.json.lock'):
         os.makedirs(os.path.dirname(str(tmp_path / name)), exist_ok=True)
@@ -177,8 +178,23 @@ def test_init_writes_the_commit_policy_into_gitignore(tmp_path):
     listed = subprocess.run(['git', 'status', '--porcelain', '-uall'], cwd=str(tmp_path),
                             capture_output=True, text=True, check=True).stdout
     tracked = sorted(line[3:] for line in listed.splitlines())
-    assert tracked == ['.dsu/layouts.json', '.gitignore', 'SConstruct',
+    assert tracked == ['.dsu/fixed.json', '.dsu/layouts.json', '.gitignore', 'SConstruct',
                        'dsu/v1-to-v2.xf.c', 'site_scons/site_tools/dsu/__init__.py']
+
+
+def test_init_over_an_older_policy_adds_fixed_json_once(tmp_path):
+    """A project set up before fixed.json existed: its .dsu/* line would
+    hide the file, which every later build needs as layouts.json."""
+    (tmp_path / 'SConstruct').write_text("Environment(tools=['default', 'dsu'])\n")
+    (tmp_path / '.gitignore').write_text(
+        '# dsu: commit .dsu/layouts.json and dsu/*.xf.c; the rest of .dsu/ is generated\n'
+        '.dsu/*\n!.dsu/layouts.json\n*.patch.so\n')
+    assert dsu('init', tmp_path).returncode == 0
+    lines = (tmp_path / '.gitignore').read_text().splitlines()
+    assert lines.count('!.dsu/fixed.json') == 1 and lines.count('.dsu/*') == 1
+    assert [line for line in lines if line.startswith('#')] == [
+        '# dsu: commit .dsu/layouts.json, .dsu/fixed.json and dsu/*.xf.c; the rest of '
+        '.dsu/ is generated']
 
 
 def test_init_writes_gitignore_outside_git_too(tmp_path):

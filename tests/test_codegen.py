@@ -16,7 +16,7 @@ from dsu_tool.frontend.gnu import Tidier
 from dsu_tool.frontend.parse import parse_unit
 from dsu_tool.frontend.preprocess import preprocess
 from dsu_tool.passes import driver
-from dsu_tool.versions import record
+from dsu_tool.model import structs
 from test_frontend import build_and_run, build_and_run_updateable, transform
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'codegen')
@@ -109,18 +109,66 @@ def test_observed_layouts_are_kept_as_in_the_ordinary_build(tmp_path):
     assert '__dsu_room' in text.split('struct Free')[1].split('};')[0]
 
 
-def test_units_that_disagree_on_a_struct_stop_the_link():
-    def unit(tu, wrapped, reason=None):
-        return ({'tu': tu, 'structs': [{'key': 'struct O@o.h', 'name': 'struct O',
-                                        'wrapped': wrapped, 'reason': reason,
-                                        'file': 'o.h', 'line': 3}]}, '')
-    record.check_struct_agreement([unit('a.c', True), unit('b.c', True)])
+def test_sizes_and_bytes_that_show_keep_their_struct_fixed(tmp_path):
+    """Nothing is refused: a struct whose size or bytes the program could
+    observe keeps the ordinary layout, and says why; the rest is wrapped."""
+    plain, text, model = both_ways(tmp_path, 'observed.c')
+    assert 'written\n' in plain and 'hashed ' in plain
+    with open(os.path.join(HERE, 'observed.c')) as f:
+        lines = f.read().splitlines()
+
+    def at(text):
+        return '%s:%d' % (tmp_path / 'observed.c',
+                          next(i for i, l in enumerate(lines, 1) if text in l))
+    reasons = {d.name: d.reason for d in model.structs}
+    for name in ('struct Alloc', 'struct Many', 'struct Grown', 'struct Buf', 'struct Bound',
+                 'struct Named'):
+        assert reasons[name] is None, (name, reasons[name])
+        assert '__dsu_room' in text.split(name + '\n')[1].split('};')[0]
+    assert reasons['struct Flex'].startswith('it ends in a variable-length member (data at ')
+    assert reasons['struct Hack'].startswith('it ends in a variable-length member (data at ')
+    assert reasons['struct Printed'] == 'its size is given to printf (%s)' % at(
+        'sizeof(struct Printed)')
+    assert reasons['struct Compared'] == 'its size is observable (sizeof at %s)' % at(
+        'sizeof c == 8')
+    assert reasons['struct Stored'] == 'its size is observable (sizeof at %s)' % at(
+        'stored = sizeof')
+    assert reasons['struct Written'] == 'its bytes leave the program (write at %s)' % at(
+        'write(1, &w')
+    assert reasons['struct Punned'] == \
+        'its bytes are copied to or from other memory (memcpy at %s)' % at('memcpy(bytes')
+    assert reasons['struct Cast'] == 'memory that is not a struct Cast is used as one ' \
+        '(%s)' % at('(struct Cast *)words')
+    assert reasons['struct Varg'] == \
+        'it is passed through a variable argument list (va_arg at %s)' % at('va_arg(ap')
+    assert reasons['struct Hashed'] == 'its bytes are given with its size to hash (%s)' % at(
+        'hash(&h, sizeof h)')
+    assert reasons['struct Tail'] == 'its last member b is initialised without a ' \
+        'terminating nul (%s), so what follows it is read as part of it' % at('tails[] =')
+    assert 'tail 5 abc\n' in plain
+    assert reasons['struct InUnion'] == 'it is held by value in union Pun (%s), whose ' \
+        'other members read its bytes' % at('union Pun {')
+    assert reasons['struct Inline'] == 'memory that is not a struct Inline is used as ' \
+        'one (%s)' % at('(struct Inline *)words')
+
+
+def test_structs_kept_fixed_are_recorded_once_and_for_good(tmp_path):
+    def entry(key, wrapped, reason):
+        return {'key': key, 'name': key.split('@')[0], 'wrapped': wrapped,
+                'reason': reason, 'file': 'o.h', 'line': 3}
+    root = str(tmp_path)
+    assert structs.load_fixed(root) == {}
+    assert structs.record_fixed(root, [entry('struct O@o.h', False, 'first'),
+                                       entry('struct W@o.h', True, None)]) == ['struct O@o.h']
+    # another unit's reason does not replace the first; nothing is ever dropped
+    assert structs.record_fixed(root, [entry('struct O@o.h', False, 'second')]) == []
+    assert structs.record_fixed(root, []) == []
+    assert structs.load_fixed(root) == {'struct O@o.h': 'first'}
+    with open(os.path.join(root, structs.FIXED), 'w') as f:
+        f.write('{"struct O@o.h": ')
     with pytest.raises(DsuError) as e:
-        record.check_struct_agreement([unit('a.c', True), unit(
-            'b.c', False, 'its layout is observed (offsetof at b.c:9)')])
-    assert (e.value.file, e.value.line) == ('o.h', 3)
-    assert 'struct O is kept unwrapped in b.c (its layout is observed (offsetof at ' \
-        'b.c:9)) but wrapped in a.c' in str(e.value) and 'DSU_FIXED' in str(e.value)
+        structs.load_fixed(root)
+    assert 'fixed.json is corrupt' in str(e.value)
 
 
 def _unit_with_attributes(tmp_path, n):
@@ -184,3 +232,22 @@ def test_empty_initialiser_that_a_pass_added_to_is_not_left_as_a_name():
         [c_ast.ID('tag')], c_ast.Constant('int', '7'))])
     assert CGen(lines=False).visit(init).replace(' ', '') == '.tag=7'
     assert CGen(lines=False).visit(c_ast.InitList([c_ast.ID('__dsu_empty')])) == ''
+
+
+def test_keywords_in_string_literals_are_printed_as_written(tmp_path):
+    """The C99 keywords the pass respells for every -std mode are left
+    alone inside literals and comments: the program prints the same."""
+    src, out, text, _ = transform(tmp_path, r'''
+        #include <stdio.h>
+        static inline int twice(int *restrict p) { return *p * 2; }
+        int main(void)
+        {
+            int v = 2;
+            /* an inline comment */
+            printf("inline restrict %d %c\n", twice(&v), 'i');
+            return 0;
+        }
+        ''')
+    assert build_and_run_updateable(tmp_path, out) == build_and_run(tmp_path, src, 'plain') \
+        == 'inline restrict 4 i\n'
+    assert '__inline__ static' in text and '* __restrict p' in text

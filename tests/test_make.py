@@ -363,3 +363,52 @@ def test_cc_usage_errors(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith('dsu: cc: --root needs a value')
     r = dsu('patch', '--to', 'v2', 'prog')
     assert r.returncode == 2 and '--from' in r.stderr
+
+
+AGREE_MAKEFILE = '''\
+prog: main.o libsum.a
+\t$(CC) -o prog main.o -L. -lsum
+libsum.a: sum.o
+\tar rcs libsum.a sum.o
+.c.o:
+\t$(CC) -O2 -c $<
+'''
+
+AGREE_HEADER = 'struct rec { long id; int qty; };\nlong total(struct rec *r, int n);\n'
+
+# sum.c, alone, would wrap struct rec; main.c writes its bytes, which keeps
+# it unwrapped in the program.  The library's copy of sum.o must then be
+# the one compiled again with the ordinary layout, or total() steps through
+# the array with the wrapped stride.
+AGREE_SUM = '#include "rec.h"\nlong total(struct rec *r, int n)\n{\n    long t = 0;\n' \
+    '    for (int i = 0; i < n; i++)\n        t += r[i].id * r[i].qty;\n    return t;\n}\n'
+
+AGREE_MAIN = r'''#include <stdio.h>
+#include "rec.h"
+int main(void)
+{
+    struct rec recs[3] = { { 1, 10 }, { 2, 20 }, { 3, 30 } };
+    FILE *f = fopen("recs.bin", "wb");
+    fwrite(recs, sizeof recs[0], 3, f);
+    fclose(f);
+    printf("%ld\n", total(recs, 3));
+    return 0;
+}
+'''
+
+
+def test_unit_in_a_library_compiled_again_to_agree_is_put_back(tmp_path):
+    tree = str(tmp_path / 'agree')
+    os.makedirs(tree)
+    for name, text in (('Makefile', AGREE_MAKEFILE), ('rec.h', AGREE_HEADER),
+                       ('sum.c', AGREE_SUM), ('main.c', AGREE_MAIN)):
+        with open(os.path.join(tree, name), 'w') as f:
+            f.write(text)
+    make(tree, 'sum.o', 'CC=%s --version-name v1 -- cc' % DSU_CC)   # sum.c first
+    dsu_make(tree, 'v1')
+    out = subprocess.run([os.path.join(tree, 'prog')], cwd=tree, capture_output=True,
+                         text=True)
+    assert out.stdout == '140\n', out.stdout + out.stderr
+    # a second program linking the same objects finds their stamps current
+    r = make(tree, '-B', 'prog', 'CC=%s --version-name v1b -- %s' % (DSU_CC, CC))
+    assert 'compiled again without dsu cc' not in r.stderr

@@ -1,6 +1,7 @@
 """The SCons tool in real projects: adoption, ordinary builds, versions,
 incremental rebuilds, and errors that name the user's file and line."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -261,21 +262,42 @@ def test_change_to_a_struct_whose_layout_is_observed_is_refused_with_the_reason(
         'is observed (offsetof at src/stats.c:%d)' % (line + 1) in r.stderr
 
 
-def test_observable_size_of_a_wrapped_struct_is_refused(project):
-    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + (
-        '\n#include <unistd.h>\nstruct tally { int words; };\n'
-        'int save(int fd, struct tally *t) { return write(fd, t, sizeof *t); }\n'))
-    r = scons(project, 'dsu=1', 'version=v1', check=False)
-    assert r.returncode != 0
-    line = STATS_V1.count('\n') + 4
-    assert 'src/stats.c:%d' % line in r.stderr
-    assert 'the size of struct tally is observable here' in r.stderr and 'DSU_FIXED' in r.stderr
-    # the ordinary build is untouched, and DSU_FIXED makes the dsu build work
-    scons(project)
-    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + (
-        '\n#include <unistd.h>\n#include <dsu.h>\nstruct tally { int words; } DSU_FIXED;\n'
-        'int save(int fd, struct tally *t) { return write(fd, t, sizeof *t); }\n'))
+def test_struct_whose_bytes_are_written_is_kept_fixed_not_refused(project):
+    saved = ('\n#include <unistd.h>\nstruct tally { int words; %s};\n'
+             'int save(int fd, struct tally *t) { return write(fd, t, sizeof *t); }\n')
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + saved % '')
     scons(project, 'dsu=1', 'version=v1')
+    line = STATS_V1.count('\n') + 3
+    with open(os.path.join(project, '.dsu', 'fixed.json')) as f:
+        fixed = json.load(f)['struct tally@src/stats.c']
+    assert fixed == {'name': 'struct tally', 'file': 'src/stats.c', 'line': line,
+                     'reason': 'its bytes leave the program (write at src/stats.c:%d)'
+                     % (line + 1)}
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + saved % 'long letters; ')
+    scons(project, 'dsu=1', 'version=v2')
+    r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
+    assert r.returncode != 0
+    assert 'src/stats.c:%d' % line in r.stderr
+    assert 'struct tally changed, but its layout cannot change in a patch: its bytes ' \
+        'leave the program (write at src/stats.c:%d)' % (line + 1) in r.stderr
+
+
+def test_struct_a_new_version_starts_writing_out_cannot_be_patched(project):
+    """v1 wraps the struct; v2 writes its bytes, so v2 keeps the ordinary
+    layout: the running objects are bigger than v2's code thinks."""
+    plain = '\n#include <unistd.h>\nstruct tally { int words; };\nstruct tally totals;\n'
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + plain)
+    scons(project, 'dsu=1', 'version=v1')
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V1 + plain + (
+        'int save(int fd) { return write(fd, &totals, sizeof totals); }\n'))
+    scons(project, 'dsu=1', 'version=v2')
+    r = scons(project, 'patch', 'from=v1', 'to=v2', check=False)
+    assert r.returncode != 0
+    line = STATS_V1.count('\n') + 3
+    assert 'src/stats.c:%d' % line in r.stderr
+    assert 'struct tally has room to grow in version v1 but keeps its ordinary layout ' \
+        'in version v2 (its bytes leave the program (write at src/stats.c:%d))' % (
+            line + 2) in r.stderr
 
 
 def test_installed_copy_is_patched_without_build_tree(project, program, tmp_path):

@@ -254,10 +254,17 @@ def test_struct_that_outgrows_its_room_is_refused(tmp_path):
     assert 'bytes' in r.stderr
 
 
+# v1 wraps struct box; a union or a cast in v2 keeps it fixed there, which
+# the running objects (with room and a tag) cannot follow
+FIXED_IN_V2 = 'struct box has room to grow in version v1 but keeps its ordinary layout ' \
+    'in version v2 ('
+
+
 @pytest.mark.parametrize('v2_extra, message, line', [
-    ('union either { struct box b; int raw[4]; };\n', 'a union holds it by value', 3),
-    ('int peek(char *buf) { return ((struct box *)buf)->a; }\n',
-     'makes memory that is not a struct box look like one', 3),
+    ('union either { struct box b; int raw[4]; };\n', FIXED_IN_V2 +
+     'it is held by value in union either (lib.c:3), whose other members read its bytes)', 3),
+    ('int peek(char *buf) { return ((struct box *)buf)->a; }\n', FIXED_IN_V2 +
+     'memory that is not a struct box is used as one (lib.c:3))', 3),
     ('int *kept;\nvoid keep(struct box *p) { kept = &p->a; }\n',
      "the address of its field 'a' is kept here", 4),
 ])
@@ -282,5 +289,5 @@ def test_cast_to_a_struct_defined_in_a_pointer_typedef_is_refused(tmp_path):
         'int a; }', 'int a; int b; }'))
     r = p.patch('v1', 'v2', check=False)
     assert r.returncode != 0
-    assert 'makes memory that is not a struct box look like one' in r.stderr
-    assert 'lib.c:3' in r.stderr
+    assert FIXED_IN_V2 + 'memory that is not a struct box is used as one (lib.c:3))' \
+        in r.stderr

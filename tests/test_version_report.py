@@ -47,7 +47,7 @@ def test_report_lists_types_functions_and_points(tmp_path):
     assert r.returncode == 0, r.stderr
     text = r.stdout
     assert re.search(r'^  updateable  struct conn +lib\.c:6$', text, re.M), text
-    assert re.search(r'^  fixed       struct msg +lib\.c:7\n +.*array', text, re.M), text
+    assert re.search(r'^  fixed       struct msg +lib\.c:7\n +.*variable-length member', text, re.M), text
     assert re.search(r'^  fixed       struct wire +lib\.c:8\n +it is marked DSU_FIXED',
                      text, re.M), text
     for name, line in (('wait_here', 11), ('handle', 17)):

@@ -24,11 +24,17 @@ def banner(what, source):
                                     'is made again at every build.' % (what, source))
 
 
+# A comment, string or character literal (kept as it is), or a C99 keyword.
+_C99_KEYWORD = re.compile(r'(/\*[\s\S]*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\')'
+                          r'|\b(restrict|inline)\b')
+_GNU_SPELLING = {'restrict': '__restrict', 'inline': '__inline__'}
+
+
 def standard_spellings(text):
     """Keywords the parser knows only in their C99 spelling get the GNU
-    spelling, which every -std mode accepts."""
-    text = re.sub(r'\brestrict\b', '__restrict', text)
-    return re.sub(r'\binline\b', '__inline__', text)
+    spelling, which every -std mode accepts.  Literals keep their text:
+    `printf("inline")` prints what it did."""
+    return _C99_KEYWORD.sub(lambda m: m.group(1) or _GNU_SPELLING[m.group(2)], text)
 
 
 def head(unit, body, what):

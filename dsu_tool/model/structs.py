@@ -15,9 +15,13 @@ fresh build and in an older build patched forward.  A first build gets
 room for half its size again plus 16 bytes.
 
 Structs are not wrapped (their layout can then never change in a patch)
-when they carry type attributes (packed, aligned) or DSU_FIXED, end in an
-array (gcc lets code use a trailing array beyond its bound), or define
-other tagged types inside; nor are unions.
+when they carry type attributes (packed, aligned) or DSU_FIXED, end in a
+variable-length tail (`[]`, `[0]`, `[1]`), or define other tagged types
+inside; nor are unions.  Nor are the structs whose layout, size or bytes
+the program observes (offsetof here, and a union holding one reads its
+bytes as its other members; analysis.observed for the rest), nor
+those the project keeps fixed (.dsu/fixed.json, FIXED below): every unit
+of a program must agree on a struct's layout.
 """
 
 import fcntl
@@ -34,6 +38,7 @@ ROOM = '__dsu_room'
 TAG = '__dsu_tag'
 END = '__dsu_end'
 LAYOUTS = os.path.join('.dsu', 'layouts.json')
+FIXED = os.path.join('.dsu', 'fixed.json')
 
 
 class StructDef:
@@ -58,9 +63,12 @@ class StructDef:
         return int(self.hash[:8], 16) or 1
 
 
-def struct_defs(unit, canon, attributes):
+def struct_defs(unit, canon, attributes, fixed=None):
     """The unit's file-scope struct definitions of the program's own code,
-    in order, keyed as in StructDef.key."""
+    in order, keyed as in StructDef.key.  FIXED: {key: reason} of the
+    structs the program keeps unwrapped (the project's fixed.json, or what
+    a recorded unit was built with): they are kept here too, whatever
+    this unit does with them, so that every unit agrees on their layout."""
     out = []
     tags = _tag_definitions(unit)
     for ext in unit.ast.ext:
@@ -78,7 +86,8 @@ def struct_defs(unit, canon, attributes):
                     typedef = ext.name
         if node is None or node.decls is None:
             continue
-        file = node.coord.file if node.coord else unit.source
+        # one key however a unit spells the header's path ("lib/../x.h")
+        file = os.path.normpath(node.coord.file if node.coord else unit.source)
         if node.name:
             d = StructDef(node, 'struct %s@%s' % (node.name, file), 'struct ' + node.name)
         elif typedef:
@@ -89,63 +98,99 @@ def struct_defs(unit, canon, attributes):
         d.layout = layout_text(node, canon)
         d.hash = type_hash(d.layout)
         out.append(d)
-    keep_observed_layouts(unit, out, canon.typedefs, attributes)
+    keeper = LayoutKeeper(unit, out, canon.typedefs)
+    for d in out:
+        if (fixed or {}).get(d.key) is not None:
+            keeper.keep(d.node, fixed[d.key])
+    for node, coord, how in _observations(unit):
+        keeper.keep_type(node, 'its layout is observed (%s at %s:%d)' % (
+            how, coord.file, coord.line))
+    for union in _unions(unit):
+        for f in union.decls:
+            keeper.keep_type(f.type, 'it is held by value in %s (%s:%d), whose other '
+                             'members read its bytes' % (
+                                 _spelled(union), union.coord.file, union.coord.line))
+    for d in out:
+        if d.reason is not None and _exact(d.node, attributes):
+            keeper.keep(d.node, d.reason)
     return out
+
+
+def _unions(unit):
+    """The union definitions of the program's own code, named or not, at
+    file scope, in structs and in functions."""
+    found = []
+    for ext in unit.ast.ext:
+        if not unit.is_project(ext):
+            continue
+        todo = [ext]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, c_ast.Union) and node.decls:
+                found.append(node)
+            todo.extend(child for _, child in node.children())
+    return found
 
 
 # -- layouts the program observes -------------------------------------------------
 
-def keep_observed_layouts(unit, defs, typedefs, attributes):
-    """Keep unwrapped, with the ordinary build's layout, every struct of
-    DEFS whose layout the unit observes (`offsetof(T, f)`, `&((T *)0)->f`),
-    and every struct that a struct kept exactly (those, DSU_FIXED, packed
-    or aligned) holds by value, down to the last level: wrapping a member
+class LayoutKeeper:
+    """Keeps structs of DEFS unwrapped, with the ordinary build's layout:
+    those whose layout the program observes (`offsetof(T, f)`,
+    `&((T *)0)->f` here; sizes and bytes in analysis.observed), and every
+    struct that a struct kept exactly (those, DSU_FIXED, packed or
+    aligned) holds by value, down to the last level: wrapping a member
     would move the fields after it."""
-    by_node = {id(d.node): d for d in defs}
-    nodes = _definitions(unit)
 
-    def definition(ty, depth=0):
+    def __init__(self, unit, defs, typedefs):
+        self.by_node = {id(d.node): d for d in defs}
+        self.nodes = _definitions(unit)
+        self.typedefs = typedefs
+        self.seen = set()
+
+    def definition(self, ty, depth=0):
         """The struct or union definition that TY is by value, or None."""
         while depth < 50:
             depth += 1
             if isinstance(ty, c_ast.TypeDecl) and isinstance(ty.type, c_ast.IdentifierType):
                 names = ty.type.names
-                if len(names) != 1 or names[0] not in typedefs:
+                if len(names) != 1 or names[0] not in self.typedefs:
                     return None
-                ty = typedefs[names[0]]
+                ty = self.typedefs[names[0]]
             elif isinstance(ty, (c_ast.TypeDecl, c_ast.ArrayDecl, c_ast.Typename)):
                 ty = ty.type
             elif isinstance(ty, (c_ast.Struct, c_ast.Union)):
                 if ty.decls is None and ty.name:
-                    return nodes.get((type(ty), ty.name))
+                    return self.nodes.get((type(ty), ty.name))
                 return ty
             else:
                 return None
         return None
 
-    def keep(node, reason, seen):
-        if node is None or id(node) in seen:
-            return
-        seen.add(id(node))
-        d = by_node.get(id(node))
+    def keep_type(self, ty, reason):
+        """Keep the struct that type TY is by value (arrays looked
+        through).  True when that unwrapped a struct."""
+        return self.keep(self.definition(ty), reason)
+
+    def keep(self, node, reason):
+        """Keep the definition NODE and what it holds by value; True when
+        that unwrapped a struct."""
+        if node is None or id(node) in self.seen:
+            return False
+        self.seen.add(id(node))
+        d = self.by_node.get(id(node))
+        changed = False
         if d is not None and d.wrapped:
             d.reason = reason
+            changed = True
         name = d.name if d is not None else _spelled(node)
         for f in node.decls or []:
-            inner = definition(f.type)
+            inner = self.definition(f.type)
             if inner is not None:
-                keep(inner, 'it is held by value in %s, whose layout is kept (%s)' % (
-                    name, (d.reason if d is not None and d.reason else reason)), seen)
-
-    seen = set()
-    for node, coord, how in _observations(unit):
-        target = definition(node)
-        if target is not None:
-            keep(target, 'its layout is observed (%s at %s:%d)' % (
-                how, coord.file, coord.line), seen)
-    for d in defs:
-        if d.reason is not None and _exact(d.node, attributes):
-            keep(d.node, d.reason, seen)
+                changed |= self.keep(inner, 'it is held by value in %s, whose layout is '
+                                     'kept (%s)' % (name, (d.reason if d is not None and
+                                                          d.reason else reason)))
+        return changed
 
 
 def _exact(node, attributes):
@@ -231,20 +276,27 @@ def layout_text(node, canon):
     return '{%s}' % '; '.join(parts)
 
 
-def _ends_in_array(ty, tags, depth):
-    """Does a member of type TY end in an array gcc would treat as
-    trailing: an array, or a struct ending in one, or a union holding one?"""
+def _flexible_tail(ty, tags, depth):
+    """Does a member of type TY end in a variable-length tail: `[]`, or
+    `[0]` / `[1]` (the struct hack of older code), or a struct ending in
+    one, or a union holding one?  Code allocates such a struct with room
+    for the tail and runs past its declared end: room after it would be
+    overwritten.  A trailing array of any other size is an ordinary member
+    (running past it is undefined behaviour in C, and gcc's own checks
+    with -fstrict-flex-arrays say so too)."""
     while isinstance(ty, c_ast.TypeDecl):
         ty = ty.type
     if isinstance(ty, c_ast.ArrayDecl):
-        return True
+        dim = ty.dim
+        return dim is None or (isinstance(dim, c_ast.Constant) and
+                               dim.value.rstrip('uUlL') in ('0', '1'))
     if isinstance(ty, (c_ast.Struct, c_ast.Union)) and depth < 10:
         decls = ty.decls if ty.decls is not None else tags.get((type(ty), ty.name), [])
         if not decls:
             return False
         if isinstance(ty, c_ast.Union):
-            return any(_ends_in_array(d.type, tags, depth + 1) for d in decls)
-        return _ends_in_array(decls[-1].type, tags, depth + 1)
+            return any(_flexible_tail(d.type, tags, depth + 1) for d in decls)
+        return _flexible_tail(decls[-1].type, tags, depth + 1)
     return False
 
 
@@ -258,11 +310,13 @@ def _unwrappable(node, attributes, tags=None):
     fields = node.decls or []
     if not fields:
         return 'it has no fields'
-    if _ends_in_array(fields[-1].type, tags, 0):
-        # gcc lets code run past a trailing array (the struct hack, reading
-        # into the next element); room after it would change what it reads
-        return ('it ends in an array, which C code may use beyond its bound; put '
-                'another field after the array to let patches change it')
+    if _flexible_tail(fields[-1].type, tags, 0):
+        last = fields[-1]
+        return ('it ends in a variable-length member (%s at %s:%d), which code '
+                'allocates past the end of the struct' % (
+                    last.name or 'an unnamed member',
+                    last.coord.file if last.coord else '?',
+                    last.coord.line if last.coord else 0))
     for f in fields:
         if _defines_tag(f.type):
             return 'it defines another tagged type inside'
@@ -328,6 +382,68 @@ def record_layouts(root, measured):
                 changed = True
         if changed:
             write_atomic(path, json.dumps(known, indent=1, sort_keys=True) + '\n')
+
+
+# -- the project's record of structs kept unwrapped --------------------------------
+
+def _read_fixed(path):
+    """The structs kept unwrapped, from PATH ({} when there is none yet).
+    Like layouts.json, an unreadable file stops the build: taking it as
+    empty would wrap a struct whose deployed layout is the ordinary one."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise DsuError('cannot read %s: %s' % (path, e.strerror))
+    try:
+        known = json.loads(text)
+    except ValueError as e:
+        known = e
+    if not isinstance(known, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get('reason'), str) for v in known.values()):
+        raise DsuError(
+            '%s is corrupt (%s): it holds the structs the program keeps unwrapped, '
+            'which later builds must keep so; restore it from version control or a '
+            'backup (each recorded version has the reasons in '
+            '.dsu/versions/NAME/PROGRAM/units/*.json, key "structs")'
+            % (path, known if isinstance(known, ValueError) else 'not a table of structs'))
+    return known
+
+
+def fixed_of(manifest):
+    """{key: reason} of the structs a recorded unit was built with
+    unwrapped: a patch sees the unit as it was built."""
+    return {s['key']: s['reason'] for s in manifest.get('structs', [])
+            if not s.get('wrapped') and s.get('reason')}
+
+
+def load_fixed(root):
+    """{key: reason} of the structs the project keeps unwrapped."""
+    return {k: v['reason'] for k, v in _read_fixed(os.path.join(root, FIXED)).items()}
+
+
+def record_fixed(root, structs):
+    """Add the structs STRUCTS (manifest entries: key, name, reason, file,
+    line) that are not wrapped to the project's fixed.json.  A struct once
+    there stays there, with its first reason: the programs built so far
+    have its ordinary layout, which later versions must keep.  Returns
+    the keys that were new."""
+    path = os.path.join(root, FIXED)
+    new = {s['key']: {'name': s['name'], 'reason': s['reason'], 'file': s['file'],
+                      'line': s['line']} for s in structs if not s['wrapped']}
+    if not new:
+        return []
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.lock', 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        known = _read_fixed(path)
+        added = [k for k in new if k not in known]
+        if added:
+            known.update((k, new[k]) for k in added)
+            write_atomic(path, json.dumps(known, indent=1, sort_keys=True) + '\n')
+    return added
 
 
 def room_expression(d, fields_text, kept):

@@ -8,6 +8,7 @@ from ..codegen.cgen import AttributeMap, CGen, rename_functions
 from ..codegen.unit import render_program
 from ..frontend.errors import DsuError, error_at
 from ..analysis.facts import unit_facts
+from ..analysis.observed import keep_observed_uses
 from ..model.structs import struct_defs
 from ..model.tu import UnitModel
 from ..model.typing import Typer
@@ -143,9 +144,10 @@ def decls_of(ast, unit):
     return decls, params, depths
 
 
-def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
+def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None, fixed=None):
     """The updateable C text of UNIT, and its model.  LAYOUTS: the kept
-    sizes of wrapped types (model.structs.load_layouts)."""
+    sizes of wrapped types (model.structs.load_layouts); FIXED: the
+    structs kept unwrapped in the whole program (model.structs.load_fixed)."""
     enabled = DEFAULT if enabled is None else enabled
     unknown = set(enabled) - set(DEFAULT)
     if unknown:
@@ -164,9 +166,10 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
             raise error_at(ent.decl.coord, "'%s' is declared weak or as an alias: not "
                            "supported by the dsu pass (its definitions get symbols of "
                            "their own)" % ent.name)
-    model.structs = struct_defs(unit, model.canon, cgen.attrs)
+    model.structs = struct_defs(unit, model.canon, cgen.attrs, fixed)
     model.cgen = cgen
     if 'wrap' in enabled:
+        keep_observed_uses(unit, model.structs, model.typedefs)
         wrapped = {id(d.node): d for d in model.structs if d.wrapped}
         if wrapped:
             restore_braces(unit, model.typedefs, lambda agg: wrapped.get(id(agg)))

@@ -20,7 +20,6 @@ code was type-checked with the `const`).
 from pycparser import c_ast
 
 from ..codegen.records import record
-from ..frontend.errors import error_at
 from ..model.structs import ROOM, TAG, room_expression
 from ..model.typing import Typer
 from .binder import Rewriter
@@ -119,114 +118,12 @@ def size_entry(d):
                   tag_offset='__builtin_offsetof(%s, %s)' % (d.name, TAG))
 
 
-# Calls whose size arguments may change with the size of a wrapped struct:
-# they allocate, clear, copy or sort whole objects, tag and room included.
-SIZE_SAFE = {'malloc', 'calloc', 'realloc', 'reallocarray', 'aligned_alloc',
-             'memalign', 'posix_memalign', 'valloc', 'pvalloc', 'alloca',
-             '__builtin_alloca', 'memset', '__builtin_memset', 'bzero',
-             'explicit_bzero', 'memcpy', '__builtin_memcpy', 'memmove',
-             '__builtin_memmove', 'qsort', 'qsort_r', 'bsearch', 'lfind', 'lsearch'}
-
-
-# Of those, the ones whose pointer arguments must be the objects themselves:
-# copying or clearing a wrapped size to or from other memory would overrun it.
-OBJECT_ARGS = {'memset': 1, '__builtin_memset': 1, 'bzero': 1, 'explicit_bzero': 1,
-               'memcpy': 2, '__builtin_memcpy': 2, 'memmove': 2, '__builtin_memmove': 2,
-               'qsort': 1, 'qsort_r': 1}
-
-
-def sizeof_is_safe(path, holds_wrapped=None):
-    """Is the sizeof at the end of PATH (ancestors first) only a size given
-    to SIZE_SAFE calls (whose pointer arguments are objects of the wrapped
-    type, as HOLDS_WRAPPED tells), or half of a `sizeof a / sizeof a[0]`?"""
-    node = path[-1]
-    for parent in reversed(path[:-1]):
-        if isinstance(parent, c_ast.BinaryOp) and parent.op == '/' and all(
-                isinstance(x, c_ast.UnaryOp) and x.op == 'sizeof'
-                for x in (parent.left, parent.right)):
-            return True
-        if isinstance(parent, c_ast.FuncCall):
-            if not (node is parent.args and isinstance(parent.name, c_ast.ID)
-                    and parent.name.name in SIZE_SAFE):
-                return False
-            n = OBJECT_ARGS.get(parent.name.name, 0)
-            args = parent.args.exprs if parent.args else []
-            return holds_wrapped is None or all(
-                holds_wrapped(a) for a in args[:n])
-        if not (isinstance(parent, (c_ast.Cast, c_ast.ExprList)) or (
-                isinstance(parent, c_ast.BinaryOp) and parent.op in ('*', '+'))):
-            return False
-        node = parent
-    return False
-
-
-def _is_void_pointer(typer, ty):
-    ty = typer.resolve(ty)
-    target = typer.resolve(ty.type) if isinstance(ty, c_ast.PtrDecl) else None
-    return isinstance(target, c_ast.TypeDecl) and isinstance(
-        target.type, c_ast.IdentifierType) and target.type.names == ['void']
-
-
 class Wrap:
     def __init__(self, ctx):
         self.ctx = ctx
         self.by_node = {id(d.node): d for d in ctx.model.structs if d.wrapped}
         self.done = set()
         self.typer = None
-
-    def sizeof(self, rewriter, node):
-        """Refuse a sizeof whose value the program could observe when it
-        covers a wrapped struct: wrapping makes the struct bigger."""
-        if not self.by_node:
-            return
-        self.typer = rewriter.typer
-        ty = node.expr.type if isinstance(node.expr, c_ast.Typename) \
-            else self.typer.type_of(node.expr)
-        d = self._wrapped_in(ty, 0)
-        if d is None or sizeof_is_safe(rewriter.path, self._points_to_wrapped):
-            return
-        raise error_at(node.coord, (
-            "the size of %s is observable here, and an updateable build changes it "
-            "(it gives %s room to grow and a version tag); write `DSU_FIXED` after "
-            "the closing brace of its definition (%s:%d) to keep its layout, and a "
-            "patch then cannot change it") % (
-                d.name, d.name, d.node.coord.file, d.node.coord.line))
-
-    def _points_to_wrapped(self, expr):
-        """Does EXPR (casts to void * looked through) point to memory
-        that holds a wrapped struct?"""
-        while isinstance(expr, c_ast.Cast):
-            expr = expr.expr
-        return self._wrapped_in(self.typer.pointee(self.typer.type_of(expr)), 0) is not None
-
-    def conversion(self, rewriter, target, source, coord):
-        """Refuse making memory that holds no wrapped struct T look like a T:
-        `(struct T *)buf`, or `struct T *p = (void *)&other`.  Wrapping gives
-        T room and a tag that such memory does not have."""
-        if not self.by_node:
-            return
-        self.typer = rewriter.typer
-        d = self._wrapped_in(self.typer.pointee(target), 0)
-        if d is None:
-            return
-        inner = source
-        through_void = False
-        while isinstance(inner, c_ast.Cast):
-            through_void = through_void or _is_void_pointer(self.typer, inner.to_type.type)
-            inner = inner.expr
-        src = self.typer.resolve(self.typer.type_of(inner))
-        if src is None or not isinstance(src, (c_ast.PtrDecl, c_ast.ArrayDecl)):
-            return
-        pointee = self.typer.pointee(src)
-        if _is_void_pointer(self.typer, src) or self._wrapped_in(pointee, 0) is not None:
-            return
-        if isinstance(source, c_ast.Cast) or through_void:
-            raise error_at(coord, (
-                "memory that is not a %s is used as one here; an updateable build "
-                "gives %s room to grow and a version tag, which that memory does not "
-                "have.  Write `DSU_FIXED` after the closing brace of its definition "
-                "(%s:%d) to keep its layout") % (d.name, d.name, d.node.coord.file,
-                                                 d.node.coord.line))
 
     def _wrapped_in(self, ty, depth):
         """The wrapped struct that TY holds by value, or None."""

@@ -307,9 +307,18 @@ def compare_types(a, b, plan):
         if key not in a.structs:
             continue
         old, old_unit = a.structs[key]
+        where = (new.node.coord.file, new.node.coord.line)
+        if old.wrapped != new.wrapped:
+            # the running objects have room and a tag that the new code's
+            # objects would not have, or the other way round
+            fixed, free = (b, a) if old.wrapped else (a, b)
+            raise DsuError('%s has room to grow in version %s but keeps its ordinary '
+                           'layout in version %s (%s), so the two versions disagree on '
+                           'its size; a patch cannot change that'
+                           % (new.name, free.name, fixed.name,
+                              (new if old.wrapped else old).reason), *where)
         if old.hash == new.hash:
             continue
-        where = (new.node.coord.file, new.node.coord.line)
         if not old.wrapped or not new.wrapped:
             raise DsuError('%s changed, but its layout cannot change in a patch: %s'
                            % (new.name, old.reason or new.reason), *where)

@@ -20,6 +20,7 @@ import os
 
 from pycparser import c_ast
 
+from ..analysis.observed import keep_observed_uses
 from ..codegen.cgen import AttributeMap, CGen
 from ..codegen.literals import c_comment, c_header_name
 from ..codegen.records import func_sym, import_record, record, var_sym
@@ -27,7 +28,7 @@ from ..codegen.stubs import stub_asm
 from ..codegen.unit import (RUNTIME_INCLUDE, head, registry_table, sizes_table,
                              standard_spellings)
 from ..model.arrays import with_length
-from ..model.structs import TAG, struct_defs
+from ..model.structs import TAG, fixed_of, struct_defs
 from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
@@ -184,7 +185,10 @@ class UnitEmitter:
         self.defs, self.updates = [], []
         self.defined_vars = []
         self.fills = Fills(self.cgen)
-        self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs)
+        self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs,
+                                   fixed_of(unit.manifest))
+        if 'wrap' in unit.manifest.get('passes', ['wrap']):
+            keep_observed_uses(self.parsed, self.structs, self.model.typedefs)
         self.wrapped = {}          # id(struct node) -> StructDef, for wrapped ones
         for d in self.structs:
             if d.wrapped:

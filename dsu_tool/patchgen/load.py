@@ -7,6 +7,7 @@ from pycparser import c_ast
 from ..codegen.cgen import CGen
 from ..frontend.parse import parse_text
 from ..frontend.preprocess import split
+from ..model.structs import fixed_of
 from ..model.tu import FUNC
 from ..passes import run_pre_passes
 from ..passes.driver import transform_unit
@@ -97,7 +98,7 @@ class UnitVersion:
         # The pass itself tells which names a unit defines, how they are
         # linked and what each function refers to.
         _, self.model = transform_unit(unit, self.tu, '<patch>',
-                                       manifest.get('passes'))
+                                       manifest.get('passes'), fixed=fixed_of(manifest))
         self.sizes = {s['key']: {'size': s['size'], 'tag_offset': s['tag_offset']}
                       for s in manifest.get('structs', []) if s.get('wrapped') and 'size' in s}
 

@@ -204,6 +204,10 @@ def _program_emitter(target, source, env):
         base + '.version.c', manifests + [env.Value(name), env.Value(rel)],
         _action(_record_version_action, 'DSUVERSIONCOMSTR'),
         DSUPROGRAM=rel, DSUVERSIONNAME=name or '(name from git or content)')
+    # Recording the version may compile some units again (versions.agree):
+    # archives are made after it, from the objects as they are linked.
+    for lib in _own_libraries(env, objects):
+        env.Depends(lib, info)
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
     shown = env.get('CCCOMSTR')
@@ -225,9 +229,17 @@ def _library_emitter(target, source, env):
 
 
 def _own_library_objects(env, sources):
-    """The objects of the program's own static libraries (built in this
-    project), given as sources, as nodes in LIBS, or by name in LIBS and
-    LIBPATH: their units belong to the program's version too."""
+    """The objects of the program's own static libraries: their units
+    belong to the program's version too."""
+    out = []
+    for lib in _own_libraries(env, sources):
+        out += _without_side_files(lib.sources)
+    return out
+
+
+def _own_libraries(env, sources):
+    """The program's own static libraries (built in this project), given
+    as sources, as nodes in LIBS, or by name in LIBS and LIBPATH."""
     libs = [s for s in sources if str(s).endswith(env.subst('$LIBSUFFIX'))]
     for lib in env.Flatten([env.get('LIBS', [])]):
         if not isinstance(lib, str):
@@ -239,24 +251,36 @@ def _own_library_objects(env, sources):
             if node.has_builder():
                 libs.append(node)
                 break
-    out = []
-    for lib in libs:
-        if hasattr(lib, 'has_builder') and lib.has_builder():
-            out += _without_side_files(lib.sources)
-    return out
+    return [lib for lib in libs if hasattr(lib, 'has_builder') and lib.has_builder()]
 
 
 def _record_version_action(target, source, env):
     manifests = [s.get_abspath() for s in source if str(s).endswith('.dsu.json')]
     name, rel = source[-2].read() or None, source[-1].read()
     try:
-        lines = linkstep.record(env.Dir('#').get_abspath(), rel, name, manifests,
-                                _unpatchable_link(env))
+        lines, recompiled = linkstep.record(
+            env.Dir('#').get_abspath(), rel, name, manifests, _unpatchable_link(env),
+            compile_env={k: str(v) for k, v in env['ENV'].items()})
     except DsuError as e:
         raise SCons.Errors.UserError(str(e))
+    _refresh_signatures([env.File(path) for unit in recompiled for path in unit])
     for line in lines:
         print(line)
     return 0
+
+
+def _refresh_signatures(nodes):
+    """NODES (an object and its manifest) were compiled again by
+    record_version after SCons took their signatures: take them again, so
+    that what SCons stores for the link is what was linked, and the next
+    build finds everything up to date."""
+    for node in nodes:
+        stored = node._memo.get('get_stored_info')    # what .sconsign gets
+        node.clear_memoized_values()                   # the file's stat
+        if stored is not None:
+            node._memo['get_stored_info'] = stored
+        node.ninfo = node.new_ninfo()
+        node.ninfo.update(node)
 
 
 def _unpatchable_link(env):

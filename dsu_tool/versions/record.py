@@ -10,6 +10,7 @@ from ..analysis.updateability import update_points
 from ..codegen.unit import RUNTIME_INCLUDE
 from ..files import write_if_changed
 from ..frontend.errors import DsuError
+from .agree import make_units_agree
 from .names import check_version_name
 from ..codegen.literals import c_header_name, c_string as _c_string
 from ..codegen.records import record
@@ -49,37 +50,23 @@ def _unit_key(tu):
     return tu.replace(os.sep, '__')
 
 
-def check_struct_agreement(units):
-    """A struct that one unit keeps unwrapped (its layout is observed there,
-    by offsetof for example) and another wraps would have two layouts in
-    one program: stop the link, naming both and the remedy."""
-    seen = {}
-    for manifest, _ in units:
-        for s in manifest.get('structs', []):
-            other = seen.setdefault(s['key'], (s, manifest['tu']))
-            if other[0]['wrapped'] != s['wrapped']:
-                kept, kept_tu = (s, manifest['tu']) if not s['wrapped'] else other
-                wrapped_tu = other[1] if kept is s else manifest['tu']
-                raise DsuError(
-                    "%s is kept unwrapped in %s (%s) but wrapped in %s, so the two "
-                    "would disagree on its layout; write `DSU_FIXED` after the closing "
-                    "brace of its definition to keep it unwrapped in every unit"
-                    % (kept['name'], kept_tu, kept['reason'], wrapped_tu),
-                    kept['file'], kept['line'])
-
-
-def record_version(root, program, name, manifests, out_c, unpatchable=None):
+def record_version(root, program, name, manifests, out_c, unpatchable=None,
+                   compile_env=None):
     """Store the version of PROGRAM built from MANIFESTS; write OUT_C, the
     object that tells the runtime which version it runs.  UNPATCHABLE: why
     no patch can be loaded into this build of the program (kept in the
-    record; a patch from this version is refused with it), or None."""
+    record; a patch from this version is refused with it), or None.
+    Units that wrap a struct the program keeps unwrapped are compiled
+    again first (versions.agree); returns (name, id, the id of a record
+    it replaced or None, the (manifest, object) of each unit compiled
+    again, in COMPILE_ENV)."""
+    recompiled = make_units_agree(root, manifests, compile_env)
     units = []
     for m in sorted(manifests):
         with open(m) as f:
             manifest = json.load(f)
         with open(m[:-len('.json')] + '.i', encoding='latin-1') as f:
             units.append((manifest, f.read()))
-    check_struct_agreement(units)
     vid = version_id(units)
     name = check_version_name(name or default_name(root, vid))
     points = update_points([m.get('facts', {'functions': {}, 'address_taken': []})
@@ -133,7 +120,7 @@ def record_version(root, program, name, manifests, out_c, unpatchable=None):
            _c_string(os.path.basename(program)), _c_string(name), _c_string(vid)))
         + points_table(points, 'section("dsu_points")'))
     write_if_changed(out_c[:-2] + '.json', json.dumps({'name': name, 'id': vid}) + '\n')
-    return name, vid, replaced
+    return name, vid, replaced, recompiled
 
 
 LINKED = 'linked'

@@ -46,9 +46,11 @@
 #ifdef DSU_UPDATEABLE
 
 /* In a struct definition (`struct hdr { ... } DSU_FIXED;`): keep the
- * struct's layout exactly as written.  Its size can then be observed
- * (written to files, compared with lengths), but a patch cannot change
- * it. */
+ * struct's layout exactly as written, and a patch cannot change it.  The
+ * build does this by itself for structs whose size or bytes the program
+ * observes (written to files, compared with lengths); DSU_FIXED says so
+ * where it cannot see it (bytes written through a wrapper it does not
+ * know). */
 #define DSU_FIXED __attribute__((__dsu_fixed__))
 
 #ifdef __cplusplus

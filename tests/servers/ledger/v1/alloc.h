@@ -1,0 +1,3 @@
+#include <stddef.h>
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
