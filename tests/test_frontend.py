@@ -11,15 +11,17 @@ import pytest
 
 from dsu_tool.codegen.unit import RUNTIME_INCLUDE
 from dsu_tool.frontend.errors import DsuError
-from dsu_tool.frontend.parse import parse_unit
-from dsu_tool.passes.driver import transform_unit
+from dsu_tool.frontend.preprocess import preprocess
+from dsu_tool.passes.driver import transform_pre
 
 
 def transform(tmp_path, source, name='unit.c', args=()):
+    """Run the pass as `scons dsu=1` does (functions it cannot rewrite
+    are compiled as written: frontend.aswritten)."""
     path = tmp_path / name
     path.write_text(textwrap.dedent(source))
-    unit = parse_unit('gcc', list(args), str(path), str(tmp_path), cwd=str(tmp_path))
-    text, model = transform_unit(unit, name, str(tmp_path / (name + '.dsu.c')))
+    pre = preprocess('gcc', list(args), str(path), str(tmp_path), cwd=str(tmp_path))
+    _, text, model = transform_pre(pre, name, str(tmp_path / (name + '.dsu.c')))
     out = tmp_path / (name + '.dsu.c')
     out.write_text(text)
     return str(path), str(out), text, model
@@ -102,20 +104,45 @@ def test_inline_assembly_is_kept_with_renamed_operands(tmp_path):
     assert build_and_run_updateable(tmp_path, out) == '7 3\n'
 
 
-def test_attribute_of_a_statement_is_refused(tmp_path):
-    with pytest.raises(DsuError) as e:
-        transform(tmp_path, 'int f(int x) { switch (x) { case 1: x++; '
-                  '__attribute__((fallthrough)); case 2: x++; } return x; }\n')
-    assert e.value.file.endswith('unit.c') and e.value.line == 1
-    assert "cannot tell which declaration" in str(e.value)
+AS_WRITTEN_MAIN = '''
+int main(void)
+{
+    printf("%d %d\\n", f(2), other(3));
+    return 0;
+}
+'''
 
 
 @pytest.mark.parametrize('code, construct', [
     ('int f(int x) { __typeof__(x) y = x; return y; }', 'typeof'),
-    ('int f(void) { l: __asm__ goto("jmp %l0" :::: l); return 0; }', 'asm goto'),
-    ('int f(int x) { return _Generic(x, int: 1, default: 0); }', '_Generic'),
+    ('int f(int x) { __label__ l; if (x) goto l; return 0; l: return x; }', '__label__'),
+    ('int f(int x) { l: if (!x) __asm__ goto("jmp %l0" :::: l); return x; }', 'asm goto'),
+    ('int f(int x) { return _Generic(x, int: x, default: 0); }', '_Generic'),
+    ('int f(int x) { switch (x) { case 2: x++; __attribute__((fallthrough)); '
+     'case 3: x++; } return x; }', 'cannot tell which declaration'),
+    ('int f(int x) { int \u00e9t\u00e9 = x; return \u00e9t\u00e9; }', 'cannot parse'),
 ])
-def test_unsupported_construct_is_refused_at_its_line(tmp_path, code, construct):
+def test_function_with_unsupported_construct_is_compiled_as_written(
+        tmp_path, code, construct):
+    """The function is emitted as written and recorded with the reason
+    and line; the rest of the unit stays updateable."""
+    src, out, text, model = transform(
+        tmp_path, '#include <stdio.h>\nstatic int other(int x) { return x + 1; }\n\n'
+        + code + '\n' + AS_WRITTEN_MAIN)
+    f = model.entities['f']
+    assert construct in f.as_written
+    assert [e.name for e in model.patchable_functions()] == ['other', 'main']
+    assert 'int f(int x) {' in text          # its own text, not regenerated
+    expected = build_and_run(tmp_path, src, 'plain')
+    assert build_and_run_updateable(tmp_path, out) == expected
+
+
+@pytest.mark.parametrize('code, construct', [
+    ('int x; __typeof__(x) y;', 'typeof'),
+    ('int x = _Generic(1, int: 1, default: 0);', '_Generic'),
+])
+def test_unsupported_construct_outside_functions_is_refused_at_its_line(
+        tmp_path, code, construct):
     with pytest.raises(DsuError) as e:
         transform(tmp_path, '#include <stdio.h>\n\n' + code + '\n')
     assert e.value.line == 3 and construct in str(e.value)

@@ -154,7 +154,9 @@ class Tidier:
 
     def fail(self, tok, message):
         file, line = self.where(tok)
-        raise DsuError(message, file, line, tok.col + 1)
+        error = DsuError(message, file, line, tok.col + 1)
+        error.row, error.col = tok.row, tok.col     # for frontend.aswritten.locate
+        raise error
 
     def replace(self, tok, text):
         self.edits.setdefault(tok.row, []).append(

@@ -44,7 +44,7 @@ ENTRY = '__dsu_entry_%s'
 
 def _patchable(ent):
     return (ent is not None and ent.kind == FUNC and ent.defined and not ent.unreachable
-            and not ent.inline_only)
+            and not ent.inline_only and not ent.as_written)
 
 
 class Indirect:

@@ -25,18 +25,18 @@ class Promote:
 
     def toplevel(self, ext, ent):
         decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
-        if ent is not None and ent.static:
+        if ent is not None and ent.static and not ent.as_written:
             rename_decl(decl, ent.link)
             drop_storage(decl, 'static')
 
     def reference(self, ent, node, call):
-        if ent.link != ent.name:
+        if ent.link != ent.name and not ent.as_written:
             return c_ast.ID(ent.link, node.coord)
         return None
 
     def block_extern(self, decl):
         ent = self.ctx.model.entities.get(decl.name)
-        if ent is not None and ent.link != decl.name:
+        if ent is not None and ent.link != decl.name and not ent.as_written:
             rename_decl(decl, ent.link)
 
     def local_static(self, rewriter, decl):
@@ -68,6 +68,6 @@ class Promote:
     def trailer(self):
         model = self.ctx.model
         for ent in model.variables() + model.locals:
-            if ent.thread_local:
+            if ent.thread_local or 'register' in (ent.decl.storage or []):
                 continue   # no link-time address; a patch cannot bind to it
             self.ctx.registry.append(var_sym(ent, ent.link))

@@ -173,7 +173,7 @@ class UnitEmitter:
 
     def __init__(self, plan, unit):
         self.plan, self.unit = plan, unit
-        self.parsed = parse_recorded(unit.manifest, unit.i_path)
+        self.parsed = parse_recorded(unit.manifest, unit.i_path, unit.degrade)
         decls, params, depths = decls_of(self.parsed.ast, self.parsed)
         self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params, depths),
                          asm=self.parsed.asm)
