@@ -261,3 +261,41 @@ def test_updateable_code_computes_the_same_in_process(tmp_path):
     # cffi called is not the body
     nm = subprocess.run(['nm', dsu_so], capture_output=True, text=True).stdout
     assert '__dsu_slot_compute' in nm and '__dsu_body_compute' in nm
+
+
+def test_structs_an_as_written_function_uses_are_kept_unwrapped(tmp_path):
+    """Its code reads fields and sizes as written, with none of what the
+    passes do for a wrapped struct: the structs it names (and those they
+    hold) keep the ordinary layout; the others are still wrapped."""
+    src, out, text, model = transform(tmp_path, '''
+        #include <stdio.h>
+        #include <string.h>
+        struct inner { int a; int b; };
+        typedef struct outer { struct inner in; long c; } outer_t;
+        struct other { int z; };
+        static outer_t last;
+        static struct other seen;
+        static size_t copy(void *dst)
+        {
+            int add(int k) { return k + 1; }
+            outer_t o = { { add(1), 3 }, 4 };
+            memcpy(dst, &o, sizeof o);
+            last = o;
+            return sizeof(outer_t);
+        }
+        int main(void)
+        {
+            char buf[64];
+            size_t n = copy(buf);
+            seen.z = 5;
+            printf("%zu %d %d %ld %d\\n", n, last.in.a, last.in.b, last.c, seen.z);
+            return 0;
+        }
+    ''')
+    wrapped = {d.name: d.wrapped for d in model.structs}
+    assert wrapped == {'struct inner': False, 'struct outer': False, 'struct other': True}
+    assert {r['name'] for r in model.require_fixed} == {'struct inner', 'struct outer'}
+    assert 'compiled as written' in model.require_fixed[0]['reason']
+    expected = build_and_run(tmp_path, src, 'plain')
+    assert expected == '16 2 3 4 5\n'
+    assert build_and_run_updateable(tmp_path, out) == expected
