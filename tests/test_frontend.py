@@ -118,6 +118,12 @@ int main(void)
     ('int f(int x) { __label__ l; if (x) goto l; return 0; l: return x; }', '__label__'),
     ('int f(int x) { l: if (!x) __asm__ goto("jmp %l0" :::: l); return x; }', 'asm goto'),
     ('int f(int x) { return _Generic(x, int: x, default: 0); }', '_Generic'),
+    ('int f(int x) { return x ?: 7; }', 'a ?: b'),
+    ('int f(int x) { static void *l[] = { &&a }; goto *l[0]; a: return x; }',
+     'labels as values'),
+    ('int f(int x) { int g(int y) { return y + x; } return g(1); }', 'nested function'),
+    ('int f(int x) { switch (x) { case 1 ... 3: return 1; } return x; }', 'case ranges'),
+    ('int f(int x) { __auto_type y = x; return y; }', '__auto_type'),
     ('int f(int x) { switch (x) { case 2: x++; __attribute__((fallthrough)); '
      'case 3: x++; } return x; }', 'cannot tell which declaration'),
     ('int f(int x) { int \u00e9t\u00e9 = x; return \u00e9t\u00e9; }', 'cannot parse'),

@@ -323,6 +323,9 @@ class Tidier:
                 prev is None or prev.text in ('{', ',', '=', '(', 'return', ':', '?')):
             self.fail(tok, 'labels as values (&&label, goto *) are not supported by '
                       'the dsu pass')
+        if tok.text == '?' and nxt is not None and nxt.text == ':':
+            self.fail(tok, 'the conditional with an omitted operand (a ?: b, GNU C) is '
+                      'not supported by the dsu pass')
         if tok.kind == 'num' and re.match(r'^[\d.].*[iIjJ][fFlL]?$', tok.text) and \
                 not tok.text.lower().startswith('0x'):
             self.fail(tok, 'imaginary constants (GNU C) are not supported by the dsu pass')

@@ -145,10 +145,18 @@ def define_types_once(ast):
     Once().visit(ast)
 
 
+# what the parser's own words mean in the user's terms
+_PARSER_WORDS = {
+    'Directives not supported yet': 'a preprocessor directive (#pragma, #ident, ...) in '
+                                    'a place where the dsu pass cannot keep it',
+}
+
+
 def _locate(message, pre, text):
     m = _PARSE_ERROR.match(message)
     if m:
-        return DsuError('cannot parse: ' + m.group(4), m.group(1),
+        words = _PARSER_WORDS.get(m.group(4).strip(), m.group(4))
+        return DsuError('cannot parse: ' + words, m.group(1),
                         int(m.group(2)), int(m.group(3)) if m.group(3) else None)
     # pycparser sometimes gives no line ("file: Invalid expression"); point
     # at the last line of the program's own code that the parser accepted
