@@ -7,7 +7,7 @@ tests/aswritten/v1 holds one function per construct (a nested function,
 labels as values, a case range, typeof, _Generic, __auto_type) and a
 file-scope asm statement, beside ordinary functions; v2 changes an
 ordinary function and calls the as-written ones from changed code; v3
-changes an as-written one.
+changes an as-written one, v4 the asm statement.
 """
 
 import glob
@@ -92,3 +92,10 @@ def test_as_written_functions_build_run_and_update(tmp_path, program):
     out = proc.stdout + proc.stderr
     assert "lib.c:36: error: 'digits' cannot be replaced by a patch" in out, out
     assert 'case ranges' in out and '(lib.c:39)' in out, out
+
+    # v4 changes the file-scope asm statement: refused too
+    _install(root, 'v4')
+    scons(root, 'dsu=1', 'version=v4')
+    proc = scons(root, 'patch', 'from=v2', 'to=v4', check=False)
+    assert proc.returncode != 0
+    assert 'lib.c:55: error: a top-level asm statement changed' in proc.stdout + proc.stderr

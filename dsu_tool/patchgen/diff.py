@@ -297,7 +297,21 @@ def compare(a, b, hooks=frozenset(), full=False):
     _direct_callers(plan, pairs)
     _check_as_written(plan)
     _check_types(a, b)
+    _check_raw(a, b)
     return plan
+
+
+def _check_raw(a, b):
+    """Top-level asm statements are kept as written; a patch cannot change
+    what they define."""
+    old = {u.tu: [text for text, _ in u.raw] for u in a.units}
+    for u in b.units:
+        before = old.get(u.tu, [])
+        for k, (text, coord) in enumerate(u.raw):
+            if k >= len(before) or before[k] != text:
+                raise DsuError('a top-level asm statement changed (or is new): a patch '
+                               'cannot change one; a change to it takes a restart',
+                               coord.file, coord.line)
 
 
 def _check_as_written(plan):
