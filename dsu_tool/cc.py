@@ -168,7 +168,8 @@ def run_pass(cmd, root, passes=None, cache=True):
         'passes': list(passes or DEFAULT),
         'functions': [e.to_json() for e in model.patchable_functions()],
         # compiled as written (frontend.aswritten): never replaced by a patch
-        'as_written': sorted((r.to_json() for r in unit.as_written.values()),
+        'as_written': sorted((r.to_json() for r in list(unit.as_written.values())
+                              + unit.raw_declarations),
                              key=lambda r: (r['file'], r['line'] or 0, r['name'])),
         'require_fixed': model.require_fixed,
         'variables': [e.to_json() for e in model.variables() + model.locals],

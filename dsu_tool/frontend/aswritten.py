@@ -74,7 +74,7 @@ class Span:
 
 @dataclass
 class AsWritten:
-    """A function compiled as written."""
+    """A function (or a declaration) compiled as written."""
     name: str
     reason: str
     file: str
@@ -82,10 +82,11 @@ class AsWritten:
     span: Span = None
     text: str = ''            # its tokens, spaced as written (for comparison)
     names: set = field(default_factory=set)   # identifiers it holds
+    kind: str = 'function'    # or 'declaration' (outside functions)
 
     def to_json(self):
-        return {'name': self.name, 'file': self.file, 'line': self.line,
-                'reason': self.reason}
+        return {'name': self.name, 'kind': self.kind, 'file': self.file,
+                'line': self.line, 'reason': self.reason}
 
 
 def tokens(pre):
@@ -149,6 +150,8 @@ def function_spans(pre):
     while i < len(toks):
         t = toks[i].text
         if t == ';':
+            if start < i and pre.origins[toks[start].row] == PROJECT:
+                spans.append(Span(toks[start:i + 1], kind='declaration'))
             starts.append(start)
             start = i + 1
         elif t in ('(', '['):
@@ -188,18 +191,23 @@ def where(pre, row):
     return loc if loc else (pre.source, None)
 
 
-def locate(spans, pre, error):
-    """The function span whose body holds the place ERROR names, or None."""
+def _places(pre, error):
+    """(row, col) in PRE's text of the place ERROR names."""
     row = getattr(error, 'row', None)
     if row is not None:
-        places = [(row, error.col)]
-    elif error.file and error.line:
+        return [(row, error.col)]
+    if error.file and error.line:
         rows = [r for r, loc in enumerate(pre.locs) if loc == (error.file, error.line)]
-        places = [(r, (error.column or 1) - 1) for r in rows]
         # the parser's column counts in the tidied line, which may differ
-        places += [(r, c) for r in rows for c in (0, 1 << 30)]
-    else:
-        return None
+        return [(r, (error.column or 1) - 1) for r in rows] + [
+            (r, c) for r in rows for c in (0, 1 << 30)]
+    return []
+
+
+def locate(spans, pre, error):
+    """The function span whose body holds the place ERROR names, or None."""
+    places = _places(pre, error)
+    row = getattr(error, 'row', None)
     # a whole function (weak, an alias...); or a parse error the parser
     # gave no position for: parse.py names the last line of the first
     # top-level construct that does not parse, the line of a body's `}`
@@ -214,12 +222,49 @@ def locate(spans, pre, error):
     return None
 
 
+def locate_declaration(spans, pre, error):
+    """The top-level declaration (outside any function) that holds the
+    place ERROR names, or None."""
+    places = _places(pre, error)
+    functions = [s for s in spans if s.kind == 'function']
+    for r, c in places:
+        if any(f.start <= (r, c) <= f.end for f in functions):
+            continue
+        for s in spans:
+            if s.kind == 'declaration' and (s.start <= (r, c) <= s.end or (
+                    error.column is None and s.start[0] <= r <= s.end[0])):
+                return s
+    return None
+
+
+def declared_name(span):
+    """The name a declaration declares first (for messages)."""
+    toks, depth = span.toks, 0
+    for k, t in enumerate(toks[:-1]):
+        if t.text in ('(', '[', '{'):
+            depth += 1
+        elif t.text in (')', ']', '}'):
+            depth -= 1
+        elif depth == 0 and t.kind == 'id' and toks[k + 1].text in ('=', '[', ';', ',', ':'):
+            return t.text
+    return None
+
+
+def declaration_record(pre, span, error):
+    file, line = error.file, error.line
+    if not file:
+        file, line = where(pre, span.toks[0].row)
+    return AsWritten(declared_name(span) or 'a declaration', error.message, file, line,
+                     span, token_text(span), {t.text for t in span.toks if t.kind == 'id'},
+                     kind='declaration')
+
+
 def blank(pre, spans):
-    """PRE with the bodies of function SPANS (and asm SPANS whole) blanked;
-    a blanked asm statement becomes a typedef that codegen replaces."""
+    """PRE with the bodies of function SPANS (and other SPANS whole)
+    blanked; a whole span becomes a typedef that codegen replaces."""
     lines = pre.text.split('\n')
     for k, s in enumerate(spans):
-        if s.kind == 'asm':
+        if s.kind != 'function':
             first, last = s.toks[0], s.toks[-1]
             a, b = (first.row, first.col), (last.row, last.col + 1)
             stand_in = 'typedef int %s;' % (RAW_TYPEDEF % k)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from pycparser import c_ast, c_parser
 
-from .aswritten import RAW_TYPEDEF, blank, function_spans, locate, mark, original_text
+from .aswritten import (RAW_TYPEDEF, blank, declaration_record, function_spans, locate,
+                        locate_declaration, mark, original_text)
 from .errors import DsuError
 from .gnu import PARSER_PRELUDE, tidy
 from .preprocess import PROJECT, preprocess
@@ -26,6 +27,8 @@ class Unit:
     asm: list = None         # asm statement templates (frontend.gnu)
     as_written: dict = None  # function name -> frontend.aswritten.AsWritten
     raw: dict = None         # typedef name -> top-level text kept as written
+    raw_declarations: list = None   # frontend.aswritten.AsWritten of those that are
+                                    # declarations the parser could not take
 
     def is_project(self, node):
         return node.coord is not None and node.coord.file in self.project_files
@@ -37,20 +40,26 @@ def parse_text(pre, degrade=()):
     raised in them), is parsed with an empty body and recorded as
     written; top-level asm statements are kept as written."""
     spans = function_spans(pre)
-    raw = [s for s in spans if s.kind == 'asm']
+    raw = [(s, None) for s in spans if s.kind == 'asm']
     degraded = list(degrade)
     while True:
-        blanked = blank(pre, raw + [s for s, _ in degraded])
+        blanked = blank(pre, [s for s, _ in raw + degraded])
         try:
             unit = _parse(blanked, pre)
             unit.as_written = mark(unit.ast, pre, spans, degraded, unit.is_project)
             break
         except DsuError as e:
             span = locate(spans, pre, e)
-            if span is None or span in [s for s, _ in degraded]:
+            if span is not None and span not in [s for s, _ in degraded]:
+                degraded.append((span, e))
+                continue
+            # a declaration outside functions: kept as written whole
+            span = locate_declaration(spans, pre, e)
+            if span is None or span in [s for s, _ in raw]:
                 raise
-            degraded.append((span, e))
-    unit.raw = {RAW_TYPEDEF % k: original_text(pre, s) for k, s in enumerate(raw)}
+            raw.append((span, e))
+    unit.raw = {RAW_TYPEDEF % k: original_text(pre, s) for k, (s, _) in enumerate(raw)}
+    unit.raw_declarations = [declaration_record(pre, s, e) for s, e in raw if e is not None]
     return unit
 
 

@@ -44,10 +44,12 @@ def keep_fixed(unit, model):
     """Keep unwrapped the structs the as-written functions may use;
     return the manifest's 'require_fixed' list."""
     required = []
-    for name, rec in sorted((unit.as_written or {}).items()):
+    records = sorted((unit.as_written or {}).values(), key=lambda r: r.name) + list(
+        unit.raw_declarations or [])
+    for rec in records:
         for d in used_structs(rec.names, model):
-            why = "it is used by '%s', which is compiled as written (%s at %s:%s)" % (
-                name, rec.reason, rec.file, rec.line)
+            why = "it is used by %s '%s', which is compiled as written (%s at %s:%s)" % (
+                rec.kind, rec.name, rec.reason, rec.file, rec.line)
             if d.wrapped:
                 d.reason = why
             required.append({'name': d.name, 'key': d.key, 'reason': why,
