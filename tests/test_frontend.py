@@ -144,10 +144,10 @@ def test_function_with_unsupported_construct_is_compiled_as_written(
 
 
 @pytest.mark.parametrize('code, construct', [
-    ('int x; __typeof__(x) y;', 'typeof'),
-    ('int x = _Generic(1, int: 1, default: 0);', '_Generic'),
+    ('int x; __typeof__(x) f(void) { return x; }', 'typeof'),
+    ('int f(int a[_Generic(1, int: 2, default: 3)]) { return a[0]; }', '_Generic'),
 ])
-def test_unsupported_construct_outside_functions_is_refused_at_its_line(
+def test_unsupported_construct_in_a_function_header_is_refused_at_its_line(
         tmp_path, code, construct):
     with pytest.raises(DsuError) as e:
         transform(tmp_path, '#include <stdio.h>\n\n' + code + '\n')
@@ -304,4 +304,53 @@ def test_structs_an_as_written_function_uses_are_kept_unwrapped(tmp_path):
     assert 'compiled as written' in model.require_fixed[0]['reason']
     expected = build_and_run(tmp_path, src, 'plain')
     assert expected == '16 2 3 4 5\n'
+    assert build_and_run_updateable(tmp_path, out) == expected
+
+
+def test_declarations_the_parser_cannot_take_are_kept_as_written(tmp_path):
+    """Outside functions, a declaration holding a construct the pass cannot
+    take is emitted as written and recorded; the structs it names keep the
+    ordinary layout; the functions stay updateable."""
+    src, out, text, model = transform(tmp_path, '''
+        #include <stdio.h>
+        struct pair { _Complex double z; int n; };
+        static struct pair p = { 1.0 + 2.0i, 3 };
+        int pick = __builtin_choose_expr(1, 4, 5.0);
+        float sized[__builtin_types_compatible_p(int, __typeof__(pick)) + 1];
+        static int count(void) { return pick + 1; }
+        int main(void)
+        {
+            printf("%g %g %d %d %zu\\n", __real__ p.z, __imag__ p.z, p.n, count(),
+                   sizeof sized);
+            return 0;
+        }
+    ''')
+    assert '{ 1.0 + 2.0i, 3 }' in text
+    assert [d.wrapped for d in model.structs] == [False]
+    recorded = {r['name']: r for r in model.require_fixed}
+    assert 'declaration \'p\'' in recorded['struct pair']['reason']
+    assert [e.name for e in model.patchable_functions()] == ['count']
+    assert '__real__' in model.entities['main'].as_written
+    expected = build_and_run(tmp_path, src, 'plain')
+    assert expected == '1 2 3 5 8\n'
+    assert build_and_run_updateable(tmp_path, out) == expected
+
+
+def test_variable_aliasing_a_static_names_its_new_name(tmp_path):
+    """The pass gives file statics external names of their own; an alias
+    of one must name the new name (a variable's own symbol is unchanged)."""
+    src, out, text, model = transform(tmp_path, '''
+        #include <stdio.h>
+        static int a = 1;
+        extern int b __attribute__((alias("a")));
+        int main(void)
+        {
+            b++;
+            printf("%d %d\\n", a, b);
+            return 0;
+        }
+    ''')
+    assert 'alias("%s")' % model.entities['a'].link in text
+    expected = build_and_run(tmp_path, src, 'plain')
+    assert expected == '2 2\n'
     assert build_and_run_updateable(tmp_path, out) == expected

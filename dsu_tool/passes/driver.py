@@ -119,15 +119,24 @@ class ProgramRewriter(Rewriter):
         return new.name if isinstance(new, c_ast.ID) else name
 
 
-def _symbol_changes(ent, attrs, model):
+_ALIAS = re.compile(r'(\balias\w*\W*\(\s*")([^"]*)(")')
+
+
+def _symbol_changes(ent, attrs, model, unit, table):
     """Does the pass change a symbol that a weak or alias declaration of
     ENT depends on?  A function's definition becomes a stub; a variable
-    keeps its symbol, unless it aliases a static the pass renames."""
+    keeps its symbol.  A variable that aliases a static the pass renames
+    names the new name (TABLE: the unit's declaration attributes)."""
     if ent.kind == FUNC or re.search(r'\bweakref\b', attrs):
         return True
-    target = re.search(r'\balias\w*\W*\(\s*"([^"]*)"', attrs)
-    other = model.entities.get(target.group(1)) if target else None
-    return other is not None and other.link != other.name
+    target = _ALIAS.search(attrs)
+    other = model.entities.get(target.group(2)) if target else None
+    if other is not None and other.link != other.name and not other.as_written:
+        for ext in unit.ast.ext:
+            if isinstance(ext, c_ast.Decl) and ext.name == ent.name and id(ext) in table:
+                table[id(ext)] = [_ALIAS.sub(
+                    lambda m: m.group(1) + other.link + m.group(3), a) for a in table[id(ext)]]
+    return False
 
 
 def decls_of(ast, unit):
@@ -178,7 +187,7 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None):
                              "(dsu gives the program's definitions symbols of their own)"
                              % ent.name)
         elif re.search(r'\b(__)?(alias|weakref|weak)(__)?\b', attrs) and \
-                _symbol_changes(ent, attrs, model):
+                _symbol_changes(ent, attrs, model, unit, cgen.attrs.decls):
             error = error_at(ent.decl.coord, "'%s' is declared weak or as an alias (dsu "
                              "gives the program's definitions symbols of their own)"
                              % ent.name)
