@@ -98,4 +98,4 @@ def test_as_written_functions_build_run_and_update(tmp_path, program):
     scons(root, 'dsu=1', 'version=v4')
     proc = scons(root, 'patch', 'from=v2', 'to=v4', check=False)
     assert proc.returncode != 0
-    assert 'lib.c:55: error: a top-level asm statement changed' in proc.stdout + proc.stderr
+    assert 'lib.c:55: error: a top-level asm statement kept as written changed' in proc.stdout + proc.stderr

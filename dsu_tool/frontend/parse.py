@@ -27,6 +27,7 @@ class Unit:
     asm: list = None         # asm statement templates (frontend.gnu)
     as_written: dict = None  # function name -> frontend.aswritten.AsWritten
     raw: dict = None         # typedef name -> top-level text kept as written
+    raw_kinds: dict = None   # typedef name -> 'asm statement' or 'declaration'
     raw_declarations: list = None   # frontend.aswritten.AsWritten of those that are
                                     # declarations the parser could not take
 
@@ -59,6 +60,8 @@ def parse_text(pre, degrade=()):
                 raise
             raw.append((span, e))
     unit.raw = {RAW_TYPEDEF % k: original_text(pre, s) for k, (s, _) in enumerate(raw)}
+    unit.raw_kinds = {RAW_TYPEDEF % k: 'asm statement' if e is None else 'declaration'
+                      for k, (s, e) in enumerate(raw)}
     unit.raw_declarations = [declaration_record(pre, s, e) for s, e in raw if e is not None]
     return unit
 

@@ -302,16 +302,16 @@ def compare(a, b, hooks=frozenset(), full=False):
 
 
 def _check_raw(a, b):
-    """Top-level asm statements are kept as written; a patch cannot change
-    what they define."""
-    old = {u.tu: [text for text, _ in u.raw] for u in a.units}
+    """Top-level asm statements, and declarations the parser cannot take,
+    are kept as written: a patch cannot change what they define."""
+    old = {u.tu: [text for text, _, _ in u.raw] for u in a.units}
     for u in b.units:
         before = old.get(u.tu, [])
-        for k, (text, coord) in enumerate(u.raw):
-            if k >= len(before) or before[k] != text:
-                raise DsuError('a top-level asm statement changed (or is new): a patch '
-                               'cannot change one; a change to it takes a restart',
-                               coord.file, coord.line)
+        for k, (text, coord, kind) in enumerate(u.raw):
+            if text not in before:
+                raise DsuError('a top-level %s kept as written changed (or is new): a '
+                               'patch cannot change one; a change to it takes a restart'
+                               % kind, coord.file, coord.line)
 
 
 def _check_as_written(plan):

@@ -95,14 +95,14 @@ class UnitVersion:
         self.types = {}           # type key -> (text, coord)
         self.enums = {}           # enumerator -> value text
         self.as_written = unit.as_written or {}
-        self.raw = []             # top-level asm statements: (text, coord)
+        self.raw = []             # kept as written: (text, coord, kind)
         for ext in unit.ast.ext:
             if not unit.is_project(ext):
                 continue
             if isinstance(ext, c_ast.Typedef) and ext.name in (unit.raw or {}):
                 text = ''.join(l for l in unit.raw[ext.name].splitlines(True)
                                if not l.startswith('#line'))
-                self.raw.append((' '.join(text.split()), ext.coord))
+                self.raw.append((' '.join(text.split()), ext.coord, unit.raw_kinds[ext.name]))
                 continue
             if isinstance(ext, c_ast.FuncDef):
                 rec = self.as_written.get(ext.decl.name)
