@@ -354,3 +354,21 @@ def test_variable_aliasing_a_static_names_its_new_name(tmp_path):
     expected = build_and_run(tmp_path, src, 'plain')
     assert expected == '2 2\n'
     assert build_and_run_updateable(tmp_path, out) == expected
+
+
+@pytest.mark.skipif(os.uname().machine != 'x86_64', reason='names an x86-64 register')
+def test_global_register_variable_is_not_in_the_table(tmp_path):
+    """It has no address: a table entry taking one would not compile."""
+    src, out, text, model = transform(tmp_path, '''
+        #include <stdio.h>
+        register long kept asm ("r15");
+        static int f(void) { kept = 4; return (int)kept; }
+        int main(void)
+        {
+            printf("%d\\n", f());
+            return 0;
+        }
+    ''')
+    expected = build_and_run(tmp_path, src, 'plain')
+    assert expected == '4\n'
+    assert build_and_run_updateable(tmp_path, out) == expected

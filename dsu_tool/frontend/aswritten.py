@@ -1,4 +1,4 @@
-"""Functions compiled as written.
+"""Functions (and file-scope declarations) compiled as written.
 
 A function whose body holds something the pass cannot rewrite (a nested
 function, labels as values, `__auto_type`, `_Generic`, ... or anything
@@ -11,12 +11,16 @@ recorded with the reason and the construct's file:line: it keeps its
 own symbol, gets no slot of its own, and a patch that would change it
 is refused with that reason.
 
-Top-level `asm(...);` statements are kept the same way: the parser sees
-a typedef in their place, and codegen puts the text back.
+Top-level `asm(...);` statements are kept the same way, and so is a
+declaration outside functions that the frontend refuses (an imaginary
+constant or `__builtin_choose_expr` in a global's initialiser...): the
+parser sees a typedef in its place, and codegen puts the text back.  The
+names such a declaration declares are unknown to the pass: not in the
+program's table, so patch code cannot bind to them.
 
-The functions are found by a lexical scan of the preprocessed text: a
-`{` at file scope that opens neither a type body nor an initialiser
-opens a function body.
+Functions and declarations are found by a lexical scan of the
+preprocessed text: a `{` at file scope that opens neither a type body
+nor an initialiser opens a function body; a `;` there ends a declaration.
 """
 
 import dataclasses
@@ -38,7 +42,7 @@ _ASM = {'asm', '__asm__', '__asm'}
 _TAGS = {'struct', 'union', 'enum'}
 _OPEN, _CLOSE = '([{', ')]}'
 
-# What the parser sees in place of a top-level asm statement K.
+# What the parser sees in place of the Kth text kept whole as written.
 RAW_TYPEDEF = '__dsu_raw_%d'
 
 
@@ -52,12 +56,12 @@ class Tok:
 
 @dataclass
 class Span:
-    """A top-level function definition (or asm statement) of the
-    program's own code: its tokens, from the first of its declaration
-    to its closing brace (or `;`)."""
+    """A top-level function definition (or declaration, or asm
+    statement) of the program's own code: its tokens, from the first of
+    its declaration to its closing brace (or `;`)."""
     toks: list
-    body: int = None          # index in toks of the body's `{`
-    kind: str = 'function'    # or 'asm'
+    body: int = None          # index in toks of a function body's `{`
+    kind: str = 'function'    # or 'declaration', 'asm'
 
     @property
     def start(self):

@@ -7,7 +7,9 @@ must be undoable: keywords get their standard spelling, a few builtins
 that take a type are wrapped in a form the parser accepts (codegen turns
 them back), and `__attribute__` specifiers are recorded with their
 position and blanked, so that codegen can put them back.  A construct we
-cannot keep is refused with its file and line.
+cannot keep is refused with its file and line: in a function body (or a
+declaration outside functions), that function (or declaration) is then
+compiled as written (frontend.aswritten).
 
 Edits keep every line in place (and, where the replacement is not longer,
 every column), so parser coordinates still point at the user's source.

@@ -4,7 +4,12 @@ File-static functions and variables, and function-local statics, become
 external names mangled with the source path (model.tu), so that a patch
 can bind to them, two files may both define `static int valid(...)`, and
 a static local keeps its value when its function is replaced.  Every
-variable the unit defines is listed in the program's table (dsu_syms).
+variable the unit defines is listed in the program's table (dsu_syms),
+except a global register variable, which has no address.
+
+A function compiled as written (frontend.aswritten) keeps its name and
+its storage class, in its own text and in its declarations: its text is
+the user's, and it is never replaced.
 """
 
 import copy
