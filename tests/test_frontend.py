@@ -372,3 +372,22 @@ def test_global_register_variable_is_not_in_the_table(tmp_path):
     expected = build_and_run(tmp_path, src, 'plain')
     assert expected == '4\n'
     assert build_and_run_updateable(tmp_path, out) == expected
+
+
+def test_keywords_respelled_outside_literals_only(tmp_path):
+    """`inline` and `restrict` get their GNU spelling (every -std mode
+    takes it); a string that holds the words prints them unchanged."""
+    src, out, text, _ = transform(tmp_path, '''
+        #include <stdio.h>
+        static inline int twice(int *restrict p) { return 2 * *p; }
+        int main(void)
+        {
+            int x = 2;
+            printf("inline restrict %d %c\\n", twice(&x), 'i');
+            return 0;
+        }
+    ''', args=['-std=c99'])
+    assert '__inline__' in text and '__restrict' in text
+    expected = build_and_run(tmp_path, src, 'plain')
+    assert expected == 'inline restrict 4 i\n'
+    assert build_and_run_updateable(tmp_path, out) == expected

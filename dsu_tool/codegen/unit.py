@@ -24,11 +24,17 @@ def banner(what, source):
                                     'is made again at every build.' % (what, source))
 
 
+_SPELLINGS = {'restrict': '__restrict', 'inline': '__inline__'}
+_KEYWORD_OR_LITERAL = re.compile(
+    r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|\b(restrict|inline)\b')
+
+
 def standard_spellings(text):
     """Keywords the parser knows only in their C99 spelling get the GNU
-    spelling, which every -std mode accepts."""
-    text = re.sub(r'\brestrict\b', '__restrict', text)
-    return re.sub(r'\binline\b', '__inline__', text)
+    spelling, which every -std mode accepts; never inside a string or
+    character literal (`puts("inline")` prints what it says)."""
+    return _KEYWORD_OR_LITERAL.sub(
+        lambda m: _SPELLINGS[m.group(1)] if m.group(1) else m.group(0), text)
 
 
 def head(unit, body, what):
