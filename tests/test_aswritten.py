@@ -7,7 +7,8 @@ tests/aswritten/v1 holds one function per construct (a nested function,
 labels as values, a case range, typeof, _Generic, __auto_type) and a
 file-scope asm statement, beside ordinary functions; v2 changes an
 ordinary function and calls the as-written ones from changed code; v3
-changes an as-written one, v4 the asm statement.
+changes an as-written one, v4 the asm statement, v5 the type of a static
+an as-written one uses.
 """
 
 import glob
@@ -99,3 +100,14 @@ def test_as_written_functions_build_run_and_update(tmp_path, program):
     proc = scons(root, 'patch', 'from=v2', 'to=v4', check=False)
     assert proc.returncode != 0
     assert 'lib.c:55: error: a top-level asm statement kept as written changed' in proc.stdout + proc.stderr
+
+    # v5 changes the type of a static that sum_to(), as written, uses: it
+    # would have to be recompiled against the new storage: refused
+    _install(root, 'v5')
+    scons(root, 'dsu=1', 'version=v5')
+    proc = scons(root, 'patch', 'from=v2', 'to=v5', check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "lib.c:15: error: 'sum_to' cannot be replaced by a patch (the patch would " \
+        "recompile it" in out, out
+    assert 'nested function' in out

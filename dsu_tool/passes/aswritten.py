@@ -34,10 +34,15 @@ _IDENT = re.compile(r'[A-Za-z_$][\w$]*')
 
 
 def mark_entities(unit, model):
+    """Mark the entities of the as-written functions; what each may refer
+    to is every file-scope name in its tokens (a patch that changes the
+    identity of one of them would have to recompile it: patchgen.diff)."""
     for name, rec in (unit.as_written or {}).items():
         ent = model.entities.get(name)
         if ent is not None:
             ent.as_written = rec.reason
+            ent.refs = {model.entities[n].link for n in rec.names
+                        if n in model.entities and n != name}
 
 
 def keep_fixed(unit, model):

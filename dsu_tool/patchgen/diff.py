@@ -332,10 +332,14 @@ def _check_as_written(plan):
             unit = version.unit_of[ent.link]
             rec = unit.as_written.get(ent.name)
             where = ' (%s:%s)' % (rec.file, rec.line) if rec else ''
-            raise DsuError("'%s' cannot be replaced by a patch: %s compiled as written, "
+            why = ' (the patch would %s it%s)' % (
+                {NEW: 'add', REBOUND: 'recompile'}.get(c.kind, 'replace'),
+                ': ' + c.note if c.note else '') if c.kind != CHANGED else ''
+            raise DsuError("'%s' cannot be replaced by a patch%s: %s compiled as written, "
                            "because %s%s; a change to it takes a restart"
-                           % (ent.name, 'the running version has it' if version is plan.a
-                              else 'it is', ent.as_written, where), ent.file, ent.line)
+                           % (ent.name, why, 'the running version has it'
+                              if version is plan.a else 'it is', ent.as_written, where),
+                           ent.file, ent.line)
 
 
 def compare_types(a, b, plan):
