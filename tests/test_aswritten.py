@@ -8,7 +8,7 @@ labels as values, a case range, typeof, _Generic, __auto_type) and a
 file-scope asm statement, beside ordinary functions; v2 changes an
 ordinary function and calls the as-written ones from changed code; v3
 changes an as-written one, v4 the asm statement, v5 the type of a static
-an as-written one uses.
+an as-written one uses, v6 uses a global declared as written.
 """
 
 import glob
@@ -62,15 +62,17 @@ def test_as_written_functions_build_run_and_update(tmp_path, program):
     manifest, = [json.load(open(m)) for m in glob.glob(
         os.path.join(root, '.dsu', 'gen', '**', 'lib.o.dsu.json'), recursive=True)]
     recorded = {r['name']: r for r in manifest['as_written']}
-    assert set(recorded) == set(AS_WRITTEN)
+    assert set(recorded) == set(AS_WRITTEN) | {'chosen'}
     for name, construct in AS_WRITTEN.items():
         assert construct in recorded[name]['reason'], recorded[name]
         assert recorded[name]['file'] == 'lib.c'
-    assert recorded['digits']['line'] == 39          # the first `case a ... b:`
+    assert recorded['digits']['line'] == 41          # the first `case a ... b:`
+    assert recorded['chosen']['kind'] == 'declaration'
     patchable = {f['name'] for f in manifest['functions']}
     assert {'handle', 'scaled'} <= patchable and not patchable & set(AS_WRITTEN)
-    fixed = {r['name'] for r in manifest['require_fixed']}
-    assert fixed == set()          # no struct is named in an as-written function
+    # doubled() names the tally: the struct keeps its ordinary layout (the
+    # patch's code, which uses it too, must agree)
+    assert {r['name'] for r in manifest['require_fixed']} == {'struct tally'}
 
     # v2 changes handle() and scaled(); the changed handle() calls the
     # as-written statics from patch code; the tally survives
@@ -91,15 +93,15 @@ def test_as_written_functions_build_run_and_update(tmp_path, program):
     proc = scons(root, 'patch', 'from=v2', 'to=v3', check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "lib.c:36: error: 'digits' cannot be replaced by a patch" in out, out
-    assert 'case ranges' in out and '(lib.c:39)' in out, out
+    assert "lib.c:38: error: 'digits' cannot be replaced by a patch" in out, out
+    assert 'case ranges' in out and '(lib.c:41)' in out, out
 
     # v4 changes the file-scope asm statement: refused too
     _install(root, 'v4')
     scons(root, 'dsu=1', 'version=v4')
     proc = scons(root, 'patch', 'from=v2', 'to=v4', check=False)
     assert proc.returncode != 0
-    assert 'lib.c:55: error: a top-level asm statement kept as written changed' in proc.stdout + proc.stderr
+    assert 'lib.c:57: error: a top-level asm statement kept as written changed' in proc.stdout + proc.stderr
 
     # v5 changes the type of a static that sum_to(), as written, uses: it
     # would have to be recompiled against the new storage: refused
@@ -108,6 +110,16 @@ def test_as_written_functions_build_run_and_update(tmp_path, program):
     proc = scons(root, 'patch', 'from=v2', 'to=v5', check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "lib.c:15: error: 'sum_to' cannot be replaced by a patch (the patch would " \
+    assert "lib.c:17: error: 'sum_to' cannot be replaced by a patch (the patch would " \
         "recompile it" in out, out
     assert 'nested function' in out
+
+    # v6's handle() uses a global whose declaration is kept as written: it
+    # is not in the program's table, so the patch cannot bind to it
+    _install(root, 'v6')
+    scons(root, 'dsu=1', 'version=v6')
+    proc = scons(root, 'patch', 'from=v2', 'to=v6', check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "the patch's code of 'handle' uses 'chosen', declared by a declaration " \
+        "kept as written" in out and '(lib.c:14)' in out, out

@@ -351,6 +351,8 @@ def test_variable_aliasing_a_static_names_its_new_name(tmp_path):
         }
     ''')
     assert 'alias("%s")' % model.entities['a'].link in text
+    # b is a definition (of the same object): in the table, for patches
+    assert {e.name for e in model.variables()} == {'a', 'b'}
     expected = build_and_run(tmp_path, src, 'plain')
     assert expected == '2 2\n'
     assert build_and_run_updateable(tmp_path, out) == expected

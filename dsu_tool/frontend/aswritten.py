@@ -87,6 +87,7 @@ class AsWritten:
     text: str = ''            # its tokens, spaced as written (for comparison)
     names: set = field(default_factory=set)   # identifiers it holds
     kind: str = 'function'    # or 'declaration' (outside functions)
+    declares: list = field(default_factory=list)   # a declaration: its names
 
     def to_json(self):
         return {'name': self.name, 'kind': self.kind, 'file': self.file,
@@ -241,26 +242,28 @@ def locate_declaration(spans, pre, error):
     return None
 
 
-def declared_name(span):
-    """The name a declaration declares first (for messages)."""
-    toks, depth = span.toks, 0
+def declared_names(span):
+    """The names a declaration declares (approximately: each name that
+    a declarator ends in, outside brackets)."""
+    toks, depth, names = span.toks, 0, []
     for k, t in enumerate(toks[:-1]):
         if t.text in ('(', '[', '{'):
             depth += 1
         elif t.text in (')', ']', '}'):
             depth -= 1
         elif depth == 0 and t.kind == 'id' and toks[k + 1].text in ('=', '[', ';', ',', ':'):
-            return t.text
-    return None
+            names.append(t.text)
+    return names
 
 
 def declaration_record(pre, span, error):
     file, line = error.file, error.line
     if not file:
         file, line = where(pre, span.toks[0].row)
-    return AsWritten(declared_name(span) or 'a declaration', error.message, file, line,
+    names = declared_names(span)
+    return AsWritten(names[0] if names else 'a declaration', error.message, file, line,
                      span, token_text(span), {t.text for t in span.toks if t.kind == 'id'},
-                     kind='declaration')
+                     kind='declaration', declares=names)
 
 
 def blank(pre, spans):

@@ -128,6 +128,11 @@ class UnitModel:
         self._collect()
         for ent in self.entities.values():
             ent.inline_only = self._inline_definition(ent, attributes)
+            if ent.kind == VAR and not ent.defined and attributes is not None and any(
+                    re.search(r'\balias\b|\b__alias__\b', a)
+                    for a in attributes.decls.get(id(ent.decl), [])):
+                # `extern int b __attribute__((alias("a")))` defines b
+                ent.defined = True
 
     def _collect(self):
         for ext in self.unit.ast.ext:

@@ -10,6 +10,8 @@
 struct tally { int calls; int total; };
 static struct tally tally;
 static int step = 1;
+/* a declaration the parser cannot take */
+int chosen = __builtin_choose_expr(1, 2, 3.0);
 
 /* nested function */
 static int sum_to(int n)
@@ -49,7 +51,7 @@ static int biggest(int a, int b) { return MAX(a, b); }
 static const char *kind(int n) { return KIND(n); }
 
 /* __auto_type */
-static long doubled(int n) { __auto_type d = 2L * n; return d; }
+static long doubled(int n) { __auto_type d = 2L * n; return d + 0 * tally.calls; }
 
 /* file-scope asm */
 __asm__(".pushsection .rodata\n.globl aswritten_answer\naswritten_answer: .long 43\n"
