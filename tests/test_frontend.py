@@ -155,9 +155,12 @@ def test_unsupported_construct_in_a_function_header_is_refused_at_its_line(
 
 
 def test_parse_error_is_located_in_the_users_file(tmp_path):
+    # in a function's parameters: neither a body nor a declaration the
+    # pass could keep as written
     (tmp_path / 'defs.h').write_text('int ok(void);\n')
     with pytest.raises(DsuError) as e:
-        transform(tmp_path, '#include "defs.h"\nint a = 1;\n\nint b = ;\nint c;\n')
+        transform(tmp_path, '#include "defs.h"\nint a = 1;\n\nint b(int x y) { return 0; }'
+                  '\nint c;\n')
     assert e.value.file.endswith('unit.c')
     assert e.value.line == 4
 
