@@ -95,9 +95,11 @@ class AsWritten:
 
 
 def tokens(pre):
+    """The tokens of the program's own code (outside headers are included
+    at file scope, and leave it as they found it)."""
     toks = []
     for row, line in enumerate(pre.text.split('\n')):
-        if line.startswith('#'):
+        if line.startswith('#') or pre.origins[row] != PROJECT:
             continue
         for m in _TOKEN.finditer(line):
             if m.lastgroup != 'ws':
