@@ -27,10 +27,9 @@ from .elf import ElfError, elf_section, unsigned_longs
 from .files import write_atomic, write_if_changed
 from .frontend.errors import DsuError
 from .model.structs import load_fixed, load_layouts, record_fixed, record_layouts
-from .frontend.parse import parse_text
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
-from .passes.driver import transform_unit
+from .passes.driver import transform_pre
 
 # Options that take a value as the next argument and must not reach -E.
 _DEP_WITH_ARG = {'-MF', '-MT', '-MQ'}
@@ -154,8 +153,7 @@ def run_pass(cmd, root, passes=None, cache=True):
         write_if_changed(base + '.dsu.i', cpp_text)
         return generated, manifest
     pre = split(cpp_text, source, root)
-    unit = parse_text(pre)
-    text, model = transform_unit(unit, tu_path, generated, passes, layouts, fixed)
+    unit, text, model = transform_pre(pre, tu_path, generated, passes, layouts, fixed)
     write_if_changed(generated, text)
     write_if_changed(base + '.dsu.i', cpp_text)
     structs = [{'key': d.key, 'name': d.name, 'hash': d.hash, 'tag': d.tag_value(),
@@ -171,6 +169,11 @@ def run_pass(cmd, root, passes=None, cache=True):
                          if i != cmd.sources[0][0]],
         'passes': list(passes or DEFAULT),
         'functions': [e.to_json() for e in model.patchable_functions()],
+        # compiled as written (frontend.aswritten): never replaced by a patch
+        'as_written': sorted((r.to_json() for r in list(unit.as_written.values())
+                              + unit.raw_declarations),
+                             key=lambda r: (r['file'], r['line'] or 0, r['name'])),
+        'require_fixed': model.require_fixed,
         'variables': [e.to_json() for e in model.variables() + model.locals],
         'structs': structs,
         'facts': model.facts,

@@ -7,6 +7,8 @@ the compiler accepts but the pass cannot read gets the pass's message at
 its file:line, and no object is left behind.
 """
 
+import glob
+import json
 import os
 import subprocess
 import sys
@@ -26,6 +28,12 @@ MISSING_SEMICOLON = '''int sum(int n)
 # a GNU range designator, which gcc takes and the pass's parser does not
 RANGE_DESIGNATOR = '''int counts[8];
 int ones[] = { [0 ... 3] = 1 };
+'''
+
+# typeof in a function's return type: neither in a body nor a declaration
+# the pass could keep as written
+TYPEOF_RESULT = '''int counts[8];
+__typeof__(counts[0]) first(void) { return counts[0]; }
 '''
 
 
@@ -49,8 +57,20 @@ def test_a_syntax_error_gets_the_compilers_diagnostics(tmp_path):
 
 
 def test_code_the_compiler_accepts_gets_the_pass_message_at_its_line(tmp_path):
-    r = compile_updateable(tmp_path, RANGE_DESIGNATOR)
+    r = compile_updateable(tmp_path, TYPEOF_RESULT)
     assert r.returncode == 1
     assert r.stderr.startswith('unit.c:2:'), r.stderr
-    assert 'cannot parse' in r.stderr
+    assert 'typeof is not supported' in r.stderr
     assert not os.path.exists(tmp_path / 'unit.o')
+
+
+def test_a_declaration_the_parser_cannot_take_is_kept_as_written(tmp_path):
+    r = compile_updateable(tmp_path, RANGE_DESIGNATOR)
+    assert r.returncode == 0, r.stderr
+    manifest, = glob.glob(str(tmp_path / '.dsu' / 'gen' / '**' / 'unit.o.dsu.json'),
+                          recursive=True)
+    with open(manifest) as f:
+        recorded = json.load(f)['as_written']
+    assert [(r['name'], r['kind'], r['line']) for r in recorded] == [
+        ('ones', 'declaration', 2)]
+    assert 'cannot parse' in recorded[0]['reason']

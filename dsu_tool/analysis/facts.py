@@ -154,6 +154,8 @@ class FactsWalker(Rewriter):
 def unit_facts(unit, model, direct=False):
     """JSON-ready facts of one unit.  DIRECT: the 'direct' pass runs."""
     w = FactsWalker(unit, model, direct).walk(unit)
+    for name, rec in (unit.as_written or {}).items():
+        _as_written_facts(w, model, rec)
     around = around_points(w.facts)
     inline = {e.link for e in model.inline_definitions()}
     for link in around:
@@ -170,6 +172,31 @@ def unit_facts(unit, model, direct=False):
     return {'functions': functions, 'address_taken': sorted(w.address_taken),
             'called_once': called_once,
             'unreachable': sorted(unreachable_statics(model, functions, w.roots))}
+
+
+def _as_written_facts(w, model, rec):
+    """A function compiled as written (frontend.aswritten) has no AST to
+    walk: what it may do is read from its tokens, conservatively.  It
+    may call, or take the address of, any function it names; it calls
+    through pointers and into libraries; it holds the update points
+    written in it."""
+    ent = model.entities.get(rec.name)
+    if ent is None or ent.link not in w.facts:
+        return
+    f = w.facts[ent.link]
+    named = {e.link for e in (model.entities.get(n) for n in rec.names)
+             if e is not None and e.kind == FUNC}
+    f['calls'] |= named
+    f['taken'] |= named
+    w.address_taken |= named
+    f['direct'] |= {e.link for e in model.inline_definitions() if e.link in named}
+    f['indirect'] = f['external'] = True
+    toks = rec.span.toks
+    for k, t in enumerate(toks[:-4]):
+        if t.text == UPDATE_POINT and toks[k + 1].text == '(' and \
+                toks[k + 2].kind == 'str' and toks[k + 4].kind == 'num':
+            file = toks[k + 2].text[1:-1].encode().decode('unicode_escape')
+            f['points'].append([file, int(toks[k + 4].text.rstrip('uUlL'))])
 
 
 def around_points(facts):

@@ -32,8 +32,8 @@ _GNU_SPELLING = {'restrict': '__restrict', 'inline': '__inline__'}
 
 def standard_spellings(text):
     """Keywords the parser knows only in their C99 spelling get the GNU
-    spelling, which every -std mode accepts.  Literals keep their text:
-    `printf("inline")` prints what it did."""
+    spelling, which every -std mode accepts; never inside a string or
+    character literal (`puts("inline")` prints what it says)."""
     return _C99_KEYWORD.sub(lambda m: m.group(1) or _GNU_SPELLING[m.group(2)], text)
 
 

@@ -7,7 +7,9 @@ must be undoable: keywords get their standard spelling, a few builtins
 that take a type are wrapped in a form the parser accepts (codegen turns
 them back), and `__attribute__` specifiers are recorded with their
 position and blanked, so that codegen can put them back.  A construct we
-cannot keep is refused with its file and line.
+cannot keep is refused with its file and line: in a function body (or a
+declaration outside functions), that function (or declaration) is then
+compiled as written (frontend.aswritten).
 
 Edits keep every line in place (and, where the replacement is not longer,
 every column), so parser coordinates still point at the user's source.
@@ -154,7 +156,9 @@ class Tidier:
 
     def fail(self, tok, message):
         file, line = self.where(tok)
-        raise DsuError(message, file, line, tok.col + 1)
+        error = DsuError(message, file, line, tok.col + 1)
+        error.row, error.col = tok.row, tok.col     # for frontend.aswritten.locate
+        raise error
 
     def replace(self, tok, text):
         self.edits.setdefault(tok.row, []).append(
@@ -321,6 +325,9 @@ class Tidier:
                 prev is None or prev.text in ('{', ',', '=', '(', 'return', ':', '?')):
             self.fail(tok, 'labels as values (&&label, goto *) are not supported by '
                       'the dsu pass')
+        if tok.text == '?' and nxt is not None and nxt.text == ':':
+            self.fail(tok, 'the conditional with an omitted operand (a ?: b, GNU C) is '
+                      'not supported by the dsu pass')
         if tok.kind == 'num' and re.match(r'^[\d.].*[iIjJ][fFlL]?$', tok.text) and \
                 not tok.text.lower().startswith('0x'):
             self.fail(tok, 'imaginary constants (GNU C) are not supported by the dsu pass')

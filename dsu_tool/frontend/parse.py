@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from pycparser import c_ast, c_parser
 
+from .aswritten import (RAW_TYPEDEF, blank, declaration_record, function_spans, locate,
+                        locate_declaration, mark, original_text)
 from .errors import DsuError
 from .gnu import PARSER_PRELUDE, tidy
 from .preprocess import PROJECT, preprocess
@@ -23,13 +25,50 @@ class Unit:
     attributes: list         # frontend.gnu.Attribute, program code only
     project_files: set       # files whose declarations are regenerated
     asm: list = None         # asm statement templates (frontend.gnu)
+    as_written: dict = None  # function name -> frontend.aswritten.AsWritten
+    raw: dict = None         # typedef name -> top-level text kept as written
+    raw_kinds: dict = None   # typedef name -> 'asm statement' or 'declaration'
+    raw_declarations: list = None   # frontend.aswritten.AsWritten of those that are
+                                    # declarations the parser could not take
 
     def is_project(self, node):
         return node.coord is not None and node.coord.file in self.project_files
 
 
-def parse_text(pre):
-    text, attributes, asm = tidy(pre)
+def parse_text(pre, degrade=()):
+    """Parse PRE.  A function whose body the frontend cannot take, or one
+    of DEGRADE (spans of frontend.aswritten, with the error that a pass
+    raised in them), is parsed with an empty body and recorded as
+    written; top-level asm statements are kept as written."""
+    spans = function_spans(pre)
+    raw = [(s, None) for s in spans if s.kind == 'asm']
+    degraded = list(degrade)
+    while True:
+        blanked = blank(pre, [s for s, _ in raw + degraded])
+        try:
+            unit = _parse(blanked, pre)
+            unit.as_written = mark(unit.ast, pre, spans, degraded, unit.is_project)
+            break
+        except DsuError as e:
+            span = locate(spans, pre, e)
+            if span is not None and span not in [s for s, _ in degraded]:
+                degraded.append((span, e))
+                continue
+            # a declaration outside functions: kept as written whole
+            span = locate_declaration(spans, pre, e)
+            if span is None or span in [s for s, _ in raw]:
+                raise
+            raw.append((span, e))
+    unit.raw = {RAW_TYPEDEF % k: original_text(pre, s) for k, (s, _) in enumerate(raw)}
+    unit.raw_kinds = {RAW_TYPEDEF % k: 'asm statement' if e is None else 'declaration'
+                      for k, (s, e) in enumerate(raw)}
+    unit.raw_declarations = [declaration_record(pre, s, e) for s, e in raw if e is not None]
+    return unit
+
+
+def _parse(blanked, pre):
+    """Parse the text BLANKED; messages and coordinates name PRE's places."""
+    text, attributes, asm = tidy(blanked)
     prelude = '# 1 "<dsu-builtins>"\n' + PARSER_PRELUDE
     # The parser sees the prelude first; a line marker right after it puts
     # the coordinates of the real text back on track.
@@ -38,7 +77,7 @@ def parse_text(pre):
     try:
         ast = parser.parse(prelude + first + text, filename=pre.source)
     except c_parser.ParseError as e:
-        raise _locate(str(e), pre, text) from None
+        raise _locate(str(e), blanked, text) from None
     project_files = {loc[0] for loc, origin in zip(pre.locs, pre.origins)
                      if loc and origin == PROJECT}
     define_types_once(ast)
@@ -118,19 +157,28 @@ def define_types_once(ast):
     Once().visit(ast)
 
 
+# what the parser's own words mean in the user's terms
+_PARSER_WORDS = {
+    'Directives not supported yet': 'a preprocessor directive (#pragma, #ident, ...) in '
+                                    'a place where the dsu pass cannot keep it',
+}
+
+
 def _locate(message, pre, text):
     m = _PARSE_ERROR.match(message)
     if m:
-        return DsuError('cannot parse: ' + m.group(4), m.group(1),
+        words = _PARSER_WORDS.get(m.group(4).strip(), m.group(4))
+        return DsuError('cannot parse: ' + words, m.group(1),
                         int(m.group(2)), int(m.group(3)) if m.group(3) else None)
     # pycparser sometimes gives no line ("file: Invalid expression"); point
     # at the last line of the program's own code that the parser accepted
     # is not knowable from outside, so find the first project line that
     # does not parse on its own as part of a prefix of the text.
     msg = message.split(': ', 1)[-1]
-    return DsuError('cannot parse: %s (position not reported by the parser; '
-                    'first suspicious line shown)' % msg,
-                    *_first_bad_line(pre, text))
+    error = DsuError('cannot parse: %s (position not reported by the parser; '
+                     'first suspicious line shown)' % msg, *_first_bad_line(pre, text))
+    error.unplaced = True          # for frontend.aswritten.locate
+    return error
 
 
 def _first_bad_line(pre, text):

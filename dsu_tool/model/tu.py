@@ -28,7 +28,7 @@ def called_directly(ent):
     slot is, except an extracted loop body: its next iteration must run
     the newest version, so it is always called through its slot."""
     return (ent.kind == FUNC and ent.defined and not ent.unreachable
-            and not ent.name.startswith(LOOP_PREFIX) and not is_builtin_name(ent.name))
+            and not ent.as_written and not ent.name.startswith(LOOP_PREFIX) and not is_builtin_name(ent.name))
 
 
 def mangle_tu(tu_path):
@@ -83,6 +83,7 @@ class Entity:
     unreachable: bool = False # a static function no code of its unit reaches
     inline_only: bool = False # an inline definition: no external one in this unit
     length: int = None        # an array declared `[]`: the length its initialiser gives
+    as_written: str = ''      # a function compiled as written: why (frontend.aswritten)
 
     def to_json(self):
         return {k: v for k, v in {
@@ -127,6 +128,11 @@ class UnitModel:
         self._collect()
         for ent in self.entities.values():
             ent.inline_only = self._inline_definition(ent, attributes)
+            if ent.kind == VAR and not ent.defined and attributes is not None and any(
+                    re.search(r'\balias\b|\b__alias__\b', a)
+                    for a in attributes.decls.get(id(ent.decl), [])):
+                # `extern int b __attribute__((alias("a")))` defines b
+                ent.defined = True
 
     def _collect(self):
         for ext in self.unit.ast.ext:
@@ -209,8 +215,13 @@ class UnitModel:
 
     def patchable_functions(self):
         """Functions that get a slot: all but unreachable statics and
-        inline definitions (see _inline_definition)."""
-        return [e for e in self.functions() if not e.unreachable and not e.inline_only]
+        inline definitions (see _inline_definition), and functions
+        compiled as written (frontend.aswritten)."""
+        return [e for e in self.functions() if not e.unreachable and not e.inline_only
+                and not e.as_written]
+
+    def as_written_functions(self):
+        return [e for e in self.functions() if e.as_written]
 
     def inline_definitions(self):
         return [e for e in self.functions() if e.inline_only]

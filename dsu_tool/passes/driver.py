@@ -10,10 +10,14 @@ from ..frontend.errors import DsuError, error_at
 from ..analysis.facts import unit_facts
 from ..analysis.observed import keep_observed_uses
 from ..model.structs import struct_defs
-from ..model.tu import UnitModel
+from ..frontend.aswritten import function_spans, locate
+from ..frontend.parse import parse_text
+from ..model.tu import FUNC, UnitModel
 from ..model.typing import Typer
 from . import DEFAULT, REGISTRY, run_pre_passes
 from .binder import Rewriter
+from .aswritten import keep_fixed, mark_entities, slots as as_written_slots
+from .aswritten import text_of as aswritten_text
 from .braces import restore_braces
 
 
@@ -116,6 +120,26 @@ class ProgramRewriter(Rewriter):
         return new.name if isinstance(new, c_ast.ID) else name
 
 
+_ALIAS = re.compile(r'(\balias\w*\W*\(\s*")([^"]*)(")')
+
+
+def _symbol_changes(ent, attrs, model, unit, table):
+    """Does the pass change a symbol that a weak or alias declaration of
+    ENT depends on?  A function's definition becomes a stub; a variable
+    keeps its symbol.  A variable that aliases a static the pass renames
+    names the new name (TABLE: the unit's declaration attributes)."""
+    if ent.kind == FUNC or re.search(r'\bweakref\b', attrs):
+        return True
+    target = _ALIAS.search(attrs)
+    other = model.entities.get(target.group(2)) if target else None
+    if other is not None and other.link != other.name and not other.as_written:
+        for ext in unit.ast.ext:
+            if isinstance(ext, c_ast.Decl) and ext.name == ent.name and id(ext) in table:
+                table[id(ext)] = [_ALIAS.sub(
+                    lambda m: m.group(1) + other.link + m.group(3), a) for a in table[id(ext)]]
+    return False
+
+
 def decls_of(ast, unit):
     """Every Decl of the program's own code (and every type name, which
     attributes may qualify too: `(__attribute__((vector_size(16))) float)`),
@@ -156,17 +180,25 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None, fixed=No
     decls, params, depths = decls_of(unit.ast, unit)
     cgen = CGen(AttributeMap(unit.attributes, decls, params, depths), asm=unit.asm)
     model = UnitModel(unit, tu_path, cgen.attrs)
+    mark_entities(unit, model)
     for ent in model.entities.values():
         attrs = ' '.join(cgen.attrs.decls.get(id(ent.decl), []))
+        error = None
         if ent.defined and attrs.startswith('__asm'):
-            raise error_at(ent.decl.coord, "an asm label on the definition of '%s': "
-                           "not supported (dsu gives the program's definitions symbols "
-                           "of its own)" % ent.name)
-        if re.search(r'\b(__)?(alias|weakref|weak)(__)?\b', attrs):
-            raise error_at(ent.decl.coord, "'%s' is declared weak or as an alias: not "
-                           "supported by the dsu pass (its definitions get symbols of "
-                           "their own)" % ent.name)
+            error = error_at(ent.decl.coord, "an asm label on the definition of '%s' "
+                             "(dsu gives the program's definitions symbols of their own)"
+                             % ent.name)
+        elif re.search(r'\b(__)?(alias|weakref|weak)(__)?\b', attrs) and \
+                _symbol_changes(ent, attrs, model, unit, cgen.attrs.decls):
+            error = error_at(ent.decl.coord, "'%s' is declared weak or as an alias (dsu "
+                             "gives the program's definitions symbols of their own)"
+                             % ent.name)
+        if error is not None and not ent.as_written:
+            # a function keeps its own symbol when compiled as written
+            error.whole_function = ent.kind == FUNC and ent.defined
+            raise error
     model.structs = struct_defs(unit, model.canon, cgen.attrs, fixed)
+    model.require_fixed = keep_fixed(unit, model)
     model.cgen = cgen
     if 'wrap' in enabled:
         keep_observed_uses(unit, model.structs, model.typedefs)
@@ -192,6 +224,12 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None, fixed=No
         before, done, after = [], [], []
         for ext in group:
             ctx.before, ctx.after = [], []
+            if isinstance(ext, c_ast.FuncDef) and ext.decl.name in (unit.as_written or {}):
+                done.append(aswritten_text(unit, model, ext.decl.name))
+                continue
+            if isinstance(ext, c_ast.Typedef) and ext.name in (unit.raw or {}):
+                done.append(unit.raw[ext.name])
+                continue
             decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
             ent = None
             if isinstance(decl, c_ast.Decl) and decl.name:
@@ -214,4 +252,31 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None, fixed=No
                 else:
                     run.append(node)
     rw._each('trailer')
+    if 'indirect' in enabled:
+        as_written_slots(ctx)
     return render_program(unit, ctx, chunks, out_name), model
+
+
+
+def degrading(pre, attempt):
+    """ATTEMPT(degrade) until no pass refuses a function body: a function
+    that a pass cannot rewrite is compiled as written (frontend.aswritten);
+    DEGRADE lists (span, error) of those so far.  Returns ATTEMPT's result."""
+    degrade, spans = [], None
+    while True:
+        try:
+            return attempt(degrade)
+        except DsuError as e:
+            spans = spans or function_spans(pre)
+            span = locate(spans, pre, e)
+            if span is None or span in [s for s, _ in degrade]:
+                raise
+            degrade.append((span, e))
+
+
+def transform_pre(pre, tu_path, out_name, enabled=None, layouts=None, fixed=None):
+    """Parse and transform the preprocessed unit PRE: (unit, text, model)."""
+    def attempt(degrade):
+        unit = parse_text(pre, degrade)
+        return (unit,) + transform_unit(unit, tu_path, out_name, enabled, layouts, fixed)
+    return degrading(pre, attempt)

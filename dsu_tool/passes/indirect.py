@@ -20,6 +20,10 @@ An inline definition that gives the unit no external definition (C99
 ordinary build emits no symbol for it; calls to it stay direct, and the
 unit that holds the external definition gives the function its slot.
 
+A function compiled as written (frontend.aswritten) keeps its own
+symbol and is called directly; passes.aswritten gives it the table
+entry through which patch code calls it.
+
 Calls are redirected only after the function has been declared in the
 unit, so the slot's declaration can follow the user's own (its type may
 use types declared just before).
@@ -44,7 +48,7 @@ ENTRY = '__dsu_entry_%s'
 
 def _patchable(ent):
     return (ent is not None and ent.kind == FUNC and ent.defined and not ent.unreachable
-            and not ent.inline_only)
+            and not ent.inline_only and not ent.as_written)
 
 
 class Indirect:

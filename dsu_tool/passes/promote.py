@@ -4,7 +4,12 @@ File-static functions and variables, and function-local statics, become
 external names mangled with the source path (model.tu), so that a patch
 can bind to them, two files may both define `static int valid(...)`, and
 a static local keeps its value when its function is replaced.  Every
-variable the unit defines is listed in the program's table (dsu_syms).
+variable the unit defines is listed in the program's table (dsu_syms),
+except a global register variable, which has no address.
+
+A function compiled as written (frontend.aswritten) keeps its name and
+its storage class, in its own text and in its declarations: its text is
+the user's, and it is never replaced.
 """
 
 import copy
@@ -25,18 +30,18 @@ class Promote:
 
     def toplevel(self, ext, ent):
         decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
-        if ent is not None and ent.static:
+        if ent is not None and ent.static and not ent.as_written:
             rename_decl(decl, ent.link)
             drop_storage(decl, 'static')
 
     def reference(self, ent, node, call):
-        if ent.link != ent.name:
+        if ent.link != ent.name and not ent.as_written:
             return c_ast.ID(ent.link, node.coord)
         return None
 
     def block_extern(self, decl):
         ent = self.ctx.model.entities.get(decl.name)
-        if ent is not None and ent.link != decl.name:
+        if ent is not None and ent.link != decl.name and not ent.as_written:
             rename_decl(decl, ent.link)
 
     def local_static(self, rewriter, decl):
@@ -68,6 +73,6 @@ class Promote:
     def trailer(self):
         model = self.ctx.model
         for ent in model.variables() + model.locals:
-            if ent.thread_local:
+            if ent.thread_local or 'register' in (ent.decl.storage or []):
                 continue   # no link-time address; a patch cannot bind to it
             self.ctx.registry.append(var_sym(ent, ent.link))

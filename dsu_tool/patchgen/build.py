@@ -121,7 +121,7 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     progress('checking the uses of changed types')
-    check_type_uses(plan, lambda u: parse_recorded(u.manifest, u.i_path))
+    check_type_uses(plan, lambda u: parse_recorded(u.manifest, u.i_path, u.degrade))
     objects, counts = [], []
     units = [u for u in plan.b.units
              if plan.patch_functions(u) or plan.patch_variables(u)]

@@ -295,8 +295,51 @@ def compare(a, b, hooks=frozenset(), full=False):
     plan.new_types = [d for key, (d, _) in b.structs.items() if key not in a.structs]
     _rebind(plan, changed_identity)
     _direct_callers(plan, pairs)
+    _check_as_written(plan)
     _check_types(a, b)
+    _check_raw(a, b)
     return plan
+
+
+def _check_raw(a, b):
+    """Top-level asm statements, and declarations the parser cannot take,
+    are kept as written: a patch cannot change what they define."""
+    old = {u.tu: [text for text, _, _ in u.raw] for u in a.units}
+    for u in b.units:
+        before = old.get(u.tu, [])
+        for k, (text, coord, kind) in enumerate(u.raw):
+            if text not in before:
+                raise DsuError('a top-level %s kept as written changed (or is new): a '
+                               'patch cannot change one; a change to it takes a restart'
+                               % kind, coord.file, coord.line)
+
+
+def _check_as_written(plan):
+    """A function compiled as written (frontend.aswritten) has no slot of
+    its own and no AST the patch could be made from: a patch that would
+    replace it, or give it its body, is refused with the reason.  One
+    whose text differs only in an expanded __LINE__, or that a full
+    replacement would replace, is left as it runs (noted)."""
+    for link, c in sorted(plan.functions.items()):
+        for version, ent in ((plan.b, c.ent), (plan.a, c.old)):
+            if ent is None or not ent.as_written:
+                continue
+            if c.note == FULL_NOTE or c.kind == CHANGED and c.note.startswith('only an'):
+                plan.notes.append('%s (%s:%d) is compiled as written: the patch leaves it '
+                                  'as it runs (%s)' % (ent.name, ent.file, ent.line, c.note))
+                del plan.functions[link]
+                break
+            unit = version.unit_of[ent.link]
+            rec = unit.as_written.get(ent.name)
+            where = ' (%s:%s)' % (rec.file, rec.line) if rec else ''
+            why = ' (the patch would %s it%s)' % (
+                {NEW: 'add', REBOUND: 'recompile'}.get(c.kind, 'replace'),
+                ': ' + c.note if c.note else '') if c.kind != CHANGED else ''
+            raise DsuError("'%s' cannot be replaced by a patch%s: %s compiled as written, "
+                           "because %s%s; a change to it takes a restart"
+                           % (ent.name, why, 'the running version has it'
+                              if version is plan.a else 'it is', ent.as_written, where),
+                           ent.file, ent.line)
 
 
 def compare_types(a, b, plan):

@@ -17,6 +17,7 @@ then on, so later patches can change them too.
 import copy
 import json
 import os
+import re
 
 from pycparser import c_ast
 
@@ -34,11 +35,12 @@ from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
 from ..passes.common import c_string, declaration, pointer_to, rename_decl
+from ..passes.aswritten import keep_fixed, mark_entities
 from ..passes.braces import restore_braces
 from ..passes.driver import decls_of
 from ..passes.wrap import (make_writable, size_entry, stamp_tags, type_entry, wrap_struct,
                            wrapped_in)
-from ..frontend.errors import error_at
+from ..frontend.errors import DsuError, error_at
 from .diff import CHANGED, REBOUND, RENAMED
 from .initialise import Fills, constant_shape, drop_object_const, names_running_program
 from .transform import Transformers
@@ -174,7 +176,7 @@ class UnitEmitter:
 
     def __init__(self, plan, unit):
         self.plan, self.unit = plan, unit
-        self.parsed = parse_recorded(unit.manifest, unit.i_path)
+        self.parsed = parse_recorded(unit.manifest, unit.i_path, unit.degrade)
         decls, params, depths = decls_of(self.parsed.ast, self.parsed)
         self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params, depths),
                          asm=self.parsed.asm)
@@ -187,6 +189,10 @@ class UnitEmitter:
         self.fills = Fills(self.cgen)
         self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs,
                                    fixed_of(unit.manifest))
+        # as the program does: the structs its as-written code uses stay unwrapped
+        self.model.structs = self.structs
+        mark_entities(self.parsed, self.model)
+        keep_fixed(self.parsed, self.model)
         if 'wrap' in unit.manifest.get('passes', ['wrap']):
             keep_observed_uses(self.parsed, self.structs, self.model.typedefs)
         self.wrapped = {}          # id(struct node) -> StructDef, for wrapped ones
@@ -405,6 +411,7 @@ class UnitEmitter:
 
     def emit(self):
         changes = {c.link: c for c in self.plan.patch_functions(self.unit)}
+        self._no_raw_names(changes)
         new_vars = {c.link for c in self.plan.patch_variables(self.unit)}
         chunks = []
         for ext in self.parsed.ast.ext:
@@ -417,6 +424,9 @@ class UnitEmitter:
             if isinstance(ext, c_ast.FuncDef):
                 ent = self.model.entities.get(ext.decl.name)
                 if ent is not None and ent.inline_only and self.plan.b.entity(ent.link) is None:
+                    if ent.as_written:
+                        self._no_copy_of(ent, changes)
+                        continue
                     ext = self._local_inline(ext)
                     chunks += self.before
                     chunks.append(self.cgen.toplevel(ext))
@@ -454,6 +464,30 @@ class UnitEmitter:
         for link in self.defined_vars:
             self.defs.append(var_sym(self.plan.b.entity(link), PVAR % link))
         return self._render(chunks)
+
+    def _no_raw_names(self, changes):
+        """A declaration kept as written declares names the program's table
+        does not hold: patch code that uses one is refused."""
+        raw = {n: r for r in self.parsed.raw_declarations or [] for n in r.declares}
+        for link, c in sorted(changes.items()):
+            for name in set(re.findall(r'[A-Za-z_]\w*', self.unit.body(c.ent))) & set(raw):
+                r = raw[name]
+                raise DsuError("the patch's code of '%s' uses '%s', declared by a "
+                               "declaration kept as written, because %s (%s:%s): a patch "
+                               "cannot bind to it" % (c.ent.name, name, r.reason, r.file,
+                                                      r.line), c.ent.file, c.ent.line)
+
+    def _no_copy_of(self, ent, changes):
+        """An inline definition compiled as written has no AST a copy could
+        be made from: patch code that calls it is refused."""
+        users = sorted(c.ent.name for c in changes.values() if ent.link in c.ent.refs)
+        if users:
+            rec = self.parsed.as_written.get(ent.name)
+            raise DsuError("the patch's code of %s calls '%s', an inline definition "
+                           "compiled as written, because %s%s: a patch cannot have a "
+                           "copy of it" % (', '.join("'%s'" % u for u in users), ent.name,
+                                           ent.as_written, ' (%s:%s)' % (rec.file, rec.line)
+                                           if rec else ''), ent.file, ent.line)
 
     def _local_inline(self, funcdef):
         """An inline definition whose function has no external definition

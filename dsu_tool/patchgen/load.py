@@ -10,18 +10,23 @@ from ..frontend.preprocess import split
 from ..model.structs import fixed_of
 from ..model.tu import FUNC
 from ..passes import run_pre_passes
-from ..passes.driver import transform_unit
+from ..passes.driver import degrading, transform_unit
 from ..versions.record import Version
 
 _PLAIN = CGen(lines=False)
 
 
-def parse_recorded(manifest, i_path):
+def read_recorded(manifest, i_path):
     with open(i_path, encoding='latin-1') as f:
         text = f.read()
-    pre = split(text, manifest['source'], manifest['root'], manifest['cwd'],
-                prelude=manifest.get('prelude'))
-    return run_pre_passes(parse_text(pre), manifest.get('passes'))
+    return split(text, manifest['source'], manifest['root'], manifest['cwd'],
+                 prelude=manifest.get('prelude'))
+
+
+def parse_recorded(manifest, i_path, degrade=(), pre=None):
+    """DEGRADE: the functions a pass could not rewrite (passes.driver.degrading)."""
+    pre = pre or read_recorded(manifest, i_path)
+    return run_pre_passes(parse_text(pre, degrade), manifest.get('passes'))
 
 
 def type_key(node):
@@ -80,16 +85,29 @@ class UnitVersion:
         self.manifest = manifest
         self.i_path = i_path
         self.tu = manifest['tu']
-        unit = parse_recorded(manifest, i_path)
+        pre = read_recorded(manifest, i_path)
+        self.degrade = degrading(pre, lambda degrade: self._read(pre, degrade))
+
+    def _read(self, pre, degrade):
+        manifest = self.manifest
+        unit = parse_recorded(manifest, self.i_path, degrade, pre)
         plain = CGen(lines=False, asm=unit.asm)     # bodies may hold asm statements
         self.bodies = {}          # source name -> regenerated text
         self.types = {}           # type key -> (text, coord)
         self.enums = {}           # enumerator -> value text
+        self.as_written = unit.as_written or {}
+        self.raw = []             # kept as written: (text, coord, kind)
         for ext in unit.ast.ext:
             if not unit.is_project(ext):
                 continue
+            if isinstance(ext, c_ast.Typedef) and ext.name in (unit.raw or {}):
+                text = ''.join(l for l in unit.raw[ext.name].splitlines(True)
+                               if not l.startswith('#line'))
+                self.raw.append((' '.join(text.split()), ext.coord, unit.raw_kinds[ext.name]))
+                continue
             if isinstance(ext, c_ast.FuncDef):
-                self.bodies[ext.decl.name] = plain.visit(ext)
+                rec = self.as_written.get(ext.decl.name)
+                self.bodies[ext.decl.name] = rec.text if rec else plain.visit(ext)
             key = type_key(ext)
             if key:
                 self.types[key] = (plain.visit(_struct_by_tag(ext)), ext.coord)
@@ -101,11 +119,16 @@ class UnitVersion:
                                        manifest.get('passes'), fixed=fixed_of(manifest))
         self.sizes = {s['key']: {'size': s['size'], 'tag_offset': s['tag_offset']}
                       for s in manifest.get('structs', []) if s.get('wrapped') and 'size' in s}
+        return list(degrade)
 
     def functions(self):
         # unreachable statics have no slot in the program: for a patch they
-        # do not exist (a version that uses one gets it as a new function)
-        return {e.link: e for e in self.model.patchable_functions()}
+        # do not exist (a version that uses one gets it as a new function).
+        # Functions compiled as written are there to be called; a patch
+        # that would replace one is refused (patchgen.diff)
+        return {e.link: e for e in self.model.patchable_functions()
+                + [e for e in self.model.as_written_functions()
+                   if not e.unreachable and not e.inline_only]}
 
     def variables(self):
         return {e.link: e for e in self.model.variables() + self.model.locals}

@@ -13,11 +13,17 @@ programs that abort on failure and exit 0 on success), and for each one:
 Each program lands in one category:
 
   passes both      both builds run, with the same exit status and output
+                   (detail: the functions compiled as written, if any)
   refused          the pass stopped with a diagnostic naming file:line
   excluded         the ordinary build fails or does not pass by itself
   BROKEN OUTPUT    the pass produced C that gcc rejects (a bug, not silent)
   MISCOMPILED      the dsu build runs but fails or behaves differently
   CRASHED          the pass raised a Python exception (a bug)
+
+A program that passes with functions compiled as written (the pass
+could not rewrite them: frontend.aswritten) says which in its detail
+("as written: f (reason at file:line); ..."); the table counts them on a
+line of their own, within "passes both".
 
 It prints the counts as a table, writes per-program results as JSON, and
 exits 1 if anything was MISCOMPILED or CRASHED.  --sample N takes a fixed,
@@ -167,7 +173,7 @@ def check(args):
         cwd = os.getcwd()
         os.chdir(work)
         try:
-            generated, _ = run_pass(cmd, work)
+            generated, manifest = run_pass(cmd, work)
         except DsuError as e:
             located = bool(_LOCATED.match(str(e)))
             return name, 'refused', str(e).split('\n')[0] + ('' if located else ' [no line]')
@@ -188,7 +194,10 @@ def check(args):
         if got != expected:
             return name, 'MISCOMPILED', 'exit %s (expected %s)%s' % (
                 got[0], expected[0], ', other output' if got[1] != expected[1] else '')
-        return name, 'passes both', ''
+        return name, 'passes both', '; '.join(
+            '%s (%s at %s:%s)' % (r['name'], r['reason'], r['file'], r['line'])
+            for r in manifest.get('as_written', ()))
+
     except subprocess.TimeoutExpired:
         return name, 'excluded', 'a build timed out'
     finally:
@@ -235,6 +244,8 @@ def main(argv=None):
     for _, cat, _ in results:
         counts[cat] += 1
     considered = len(results) - counts['excluded']
+    # passing programs with functions compiled as written
+    as_written = [n for n, cat, d in results if cat == 'passes both' and d]
     gcc = _run(['gcc', '-dumpfullversion']).stdout.strip()
     print('gcc.c-torture/execute, %d programs%s, gcc %s, %s, %.0f s' % (
         len(results), ' (sample)' if opts.sample else '', gcc,
@@ -245,8 +256,13 @@ def main(argv=None):
         share = '' if c == 'excluded' or not considered else '%5.1f%%' % (
             100.0 * counts[c] / considered)
         print('| %-14s | %5d | %6s |' % (c, counts[c], share))
+        if c == 'passes both':
+            n = len(as_written)
+            print('| %-14s | %5d | %6s |' % ('- as written', n, '%5.1f%%' % (
+                100.0 * n / considered) if considered else ''))
     with open(opts.out, 'w') as f:
         json.dump({'gcc': gcc, 'date': time.strftime('%Y-%m-%d'), 'counts': counts,
+                   'as_written': len(as_written),
                    'programs': {n: {'category': c, 'detail': d} for n, c, d in results}},
                   f, indent=1, sort_keys=True)
     bad = [(n, c, d) for n, c, d in results if c in ('MISCOMPILED', 'CRASHED')]
