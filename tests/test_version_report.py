@@ -95,3 +95,24 @@ def test_silent_build_prints_no_summary(tmp_path):
     p.write('lib.c', LIB)
     out = scons(p.root, '-s', 'dsu=1', 'version=v1').stdout
     assert 'see `dsu report' not in out
+
+
+def test_patch_says_when_a_changed_function_runs_at_every_update_point(tmp_path):
+    """main and the function holding the main loop are running at every
+    update point: a change to them cannot reach the running call, and
+    scons patch says so plainly instead of listing it as if it would."""
+    p = Project(tmp_path / 'p')
+    driver = p.read('driver.c')
+    p.write('lib.c', LIB)
+    scons(p.root, 'dsu=1', 'version=v1')
+    p.write('driver.c', driver.replace('printf("ready\\n");', 'printf("ready v2\\n");'))
+    p.write('lib.c', LIB.replace('c->served++;\n    DSU_update();',
+                                 'c->served += 2;\n    DSU_update();'))
+    scons(p.root, 'dsu=1', 'version=v2')
+    out = p.patch('v1', 'v2').stdout
+    assert re.search(r'^  changed function   main \(driver\.c:11\)', out, re.M), out
+    assert re.search(r'^  note: main \(driver\.c:11\) is running at every update point of '
+                     r'v1, so the running call keeps its old code and main is never called '
+                     r'again', out, re.M), out
+    # wait_here holds an update point of its own, but not every one: no note
+    assert 'note: wait_here' not in out

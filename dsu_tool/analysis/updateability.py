@@ -70,10 +70,47 @@ def update_points(unit_facts):
                 uses.append({'type': key, 'function': functions[g]['name'],
                              'file': functions[g]['file'], 'line': lines[0]})
         restricted = sorted({u['type'] for u in uses})
+        stack = certain_stack(link, callers, taken)
         for file, line in f['points']:
             points.append({'file': file, 'line': line, 'function': f['name'],
-                           'restricted': restricted, 'uses': uses})
+                           'restricted': restricted, 'uses': uses,
+                           'stack': [{'link': g, 'function': functions[g]['name']}
+                                     for g in stack]})
     return points
+
+
+def certain_stack(link, callers, taken):
+    """The functions certainly running when the function LINK is: LINK,
+    its caller if it has exactly one (and its address is not taken), that
+    one's, and so on (innermost first)."""
+    chain = [link]
+    while True:
+        g = chain[-1]
+        up = callers.get(g, set())
+        if g in taken or len(up) != 1:
+            return chain
+        (caller,) = up
+        if caller in chain:
+            return chain
+        chain.append(caller)
+
+
+def never_current(points, links):
+    """Of the functions LINKS, those running at every update point of
+    POINTS (each on the certain stack of every point): a patch that
+    changes one cannot change the call that is running, so its new code
+    runs only when it is called again.  {link: the chain of the first
+    point from the outermost function down to it, as function names}."""
+    if not points or any('stack' not in p for p in points):
+        return {}
+    common = set.intersection(*(set(f['link'] for f in p['stack']) for p in points))
+    out = {}
+    for link in links:
+        if link in common:
+            outer = [f for f in reversed(points[0]['stack'])]
+            names = [f['function'] for f in outer]
+            out[link] = names[:[f['link'] for f in outer].index(link) + 1]
+    return out
 
 
 def blocking(points, types):

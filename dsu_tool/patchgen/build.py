@@ -9,9 +9,9 @@ import subprocess
 
 from ..frontend.errors import DsuError
 from ..elf import elf_section, unsigned_longs
-from ..analysis.updateability import blocking
+from ..analysis.updateability import blocking, never_current
 from .check import check_type_uses
-from .diff import FILLED_FROM_OLD, compare
+from .diff import CHANGED, FILLED_FROM_OLD, SIGNATURE, compare
 from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
@@ -99,6 +99,25 @@ def plan_patch(root, program, frm, to, progress=no_progress, full=False):
     return compare(a, b, developer_hooks(root, program, frm, to), full)
 
 
+def _note_running_forever(plan):
+    """Say so when a changed function is running at every update point
+    (main, and the function that holds the main loop): the call that is
+    running keeps its old code, and the new code runs only if the
+    function is called again, which for main never happens."""
+    old_links = {(c.old.link if c.old is not None else c.link): c
+                 for c in plan.functions.values() if c.kind in (CHANGED, SIGNATURE)}
+    for link, chain in sorted(never_current(plan.a.points, old_links).items()):
+        c = old_links[link]
+        again = 'main is never called again' if c.ent.name == 'main' else \
+            'only a later call of %s runs the new code' % c.ent.name
+        plan.notes.append(
+            '%s (%s:%d) is running at every update point of %s%s, so the running '
+            'call keeps its old code and %s; move the changed code into a function '
+            'called from the loop, or into the loop body' % (
+                c.ent.name, c.ent.file, c.ent.line, plan.a.name,
+                ' (called as %s)' % ' -> '.join(chain) if len(chain) > 1 else '', again))
+
+
 def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
                 full=False):
     """Generate and compile the patch; return its summary.  FORCE builds a
@@ -116,6 +135,7 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
                        'this code is active (a loop head whose body uses the types is '
                        'fine: the body is extracted into its own function)'
                        % (frm, '\n  '.join(blocked)))
+    _note_running_forever(plan)
     summary = plan.summary()
     work = os.path.join(root, PATCH_DIR, program, '%s-to-%s' % (frm, to))
     shutil.rmtree(work, ignore_errors=True)

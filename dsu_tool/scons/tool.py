@@ -339,7 +339,9 @@ def _build_patch_action(target, source, env):
         raise SCons.Errors.UserError(str(e))
     finally:
         progress.close()
-    print(summary)
+    # one write: with -j, other actions print from other threads meanwhile
+    sys.stdout.write(summary + '\n')
+    sys.stdout.flush()
     return 0
 
 
