@@ -68,6 +68,7 @@
 #include "runtime_state.h"
 #include "rt_sha256.c"
 #include "rt_points.c"
+#include "rt_threads.c"
 #include "rt_update.c"
 #include "rt_json.c"
 #include "rt_load.c"

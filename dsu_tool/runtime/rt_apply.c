@@ -220,6 +220,17 @@ static int check_points(struct jbuf *out, const struct dsu_patch *p)
     return fail(out, "rejected", "%s", why);
 }
 
+/* Refuses at once an update of a process with several threads that may
+ * run program code (see rt_threads.c); the update point checks again. */
+static int check_threads(struct jbuf *out)
+{
+    char why[sizeof req.why];
+    struct sbuf b = {why, sizeof why, 0};
+    why[0] = '\0';
+    int n = program_threads(&b);
+    return n < 0 || n > 1 ? fail(out, "rejected", "%s", why) : 0;
+}
+
 /* ---- APPLY, in named steps ------------------------------------------ */
 
 /* Frees what the job holds that the running program does not own. */
@@ -391,6 +402,8 @@ static int apply_check(struct jbuf *out)
     }
     if (check_points(out, p) < 0)
         return -1;
+    if (check_threads(out) < 0)
+        return -1;
     if (p->npoints && !(job.newpoints = ptable_merge(points, p->points, p->npoints)))
         return fail(out, "rejected", "out of memory");
     return 0;
@@ -494,7 +507,9 @@ static int apply_outcome(struct jbuf *out, int gone)
 
     const struct dsu_patch *p = job.p;
     long long timeout_ms = job.timeout_ms;
-    if (state == FAILED) {
+    if (state == REFUSED) {
+        fail(out, "rejected", "%s", why);
+    } else if (state == FAILED) {
         const char *name = p->states[req.failed_state].name;
         fail(out, "rejected", "state transformer for %s failed (returned %d); the update was "
              "rolled back", name ? name : "(null)", req.failed_ret);

@@ -540,6 +540,7 @@ static int channel_step(int wait_ms)
 static void *control_main(void *arg)
 {
     (void)arg;
+    __atomic_store_n(&control_tid, current_tid(), __ATOMIC_RELEASE);
     for (;;)
         if (channel_step(-1) < 0)
             sleep(1);
@@ -623,6 +624,7 @@ static void fork_child(void)
         __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
     }
     memset(&job, 0, sizeof job); /* the parent's: not freed here */
+    control_tid = 0; /* the parent's; the child's own sets it anew */
     if (listener_alive())
         close(lfd); /* the parent's socket */
     lfd = -1;

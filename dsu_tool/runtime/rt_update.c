@@ -38,6 +38,17 @@ static void take_request(const char *file, int line)
             return;
         }
     }
+    /* Another thread may have started since the request came: then the
+     * patch is refused here, before anything changed. */
+    struct sbuf why = {req.why, sizeof req.why, 0};
+    req.why[0] = '\0';
+    int n = program_threads(&why);
+    if (n < 0 || n > 1) {
+        req.state = REFUSED;
+        __atomic_store_n(&dsu__pending, poll_mode, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&lock);
+        return;
+    }
     req.state = TAKEN;
     /* cleared before the state transformers run: one that reaches
      * DSU_update() must not re-enter */

@@ -30,7 +30,9 @@
  *     polling mode, every 20 ms, poll and fstat (newfstatat);
  *   - serving a request: poll, accept4, getsockopt, recvmsg, sendto,
  *     close, fstat/newfstatat, openat/read/close of /proc/<pid>/status,
- *     getresuid, getresgid, prctl(PR_GET_DUMPABLE);
+ *     getresuid, getresgid, prctl(PR_GET_DUMPABLE); openat/getdents64/
+ *     close of /proc/self/task (also at the update point that takes it),
+ *     and openat/read/close of its threads' comm to name them;
  *   - applying a patch: pread64, memfd_create, write, fcntl, and what
  *     dlopen needs (openat of /proc/self/fd/N, read, mmap, mprotect,
  *     munmap, close), brk/mmap for memory;
@@ -39,6 +41,13 @@
  *     its own directory, kill(pid, 0), getpid, geteuid.
  * A call a sandbox refuses with an error (SECCOMP_RET_ERRNO) makes the
  * request fail with that error in the answer.
+ *
+ * Threads.  A patch is installed by one thread at its update point; any
+ * other thread would go on running old code on objects that new code
+ * converts.  So an update of a process in which more than one thread may
+ * run program code (every thread the kernel lists for it, however it was
+ * started, except the runtime's control thread) is refused with their
+ * ids and names, when the request arrives and again at the update point.
  */
 #ifndef DSU_H
 #define DSU_H
