@@ -10,6 +10,7 @@ write the old offsets into objects new code has converted.
 import json
 import os
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -120,3 +121,41 @@ def test_thread_started_after_the_request_refuses_it_at_the_update_point(acct):
         assert 'runs 2 threads that may run program code' in json.loads(r.stdout)['reason']
         assert p.ask('version') == 'v1'
         assert total(p)[0] == 0
+
+
+# ---- lazy conversion with threads -----------------------------------------
+
+RUNTIME = os.path.join(ROOT, 'dsu_tool', 'runtime')
+
+
+def _convert_race(tmp_path, flags):
+    from dsu_tool.patchgen.emit import CHECK
+    with open(tmp_path / 'check.h', 'w') as f:
+        f.write(CHECK % dict(macro='CHECK_OBJ', cell='obj_cell', tag='tag', value=0xcccccccc))
+    exe = tmp_path / 'convert_race'
+    subprocess.run(['gcc', '-O2', '-Wall', '-Wextra', '-Werror', *flags, '-I', str(tmp_path),
+                    '-I', os.path.join(RUNTIME, 'include'), '-I', RUNTIME,
+                    os.path.join(CASES, 'convert_race.c'), '-o', str(exe), '-pthread', '-ldl'],
+                   check=True)
+    env = dict(os.environ, TSAN_OPTIONS='halt_on_error=1 exitcode=66')
+    return subprocess.run([str(exe)], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_threads_converting_the_same_objects_convert_each_once(tmp_path):
+    r = _convert_race(tmp_path, [])
+    assert (r.returncode, r.stdout) == (0, 'ok\n'), r.stdout + r.stderr
+
+
+def _tsan_works(tmp_path):
+    src = tmp_path / 'probe.c'
+    src.write_text('int main(void) { return 0; }\n')
+    p = subprocess.run(['gcc', '-fsanitize=thread', str(src), '-o', str(tmp_path / 'probe')],
+                       capture_output=True)
+    return p.returncode == 0 and subprocess.run([str(tmp_path / 'probe')]).returncode == 0
+
+
+def test_conversion_has_no_data_race_under_thread_sanitizer(tmp_path):
+    if not _tsan_works(tmp_path):
+        pytest.skip('gcc here cannot build with -fsanitize=thread')
+    r = _convert_race(tmp_path, ['-fsanitize=thread', '-g'])
+    assert (r.returncode, r.stdout) == (0, 'ok\n'), r.stdout + r.stderr[-4000:]

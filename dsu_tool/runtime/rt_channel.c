@@ -605,13 +605,25 @@ static void start_channel(void)
 }
 
 /* Holding the lock across fork() gives the child a consistent registry;
- * state transformers never run under it, so one may fork. */
-static void fork_prepare(void) { pthread_mutex_lock(&lock); }
-static void fork_parent(void) { pthread_mutex_unlock(&lock); }
+ * state transformers never run under it, so one may fork.  The conversion
+ * lock too, so that no object is half converted in the child (it is
+ * taken first: a transformer that forks already holds it). */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&convert_lock);
+    pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&convert_lock);
+}
 
 static void fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    convert_lock_init();
     pthread_mutex_init(&chan_lock, NULL);
     /* A request in flight belongs to the parent's channel, unless this
      * child was forked by a state transformer of it: it goes on. */

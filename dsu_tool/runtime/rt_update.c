@@ -132,10 +132,32 @@ const char *dsu_version(void)
 
 /* ---- lazy conversion of wrapped objects ------------------------------- */
 
+/* Conversions hold one lock: two threads that reach the same old object
+ * convert it once, the second waiting for the first and then finding it
+ * converted.  The tag is stored (release) only once a step's transformer
+ * has written the object, and the inline check of new code loads it
+ * (acquire): code that finds the tag it wants sees the converted fields,
+ * and code that does not comes here and waits for the lock.  One lock
+ * rather than one per object: a transformer may convert objects nested in
+ * its own (hence recursive), and locks per object could then be taken in
+ * opposite orders by two threads.  Each object takes it once per update
+ * that changes its type; code that finds its objects converted never
+ * does (see the steady-state cost in the README). */
+static pthread_mutex_t convert_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static void convert_lock_init(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&convert_lock, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
 /* Called by new code only after its inline check (type changed, tag not
- * TARGET) failed, on the program's thread.  Programs are single-threaded
- * for now, and the chain is changed only at an update point on that same
- * thread, so the chain is read without locking.
+ * TARGET) failed.  The chain is changed only by an update, installed
+ * while no other thread runs program code (see rt_threads.c), so it is
+ * read without locking.
  *
  * A transformer that fails leaves the object half converted, with running
  * code about to use it in the new layout; there is no earlier state to go
@@ -145,9 +167,14 @@ void dsu__convert(struct dsu_type_state *type, void *obj, unsigned target)
 {
     const struct type *t = (const struct type *)type;
     unsigned *tagp = (unsigned *)((char *)obj + t->prog->tag_offset);
-    unsigned tag = *tagp;
-    if (tag == target)
+    if (__atomic_load_n(tagp, __ATOMIC_ACQUIRE) == target)
         return;
+    pthread_mutex_lock(&convert_lock);
+    unsigned tag = __atomic_load_n(tagp, __ATOMIC_RELAXED);
+    if (tag == target) { /* another thread converted it meanwhile */
+        pthread_mutex_unlock(&convert_lock);
+        return;
+    }
     const struct step *start = NULL, *s;
     int known = tag == t->prog->tag;
     for (s = t->steps; s; s = s->next) {
@@ -186,8 +213,9 @@ void dsu__convert(struct dsu_type_state *type, void *obj, unsigned target)
                     s->patch->from_version, s->patch->to_version, r);
             abort();
         }
-        *tagp = s->to_tag;
+        __atomic_store_n(tagp, s->to_tag, __ATOMIC_RELEASE);
         if (s->to_tag == target)
-            return;
+            break;
     }
+    pthread_mutex_unlock(&convert_lock);
 }
