@@ -11,11 +11,12 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import ROOT, Program, copy_tree, dsu, scons
+from conftest import ROOT, Program, copy_tree, dsu, scons, tool_env
 from dsu_tool.adopt import init
 
 CASES = os.path.join(ROOT, 'tests', 'threads')
@@ -23,7 +24,7 @@ CASES = os.path.join(ROOT, 'tests', 'threads')
 SCONSTRUCT = '''
 env = Environment(tools=['default', 'dsu'])
 env.Append(CFLAGS=['-O2', '-Wall', '-Werror', '-pthread'], LINKFLAGS=['-pthread'])
-env.Program('prog', ['main.c'])
+env.Program('prog', ['main.c', 'bank.c'])
 '''
 
 
@@ -50,6 +51,7 @@ def build_case(root, case, versions):
         shutil.copy(os.path.join(root, 'prog'), os.path.join(root, 'prog.' + v))
     for a, b in zip(versions, versions[1:]):
         scons(root, 'patch', 'from=' + a, 'to=' + b)
+        scons(root, 'patch', 'from=' + b, 'to=' + a)
     return Build(root)
 
 
@@ -76,18 +78,38 @@ def total(p):
     return int(words[1]), int(words[3])
 
 
+def apply_async(pid, patch, timeout):
+    return subprocess.Popen([sys.executable, '-m', 'dsu_tool', 'apply', str(pid), patch,
+                             '--timeout', str(timeout), '--json'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=tool_env())
+
+
+def finish(waiting):
+    out, err = waiting.communicate(timeout=60)
+    return waiting.returncode, json.loads(out), err
+
+
 def test_workers_that_take_no_part_refuse_the_update(acct):
     """The corruption scenario: two workers write struct acct while main
-    reaches DSU_update().  Refused with the reason, nothing changed, and
-    the program goes on computing correct totals."""
+    reaches DSU_update().  Refused with the reason once the request's time
+    is up, nothing changed; meanwhile main is not held at its update
+    point, and the program goes on computing correct totals."""
     with Started([acct.binary('v1'), '2']) as p:
         _, ops0 = total(p)
-        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '5', '--json')
-        assert r.returncode == 3, r.stdout + r.stderr
-        answer = json.loads(r.stdout)
+        waiting = apply_async(p.pid, acct.patch('v1', 'v2'), 3)
+        time.sleep(1)
+        for _ in range(5):       # main keeps answering while the request waits
+            t0 = time.monotonic()
+            assert total(p)[0] == 0
+            assert time.monotonic() - t0 < 0.5
+        code, answer, err = finish(waiting)
+        assert code == 3, (answer, err)
         assert answer['code'] == 'rejected'
-        assert 'runs 3 threads that may run program code' in answer['reason'], answer
-        assert 'nothing was changed' in answer['reason']
+        reason = answer['reason']
+        assert 'runs 3 threads that may run program code, and 2 of them' in reason, reason
+        assert 'never reached an update point or a quiescent region' in reason
+        assert 'nothing was changed' in reason
         assert p.ask('version') == 'v1'
         time.sleep(0.2)
         balance, ops = total(p)
@@ -110,17 +132,97 @@ def test_single_threaded_program_still_updates(acct):
         assert total(p) == (0, 12)
 
 
-def test_thread_started_after_the_request_refuses_it_at_the_update_point(acct):
+def test_thread_started_after_the_request_refuses_it(acct):
     """Single-threaded when the request arrives, two threads when the
-    update point is reached: refused there, before anything changed."""
+    update point is reached: the new one takes no part, so it is refused,
+    before anything changed."""
     with Started([acct.binary('v1'), '0']) as p:
         assert threads_of(p.pid) == 2          # main and the control thread
         assert p.ask('spawn-later') == 'ok'    # a worker starts in 2 s
-        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '10', '--json')
+        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '4', '--json')
         assert r.returncode == 3, r.stdout + r.stderr
-        assert 'runs 2 threads that may run program code' in json.loads(r.stdout)['reason']
+        reason = json.loads(r.stdout)['reason']
+        assert 'runs 2 threads that may run program code, and 1 of them' in reason, reason
         assert p.ask('version') == 'v1'
         assert total(p)[0] == 0
+
+
+# ---- threads that take part ------------------------------------------------
+
+
+def test_workers_at_their_own_update_points_are_updated_under_load(acct):
+    """Both workers move money non-stop and reach DSU_update() between
+    transfers: all three threads park, the patch goes in, the balances
+    are converted once and stay exact while the workers go on in v2."""
+    with Started([acct.binary('v1'), '2', 'join']) as p:
+        time.sleep(0.3)
+        _, ops0 = total(p)
+        assert ops0 > 0
+        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '10', '--json')
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert p.ask('version') == 'v2'
+        for _ in range(5):
+            time.sleep(0.1)
+            balance, ops = total(p)
+            assert balance == 0 and ops > ops0, (balance, ops, ops0)
+            ops0 = ops
+
+
+def test_idle_workers_in_a_quiescent_region_do_not_hold_the_update(acct):
+    """Workers that wait for jobs (none come) in a quiescent region: the
+    patch goes in at main's update point, and the workers, woken
+    afterwards, run the new code."""
+    with Started([acct.binary('v1'), '3', 'idle']) as p:
+        for _ in range(4):
+            assert p.ask('job') == 'ok'
+        time.sleep(0.2)
+        assert total(p) == (0, 8)
+        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '10', '--json')
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert p.ask('version') == 'v2'
+        for _ in range(6):
+            assert p.ask('job') == 'ok'
+        time.sleep(0.3)
+        assert p.ask('jobs') == 'jobs 0'
+        assert total(p) == (0, 20)
+
+
+def test_thread_taking_part_that_does_not_arrive_times_out(acct):
+    """Every thread has taken part in an update (main at its update point,
+    the worker in its quiescent region); then main is kept away from its
+    update point (spawn-later) while a second patch waits: the request
+    times out, nothing changed, and the worker is not held."""
+    with Started([acct.binary('v1'), '1', 'idle']) as p:
+        assert p.ask('job') == 'ok'
+        time.sleep(0.2)
+        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '10')
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert p.ask('spawn-later') == 'ok'    # main away for 2 s, then a new worker
+        code, answer, err = finish(apply_async(p.pid, acct.patch('v2', 'v1'), 1))
+        assert code == 4, (answer, err)
+        assert answer['code'] == 'timeout'
+        assert 'did not come to an update point' in answer['reason'], answer
+        assert 'nothing was changed' in answer['reason'], answer
+        time.sleep(1.5)
+        assert p.ask('version') == 'v2'
+        assert p.ask('job') == 'ok'
+        time.sleep(0.2)
+        assert p.ask('jobs') == 'jobs 0'
+        assert total(p) == (0, 4)
+
+
+def test_threads_created_after_an_update_run_new_code_and_keep_thread_locals(acct):
+    with Started([acct.binary('v1'), '2', 'tls']) as p:
+        time.sleep(0.3)
+        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '10')
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert p.ask('spawn') == 'ok'          # a third worker, made by v2 code
+        time.sleep(0.3)
+        words = p.ask('tls').split()
+        assert words[:2] == ['tls', 'kept'] and int(words[2]) > 0, words
+        assert total(p)[0] == 0
+        st = json.loads(dsu('status', p.pid, '--json').stdout)
+        assert st['version'] == 'v2', st
 
 
 # ---- lazy conversion with threads -----------------------------------------

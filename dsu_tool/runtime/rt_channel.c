@@ -637,6 +637,7 @@ static void fork_child(void)
     }
     memset(&job, 0, sizeof job); /* the parent's: not freed here */
     control_tid = 0; /* the parent's; the child's own sets it anew */
+    threads_after_fork();
     if (listener_alive())
         close(lfd); /* the parent's socket */
     lfd = -1;

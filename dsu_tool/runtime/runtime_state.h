@@ -129,7 +129,7 @@ static struct loaded *loaded;
  * also orders the prepared data before the update point reads it.  The
  * lock is not held while state transformers run (TAKEN): fork() handlers
  * take it, and a transformer may fork. */
-enum { IDLE, PENDING, TAKEN, DONE, FAILED, REFUSED };
+enum { IDLE, PENDING, TAKEN, DONE, FAILED };
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { /* owner: lock */
     int state;
@@ -147,8 +147,10 @@ static struct { /* owner: lock */
     unsigned long deferred;   /* update points that could not take it */
     const char *why_file;     /* the point `why` describes */
     int why_line;
-    char why[512];            /* REFUSED: the reason; else the last
-                                 deferral's */
+    char why[512];            /* the last deferral's reason */
+    long long census_next;    /* when update points count threads again */
+    int outsiders;            /* threads taking no part, as last counted
+                                 (-1: they cannot be counted) */
 } req;
 
 /* The APPLY being prepared, or posted and awaiting its outcome (owner:
