@@ -212,6 +212,11 @@ def test_thread_taking_part_that_does_not_arrive_times_out(acct):
 
 
 def test_threads_created_after_an_update_run_new_code_and_keep_thread_locals(acct):
+    """Workers count their transfers in a __thread variable and in program
+    data: the counts still agree after the update (the thread-local values
+    were neither lost nor reset), also in a worker started by v2 code.
+    (A patch that changes a function using a __thread variable is refused
+    by `scons patch`, "not supported yet": v2 leaves the counting as is.)"""
     with Started([acct.binary('v1'), '2', 'tls']) as p:
         time.sleep(0.3)
         r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '10')
