@@ -24,7 +24,7 @@ CASES = os.path.join(ROOT, 'tests', 'threads')
 SCONSTRUCT = '''
 env = Environment(tools=['default', 'dsu'])
 env.Append(CFLAGS=['-O2', '-Wall', '-Werror', '-pthread'], LINKFLAGS=['-pthread'])
-env.Program('prog', ['main.c', 'bank.c'])
+env.Program('prog', Glob('*.c'))
 '''
 
 
@@ -266,3 +266,49 @@ def test_conversion_has_no_data_race_under_thread_sanitizer(tmp_path):
         pytest.skip('gcc here cannot build with -fsanitize=thread')
     r = _convert_race(tmp_path, ['-fsanitize=thread', '-g'])
     assert (r.returncode, r.stdout) == (0, 'ok\n'), r.stdout + r.stderr[-4000:]
+
+
+# ---- forking servers: dsu apply --tree ---------------------------------------
+
+
+@pytest.fixture(scope='module')
+def forker(tmp_path_factory):
+    return build_case(str(tmp_path_factory.mktemp('forker')), 'forker', ['v1', 'v2'])
+
+
+def version_of(pid):
+    return json.loads(dsu('status', pid, '--json').stdout)['version']
+
+
+def test_tree_updates_the_parent_and_every_live_child(forker):
+    with Started([forker.binary('v1'), '3']) as p:
+        kids = [int(k) for k in p.ask('children').split()]
+        assert len(kids) == 3
+        r = dsu('apply', p.pid, forker.patch('v1', 'v2'), '--tree', '--timeout', '10',
+                '--json')
+        assert r.returncode == 0, r.stdout + r.stderr
+        answer = json.loads(r.stdout)
+        assert answer['ok'] and answer['exit_code'] == 0
+        rows = {row['pid']: row for row in answer['processes']}
+        assert sorted(rows) == sorted([p.pid] + kids)
+        assert all(row['code'] == 'applied' and row['to'] == 'v2' for row in rows.values())
+        assert p.ask('version') == 'v2'
+        assert [version_of(k) for k in kids] == ['v2'] * 3
+        # a child forked after the update runs v2 from the start
+        late = int(p.ask('fork'))
+        assert version_of(late) == 'v2'
+
+
+def test_tree_reports_a_child_that_never_reaches_an_update_point(forker):
+    with Started([forker.binary('v1'), '2', 'stuck']) as p:
+        kids = [int(k) for k in p.ask('children').split()]
+        stuck = kids[-1]
+        r = dsu('apply', p.pid, forker.patch('v1', 'v2'), '--tree', '--timeout', '1',
+                '--json', timeout=30)
+        assert r.returncode == 4, r.stdout + r.stderr
+        rows = {row['pid']: row for row in json.loads(r.stdout)['processes']}
+        assert sorted(rows) == sorted([p.pid] + kids)
+        assert rows[stuck]['code'] == 'timeout'
+        assert all(rows[k]['code'] == 'applied' for k in [p.pid] + kids[:-1])
+        assert version_of(stuck) == 'v1' and version_of(kids[0]) == 'v2'
+        assert 'cannot apply' in r.stderr and str(stuck) in r.stderr
