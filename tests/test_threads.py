@@ -61,10 +61,9 @@ def acct(tmp_path_factory):
 
 
 class Started(Program):
-    def __init__(self, argv):          # Program, with arguments
-        import subprocess
+    def __init__(self, argv, env=None):          # Program, with arguments
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
+                                     text=True, bufsize=1, env=env)
         assert self.proc.stdout.readline().strip() == 'ready'
 
 
@@ -166,6 +165,21 @@ def test_workers_at_their_own_update_points_are_updated_under_load(acct):
             balance, ops = total(p)
             assert balance == 0 and ops > ops0, (balance, ops, ops0)
             ops0 = ops
+
+
+def test_threads_without_a_control_thread(acct):
+    """DSU_CONTROL=poll: the threads serve the channel at their update
+    points, parked ones too (they see the request through)."""
+    env = dict(os.environ, DSU_CONTROL='poll')
+    with Started([acct.binary('v1'), '2', 'join'], env=env) as p:
+        assert threads_of(p.pid) == 3          # main and two workers, no control thread
+        r = dsu('apply', p.pid, acct.patch('v1', 'v2'), '--timeout', '10')
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert p.ask('version') == 'v2'
+        assert total(p)[0] == 0
+        code, answer, err = finish(apply_async(p.pid, acct.patch('v2', 'v1'), 10))
+        assert code == 0, (answer, err)
+        assert p.ask('version') == 'v1'
 
 
 def test_idle_workers_in_a_quiescent_region_do_not_hold_the_update(acct):
