@@ -103,8 +103,13 @@ def _exit_for(answer):
     ),
     arg("--json", action="store_true", help="print the result as JSON (format 1, "
         "see the README)"),
+    arg("--tree", action="store_true", help="also every live descendant of PID running "
+        "the same program (a forking server's children), each at its own update point; "
+        "one result per process"),
 )
 def cmd_apply(args):
+    if args.tree:
+        return _apply_tree(args)
     start = time.monotonic()
     try:
         answer = request_apply(args.pid, args.patch, args.timeout)
@@ -134,6 +139,37 @@ def cmd_apply(args):
     if args.json:
         print(json.dumps(apply_result(answer, args.pid, args.patch, status, total_ms)))
     return status
+
+
+def _apply_tree(args):
+    from .tree import apply_tree
+
+    name = os.path.basename(args.patch)
+    rows, worst = [], EXIT_OK
+    for pid, answer, total_ms in apply_tree(args.pid, args.patch, args.timeout):
+        status = _exit_for(answer)
+        worst = max(worst, status)
+        if answer.get("current"):
+            line = "pid %d: already %s (forked after its parent's update)" % (
+                pid, answer.get("to"))
+        elif status == EXIT_OK:
+            line = "pid %d: applied %s: %s -> %s (pause %s, total %.1f ms)" % (
+                pid, name, answer.get("from"), answer.get("to"),
+                _fmt_us(answer.get("pause_ns", 0)), total_ms)
+        else:
+            line = None
+            _error("cannot apply %s to pid %d: %s"
+                   % (name, pid, answer.get("reason", answer.get("code"))))
+        if line and not args.json:
+            print(line)
+        row = apply_result(answer, pid, args.patch, status, total_ms)
+        row["current"] = bool(answer.get("current"))
+        rows.append(row)
+    if args.json:
+        print(json.dumps({"format": 1, "command": "apply", "tree": True,
+                          "ok": worst == EXIT_OK, "exit_code": worst, "pid": args.pid,
+                          "processes": rows}))
+    return worst
 
 
 @command(

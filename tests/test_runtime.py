@@ -240,7 +240,8 @@ def test_runtime_exports_only_its_interface(build):
     r = subprocess.run(["nm", "-g", "--defined-only", build.runtime],
                        capture_output=True, text=True, check=True)
     names = sorted(line.split()[-1] for line in r.stdout.splitlines())
-    assert names == ["dsu__convert", "dsu__pending", "dsu__update_point", "dsu_version"]
+    assert names == ["dsu__convert", "dsu__pending", "dsu__quiescent_begin",
+                     "dsu__quiescent_end", "dsu__update_point", "dsu_version"]
 
 
 def test_program_without_updateable_definitions(build):

@@ -618,7 +618,7 @@ RUNTIME_CALLS = ["poll", "ppoll", "accept4", "getsockopt", "recvmsg", "sendto", 
                  "getresgid", "prctl", "memfd_create", "write", "fcntl", "mmap",
                  "mprotect", "munmap", "brk", "futex", "getpid", "clock_gettime",
                  "socket", "bind", "listen", "connect", "mkdir", "unlink", "unlinkat",
-                 "getdents64", "kill", "geteuid"]
+                 "getdents64", "kill", "geteuid", "gettid"]
 PROGRAM_CALLS = ["read", "write", "poll", "exit_group", "rt_sigreturn", "newfstatat",
                  "fstat", "futex", "close", "openat", "lseek", "brk"]
 

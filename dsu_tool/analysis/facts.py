@@ -19,7 +19,9 @@ the passes rename anything), per function, by link name:
   external  whether it calls a function the program does not define
             (a library function may call back any function whose address
             was taken)
-  points    the update points (DSU_update() call sites) in it: [file, line]
+  points    the update points (DSU_update() call sites) in it, and the
+            starts of its quiescent regions (DSU_quiescent_begin()), where
+            a patch may be installed while a thread waits: [file, line]
 
 and, for the unit, the functions whose address is taken, and the static
 functions called directly from exactly one place and never taken
@@ -38,6 +40,33 @@ from ..model.typing import Typer
 from ..passes.binder import Rewriter
 
 UPDATE_POINT = 'dsu__update_point'
+QUIESCENT_POINT = 'dsu__quiescent_begin'
+
+# Library functions that never call a function of the program (they take
+# no function pointer and run no handler the program registered; not
+# stdio on a FILE, which may be a fopencookie stream of the program's
+# functions, nor qsort, pthread_once, atexit ... that take one): a call
+# to one does not make the caller a possible caller of every function
+# whose address is taken.  Without this, every function that locks a
+# mutex would count as below the update point of each thread's start
+# routine (whose address is always taken), and no type it uses could
+# change there.
+NO_CALLBACK = frozenset('''
+    pthread_mutex_lock pthread_mutex_unlock pthread_mutex_trylock
+    pthread_mutex_timedlock pthread_cond_wait pthread_cond_timedwait
+    pthread_cond_signal pthread_cond_broadcast pthread_rwlock_rdlock
+    pthread_rwlock_wrlock pthread_rwlock_unlock pthread_spin_lock
+    pthread_spin_unlock pthread_self pthread_equal pthread_getspecific
+    pthread_setspecific sem_wait sem_post sem_timedwait sem_trywait
+    malloc calloc realloc free strdup strndup
+    memcpy memmove memset memcmp memchr strlen strnlen strcmp strncmp strcpy
+    strncpy strcat strncat strchr strrchr strstr strspn strcspn
+    sprintf snprintf vsprintf vsnprintf sscanf vsscanf
+    atoi atol atoll strtol strtoul strtoll strtoull strtod
+    read write pread pwrite readv writev send recv sendto recvfrom sendmsg
+    recvmsg poll ppoll select epoll_wait accept accept4 connect close open
+    clock_gettime gettimeofday time nanosleep usleep sleep getpid
+'''.split())
 
 
 class FactsWalker(Rewriter):
@@ -82,7 +111,7 @@ class FactsWalker(Rewriter):
             return super().r_FuncCall(node)      # names members, calls nothing
         if isinstance(callee, c_ast.ID) and self.lookup(callee.name) is None:
             ent = self._function(callee.name)
-            if callee.name == UPDATE_POINT:
+            if callee.name in (UPDATE_POINT, QUIESCENT_POINT):
                 self._point(node)
             elif ent is not None:
                 if self.current is not None:
@@ -95,7 +124,8 @@ class FactsWalker(Rewriter):
             elif callee.name in self.typer.file_scope and self.current is not None:
                 ty = self.typer.resolve(self.typer.file_scope[callee.name])
                 if isinstance(ty, c_ast.FuncDecl):
-                    self.current['external'] = True
+                    if callee.name not in NO_CALLBACK:
+                        self.current['external'] = True
                 else:
                     self.current['indirect'] = True      # a global function pointer
         else:

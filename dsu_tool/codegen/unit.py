@@ -14,7 +14,8 @@ RUNTIME_INCLUDE = os.path.join(os.path.dirname(os.path.dirname(
 # code refers to these symbols of the runtime; no text relocations.
 RUNTIME_LINK_FLAGS = ['-ldl', '-pthread', '-Wl,-z,text'] + [
     '-Wl,--export-dynamic-symbol=' + name for name in (
-    'dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert')]
+    'dsu__pending', 'dsu__update_point', 'dsu_version', 'dsu__convert',
+    'dsu__quiescent_begin', 'dsu__quiescent_end')]
 
 _IDENT = re.compile(r'[A-Za-z_]\w*')
 

@@ -165,8 +165,14 @@ class PatchRewriter(Rewriter):
 _LVALUES = (c_ast.ID, c_ast.StructRef, c_ast.ArrayRef, c_ast.UnaryOp)
 
 # (&*(p): an array used with -> is a pointer to its first element)
+# The tag is loaded with acquire order (a plain load on x86-64, `ldar` on
+# arm64): another thread may have just converted the object, and finding
+# its tag must mean seeing its converted fields (dsu__convert stores the
+# tag with release order).  The order is spelled 2, the value of
+# __ATOMIC_ACQUIRE: the generated unit undefines the macros it uses.
 CHECK = ('#define %(macro)s(p) (__extension__({ __typeof__(&*(p)) __dsu_p = (p); '
-         'if (__builtin_expect(%(cell)s->changed, 0) && __dsu_p->%(tag)s != %(value)uu) '
+         'if (__builtin_expect(%(cell)s->changed, 0) && '
+         '__atomic_load_n(&__dsu_p->%(tag)s, 2) != %(value)uu) '
          'dsu__convert(%(cell)s, (void *)__dsu_p, %(value)uu); __dsu_p; }))\n'
          'static struct dsu_type_state *%(cell)s;\n')
 

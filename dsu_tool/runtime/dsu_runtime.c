@@ -13,8 +13,9 @@
  * passed with it, loaded and prepared entirely by the channel; the
  * program itself is touched only at an update point (DSU_update() ->
  * dsu__update_point), where the prepared patch is installed by a handful
- * of pointer stores while the program's own thread is known to be at a
- * safe place.
+ * of pointer stores while every thread of the program is known to be at
+ * a safe place: parked at an update point, or in a region it declared
+ * quiescent (rt_threads.c).
  *
  * Wrapped struct types (see struct dsu_type) change layout lazily: a patch
  * brings a type transformer, the update point only appends it to the
@@ -68,6 +69,7 @@
 #include "runtime_state.h"
 #include "rt_sha256.c"
 #include "rt_points.c"
+#include "rt_threads.c"
 #include "rt_update.c"
 #include "rt_json.c"
 #include "rt_load.c"
@@ -135,6 +137,7 @@ __attribute__((constructor)) static void dsu_runtime_init(void)
     verbose = v && strcmp(v, "1") == 0;
     for (int i = 0; i < MAXCONN; i++)
         conns[i].sock.fd = conns[i].patch.fd = -1;
+    threads_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     start_channel();
 }

@@ -220,6 +220,20 @@ static int check_points(struct jbuf *out, const struct dsu_patch *p)
     return fail(out, "rejected", "%s", why);
 }
 
+/* Refuses at once an update of a process whose threads cannot be
+ * counted (see rt_threads.c). */
+static int check_threads(struct jbuf *out)
+{
+    char why[sizeof req.why];
+    struct sbuf b = {why, sizeof why, 0};
+    struct census c;
+    why[0] = '\0';
+    pthread_mutex_lock(&lock);
+    int r = census(&c, &b);
+    pthread_mutex_unlock(&lock);
+    return r < 0 ? fail(out, "rejected", "%s", why) : 0;
+}
+
 /* ---- APPLY, in named steps ------------------------------------------ */
 
 /* Frees what the job holds that the running program does not own. */
@@ -391,6 +405,8 @@ static int apply_check(struct jbuf *out)
     }
     if (check_points(out, p) < 0)
         return -1;
+    if (check_threads(out) < 0)
+        return -1;
     if (p->npoints && !(job.newpoints = ptable_merge(points, p->points, p->npoints)))
         return fail(out, "rejected", "out of memory");
     return 0;
@@ -432,6 +448,8 @@ static void apply_post(void)
     req.why_file = NULL;
     req.why_line = 0;
     req.why[0] = '\0';
+    req.census_next = 0;
+    req.outsiders = 0;
     req.state = PENDING;
     job.t_posted = mono_ns();
     __atomic_store_n(&dsu__pending, 1, __ATOMIC_RELEASE);
@@ -475,15 +493,29 @@ static int apply_start(struct jbuf *out, long long timeout_ms, int fd, const cha
 static int apply_outcome(struct jbuf *out, int gone)
 {
     unsigned long deferred;
-    char why[sizeof req.why];
+    char why[sizeof req.why], threads_why[1024];
+    struct sbuf tw = {threads_why, sizeof threads_why, 0};
+    int refused = 0;
     pthread_mutex_lock(&lock);
     int state = req.state;
     if (state == TAKEN || (state == PENDING && !gone && mono_ns() < job.deadline)) {
         pthread_mutex_unlock(&lock);
         return 0;
     }
-    if (state == PENDING)
+    threads_why[0] = '\0';
+    if (state == PENDING) {
         __atomic_store_n(&dsu__pending, poll_mode, __ATOMIC_RELAXED);
+        /* A thread that never took part is a reason to refuse, not to
+         * wait longer; the others' positions say why it timed out. */
+        struct census c;
+        if (census(&c, &tw) < 0)
+            refused = 1;
+        else if (c.total > 1 && c.outsiders > 0)
+            refused = 1, explain_outsiders(&c, &tw, job.timeout_ms);
+        else if (c.total > 1)
+            explain_running(job.p, &tw);
+        pthread_cond_broadcast(&park_cv); /* the parked threads go on */
+    }
     /* not applied: the merged table; applied: the table it replaced */
     job.newpoints = req.points;
     req.points = NULL;
@@ -494,7 +526,9 @@ static int apply_outcome(struct jbuf *out, int gone)
 
     const struct dsu_patch *p = job.p;
     long long timeout_ms = job.timeout_ms;
-    if (state == FAILED) {
+    if (state == PENDING && refused && !gone) {
+        fail(out, "rejected", "%s", threads_why);
+    } else if (state == FAILED) {
         const char *name = p->states[req.failed_state].name;
         fail(out, "rejected", "state transformer for %s failed (returned %d); the update was "
              "rolled back", name ? name : "(null)", req.failed_ret);
@@ -502,11 +536,12 @@ static int apply_outcome(struct jbuf *out, int gone)
         say("%s: withdrawn, its client went away", job.path);
     } else if (state == PENDING && deferred) {
         fail(out, "timeout", "no safe update point was reached in %.*f s (deferred %lu "
-             "time%s; last: %s)", timeout_ms % 100 ? 3 : 1, timeout_ms / 1000.0,
-             deferred, deferred == 1 ? "" : "s", why);
+             "time%s; last: %s)%s%s", timeout_ms % 100 ? 3 : 1, timeout_ms / 1000.0,
+             deferred, deferred == 1 ? "" : "s", why, threads_why[0] ? "; " : "",
+             threads_why);
     } else if (state == PENDING) {
-        fail(out, "timeout", "no update point was reached within %lld ms; nothing was "
-             "changed", timeout_ms);
+        fail(out, "timeout", "no update point was reached within %lld ms%s%s; nothing was "
+             "changed", timeout_ms, threads_why[0] ? ": " : "", threads_why);
     } else { /* DONE */
         struct applied *rec = job.rec;
         char where[4200];

@@ -540,6 +540,7 @@ static int channel_step(int wait_ms)
 static void *control_main(void *arg)
 {
     (void)arg;
+    __atomic_store_n(&control_tid, current_tid(), __ATOMIC_RELEASE);
     for (;;)
         if (channel_step(-1) < 0)
             sleep(1);
@@ -604,13 +605,25 @@ static void start_channel(void)
 }
 
 /* Holding the lock across fork() gives the child a consistent registry;
- * state transformers never run under it, so one may fork. */
-static void fork_prepare(void) { pthread_mutex_lock(&lock); }
-static void fork_parent(void) { pthread_mutex_unlock(&lock); }
+ * state transformers never run under it, so one may fork.  The conversion
+ * lock too, so that no object is half converted in the child (it is
+ * taken first: a transformer that forks already holds it). */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&convert_lock);
+    pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&convert_lock);
+}
 
 static void fork_child(void)
 {
     pthread_mutex_init(&lock, NULL);
+    convert_lock_init();
     pthread_mutex_init(&chan_lock, NULL);
     /* A request in flight belongs to the parent's channel, unless this
      * child was forked by a state transformer of it: it goes on. */
@@ -623,6 +636,8 @@ static void fork_child(void)
         __atomic_store_n(&dsu__pending, 0, __ATOMIC_RELAXED);
     }
     memset(&job, 0, sizeof job); /* the parent's: not freed here */
+    control_tid = 0; /* the parent's; the child's own sets it anew */
+    threads_after_fork();
     if (listener_alive())
         close(lfd); /* the parent's socket */
     lfd = -1;

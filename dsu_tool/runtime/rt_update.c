@@ -8,36 +8,15 @@
 
 static void channel_poll(void);
 
-/* Takes the pending request at FILE:LINE if it is safe there and installs
- * it.  The state transformers run without `lock` (TAKEN keeps the control
- * thread from withdrawing meanwhile): fork() handlers take that lock, and
- * a transformer may fork. */
-static void take_request(const char *file, int line)
+/* Installs P at FILE:LINE, on the calling thread, while every other
+ * thread that may run program code waits (ready_to_install said so).
+ * Called and returns with `lock` held; the state transformers run
+ * without it (TAKEN keeps the channel from withdrawing meanwhile):
+ * fork() handlers take that lock, and a transformer may fork. */
+static void install(const struct dsu_patch *p, const char *file, int line)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    pthread_mutex_lock(&lock);
-    if (req.state != PENDING) { /* withdrawn, or another thread took it */
-        pthread_mutex_unlock(&lock);
-        return;
-    }
-    const struct dsu_patch *p = req.patch;
-    /* Only a patch that changes types can break code that is still running
-     * here; where the tables know nothing, assume the worst. */
-    if (p->nxforms) {
-        const struct upoint *pt = ptable_find(points, file, (unsigned)line);
-        if (!pt || conflicts(pt, p)) {
-            req.deferred++;
-            /* the same point is usually hit again and again */
-            if (file != req.why_file || line != req.why_line) {
-                explain_deferral(p, pt, file, line);
-                req.why_file = file;
-                req.why_line = line;
-            }
-            pthread_mutex_unlock(&lock);
-            return;
-        }
-    }
     req.state = TAKEN;
     /* cleared before the state transformers run: one that reaches
      * DSU_update() must not re-enter */
@@ -53,7 +32,8 @@ static void take_request(const char *file, int line)
             req.failed_state = i;
             req.failed_ret = r;
             req.state = FAILED;
-            pthread_mutex_unlock(&lock);
+            __atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
+            pthread_cond_broadcast(&park_cv);
             return;
         }
     }
@@ -97,6 +77,78 @@ static void take_request(const char *file, int line)
     req.state = DONE;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     req.rec->pause_ns = ns_of(t1) - ns_of(t0);
+    /* the others go on, with the new code */
+    __atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&park_cv);
+}
+
+/* Takes the pending request at FILE:LINE if it is safe there: the
+ * calling thread parks until every thread that may run program code
+ * waits where the patch may be installed (see rt_threads.c), the last
+ * one to park installs it, and all go on.  While some thread takes no
+ * part in updates nobody parks: the program runs on until that thread
+ * arrives or the request times out (and is refused). */
+static void take_request(const char *file, int line)
+{
+    pthread_mutex_lock(&lock);
+    if (req.state != PENDING) { /* withdrawn, or another thread took it */
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    const struct dsu_patch *p = req.patch;
+    struct thr *me = thr_self_locked();
+    /* Only a patch that changes types can break code that is still running
+     * here; where the tables know nothing, assume the worst. */
+    if (!point_safe(p, file, line)) {
+        req.deferred++;
+        /* the same point is usually hit again and again */
+        if (file != req.why_file || line != req.why_line) {
+            explain_deferral(p, ptable_find(points, file, (unsigned)line), file, line);
+            req.why_file = file;
+            req.why_line = line;
+        }
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    long long now = mono_ns();
+    if (now >= req.census_next) { /* at most every 20 ms: it reads /proc */
+        struct census c;
+        char w[8];
+        struct sbuf b = {w, sizeof w, 0};
+        req.outsiders = census(&c, &b) < 0 ? -1 : c.outsiders;
+        req.census_next = now + 20000000LL;
+    }
+    if (!me || req.outsiders) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    me->file = file;
+    me->line = line;
+    __atomic_store_n(&me->state, T_PARKED, __ATOMIC_SEQ_CST);
+    for (;;) {
+        if (req.state == PENDING && ready_to_install(p)) {
+            install(p, file, line);
+            break;
+        }
+        if (req.state != PENDING && req.state != TAKEN)
+            break; /* installed by another thread, withdrawn or refused */
+        if (poll_mode) { /* no control thread: the deadline is ours to see */
+            pthread_mutex_unlock(&lock);
+            channel_poll();
+            pthread_mutex_lock(&lock);
+            if (req.state != PENDING && req.state != TAKEN)
+                break;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 10000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&park_cv, &lock, &until);
+    }
+    __atomic_store_n(&me->state, T_RUN, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&lock);
 }
 
@@ -121,10 +173,32 @@ const char *dsu_version(void)
 
 /* ---- lazy conversion of wrapped objects ------------------------------- */
 
+/* Conversions hold one lock: two threads that reach the same old object
+ * convert it once, the second waiting for the first and then finding it
+ * converted.  The tag is stored (release) only once a step's transformer
+ * has written the object, and the inline check of new code loads it
+ * (acquire): code that finds the tag it wants sees the converted fields,
+ * and code that does not comes here and waits for the lock.  One lock
+ * rather than one per object: a transformer may convert objects nested in
+ * its own (hence recursive), and locks per object could then be taken in
+ * opposite orders by two threads.  Each object takes it once per update
+ * that changes its type; code that finds its objects converted never
+ * does (see the steady-state cost in the README). */
+static pthread_mutex_t convert_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static void convert_lock_init(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&convert_lock, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
 /* Called by new code only after its inline check (type changed, tag not
- * TARGET) failed, on the program's thread.  Programs are single-threaded
- * for now, and the chain is changed only at an update point on that same
- * thread, so the chain is read without locking.
+ * TARGET) failed.  The chain is changed only by an update, installed
+ * while no other thread runs program code (see rt_threads.c), so it is
+ * read without locking.
  *
  * A transformer that fails leaves the object half converted, with running
  * code about to use it in the new layout; there is no earlier state to go
@@ -134,9 +208,14 @@ void dsu__convert(struct dsu_type_state *type, void *obj, unsigned target)
 {
     const struct type *t = (const struct type *)type;
     unsigned *tagp = (unsigned *)((char *)obj + t->prog->tag_offset);
-    unsigned tag = *tagp;
-    if (tag == target)
+    if (__atomic_load_n(tagp, __ATOMIC_ACQUIRE) == target)
         return;
+    pthread_mutex_lock(&convert_lock);
+    unsigned tag = __atomic_load_n(tagp, __ATOMIC_RELAXED);
+    if (tag == target) { /* another thread converted it meanwhile */
+        pthread_mutex_unlock(&convert_lock);
+        return;
+    }
     const struct step *start = NULL, *s;
     int known = tag == t->prog->tag;
     for (s = t->steps; s; s = s->next) {
@@ -175,8 +254,9 @@ void dsu__convert(struct dsu_type_state *type, void *obj, unsigned target)
                     s->patch->from_version, s->patch->to_version, r);
             abort();
         }
-        *tagp = s->to_tag;
+        __atomic_store_n(tagp, s->to_tag, __ATOMIC_RELEASE);
         if (s->to_tag == target)
-            return;
+            break;
     }
+    pthread_mutex_unlock(&convert_lock);
 }

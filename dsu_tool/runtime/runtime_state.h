@@ -147,7 +147,10 @@ static struct { /* owner: lock */
     unsigned long deferred;   /* update points that could not take it */
     const char *why_file;     /* the point `why` describes */
     int why_line;
-    char why[512];
+    char why[512];            /* the last deferral's reason */
+    long long census_next;    /* when update points count threads again */
+    int outsiders;            /* threads taking no part, as last counted
+                                 (-1: they cannot be counted) */
 } req;
 
 /* The APPLY being prepared, or posted and awaiting its outcome (owner:

@@ -30,7 +30,10 @@
  *     polling mode, every 20 ms, poll and fstat (newfstatat);
  *   - serving a request: poll, accept4, getsockopt, recvmsg, sendto,
  *     close, fstat/newfstatat, openat/read/close of /proc/<pid>/status,
- *     getresuid, getresgid, prctl(PR_GET_DUMPABLE);
+ *     getresuid, getresgid, prctl(PR_GET_DUMPABLE); openat/getdents64/
+ *     close of /proc/self/task (also at the update points that take
+ *     it), gettid (once per thread, the first time it takes part), and
+ *     openat/read/close of its threads' comm to name them;
  *   - applying a patch: pread64, memfd_create, write, fcntl, and what
  *     dlopen needs (openat of /proc/self/fd/N, read, mmap, mprotect,
  *     munmap, close), brk/mmap for memory;
@@ -39,6 +42,19 @@
  *     its own directory, kill(pid, 0), getpid, geteuid.
  * A call a sandbox refuses with an error (SECCOMP_RET_ERRNO) makes the
  * request fail with that error in the answer.
+ *
+ * Threads.  A patch is installed only while every thread that may run
+ * program code (every thread the kernel lists for the process, however
+ * it was started, except the runtime's control thread) waits where that
+ * is safe: at its own DSU_update(), or in a quiescent region (below).
+ * Each thread that reaches a safe update point while a request is
+ * pending parks there; the last one installs the patch; all go on with
+ * the new code.  A thread takes part once it has come to DSU_update()
+ * during a request or entered a quiescent region.  While some thread
+ * takes no part nobody parks, and if it still has not when the request's
+ * time runs out, the update is refused with its id and name (nothing
+ * changed); a thread that takes part but does not arrive in time makes
+ * the request time out.  Parked threads wait at most that long.
  */
 #ifndef DSU_H
 #define DSU_H
@@ -67,6 +83,11 @@ void dsu__update_point(const char *file, int line);
 /* The version the process runs now, e.g. "v2". */
 const char *dsu_version(void);
 
+/* Quiescent regions (see DSU_quiescent_begin below); FILE and LINE name
+ * the region's start, as for an update point. */
+void dsu__quiescent_begin(const char *file, int line);
+void dsu__quiescent_end(void);
+
 #ifdef __cplusplus
 }
 #endif
@@ -78,9 +99,30 @@ const char *dsu_version(void);
                                              __ATOMIC_RELAXED), 0)         \
                 ? (dsu__update_point(__FILE__, __LINE__), 0) : 0))
 
+/* Around a wait that may block for long and touches no program data
+ * (poll, accept, read on a socket, pthread_cond_wait, sem_wait ...):
+ *
+ *     DSU_quiescent_begin();
+ *     n = poll(fds, nfds, -1);
+ *     DSU_quiescent_end();
+ *
+ * While a thread is in between, a patch may be installed without it
+ * coming to an update point; leaving the region while one is being
+ * installed waits until it is done.  The code in between must not use
+ * program data nor call program functions (nor may callbacks run there),
+ * and the two calls must pair in the same function, not nested.  The
+ * region's start counts as an update point of that function for the
+ * updateability analysis: a patch that changes a type the function (or
+ * its callers) uses is not installed while a thread waits there.  Cost:
+ * an atomic exchange and a load each, around a blocking call. */
+#define DSU_quiescent_begin() dsu__quiescent_begin(__FILE__, __LINE__)
+#define DSU_quiescent_end() dsu__quiescent_end()
+
 #else /* ordinary build */
 
 #define DSU_update() ((void)0)
+#define DSU_quiescent_begin() ((void)0)
+#define DSU_quiescent_end() ((void)0)
 #define DSU_FIXED
 
 #endif /* DSU_UPDATEABLE */
