@@ -27,6 +27,7 @@ current one upwards that holds a .dsu/ directory, else the current
 directory.  Program names in the version store are paths from the root.
 """
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -340,6 +341,15 @@ def _link(root, line, opts):
         if status:
             return status
         argv[index] = obj
+    # Links of one project take turns: recording a version may compile
+    # objects again (versions.agree) that another program links too.
+    os.makedirs(os.path.join(root, linkstep.BUILD), exist_ok=True)
+    with open(os.path.join(root, linkstep.BUILD, 'link.lock'), 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _link_objects(root, argv, line, program, opts)
+
+
+def _link_objects(root, argv, line, program, opts):
     objects = [argv[i] for i, _ in line.inputs]
     manifests = updateable_objects(root, objects)
     archived = {}

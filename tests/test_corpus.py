@@ -1,6 +1,6 @@
 """The external corpus (gcc's torture tests, tests/corpus/run.py) as part
 of the test run: every program must pass both ways or be refused with a
-diagnostic; none may be miscompiled or crash the pass."""
+diagnostic; none may be miscompiled or crash the pass, and 99% must pass."""
 
 import json
 import os
@@ -25,4 +25,4 @@ def test_torture_corpus_has_no_miscompiles(tmp_path):
     counts = json.loads(out.read_text())['counts']
     considered = sum(counts.values()) - counts['excluded']
     assert counts['MISCOMPILED'] == 0 and counts['CRASHED'] == 0
-    assert counts['passes both'] >= 0.9 * considered, counts
+    assert counts['passes both'] >= 0.99 * considered, counts
