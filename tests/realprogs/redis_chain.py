@@ -409,10 +409,13 @@ def main():
     for release in releases:
         plain = tcl_suite(work, release, os.path.join(work, 'plain-' + release,
                                                       'redis-server'), 'plain')
+        fresh = tcl_suite(work, release, os.path.join(figures['project'],
+                                                      'redis-server.' + release), 'fresh')
         updated = tcl_suite(work, release, updated_server(figures, release), 'updated')
-        print('Tcl suite %s: ordinary %d passed, failed %s; updated from 2.0.0: %d passed, '
-              'failed %s' % (release, plain[0], sorted(plain[1]) or 'none', updated[0],
-                             sorted(updated[1]) or 'none'))
+        print('Tcl suite %s: ordinary %d passed, failed %s; updateable %d passed, failed %s; '
+              'updated from 2.0.0: %d passed, failed %s'
+              % (release, plain[0], sorted(plain[1]) or 'none', fresh[0],
+                 sorted(fresh[1]) or 'none', updated[0], sorted(updated[1]) or 'none'))
     print('work directory:', work)
 
 
