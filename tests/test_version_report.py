@@ -116,3 +116,20 @@ def test_patch_says_when_a_changed_function_runs_at_every_update_point(tmp_path)
                      r'again', out, re.M), out
     # wait_here holds an update point of its own, but not every one: no note
     assert 'note: wait_here' not in out
+
+
+def test_no_note_for_main_that_only_moved(tmp_path):
+    """A main whose text differs only in an expanded __LINE__ changes
+    nothing that could be missed: no note."""
+    p = Project(tmp_path / 'p')
+    driver = p.read('driver.c')
+    p.write('driver.c', driver.replace('int main(void)\n{\n',
+                                       'int main(void)\n{\n    (void)__LINE__;\n'))
+    p.write('lib.c', LIB)
+    scons(p.root, 'dsu=1', 'version=v1')
+    p.write('driver.c', driver.replace('int main(void)\n{\n',
+                                       '\nint main(void)\n{\n    (void)__LINE__;\n'))
+    scons(p.root, 'dsu=1', 'version=v2')
+    out = p.patch('v1', 'v2').stdout
+    assert re.search(r'^  changed function   main .*only an expanded __LINE__', out, re.M), out
+    assert 'note: main' not in out, out

@@ -11,7 +11,7 @@ from ..frontend.errors import DsuError
 from ..elf import elf_section, unsigned_longs
 from ..analysis.updateability import blocking, never_current
 from .check import check_type_uses
-from .diff import CHANGED, FILLED_FROM_OLD, SIGNATURE, compare
+from .diff import CHANGED, FILLED_FROM_OLD, LINE_ONLY, SIGNATURE, compare
 from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
@@ -105,7 +105,8 @@ def _note_running_forever(plan):
     running keeps its old code, and the new code runs only if the
     function is called again, which for main never happens."""
     old_links = {(c.old.link if c.old is not None else c.link): c
-                 for c in plan.functions.values() if c.kind in (CHANGED, SIGNATURE)}
+                 for c in plan.functions.values() if c.kind in (CHANGED, SIGNATURE)
+                 and c.note != LINE_ONLY}   # nothing to miss where only __LINE__ moved
     for link, chain in sorted(never_current(plan.a.points, old_links).items()):
         c = old_links[link]
         again = 'main is never called again' if c.ent.name == 'main' else \

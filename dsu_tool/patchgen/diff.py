@@ -52,6 +52,9 @@ _INT = re.compile(r'^\d+[uUlL]*$')
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[A-Za-z_]\w*|\d[\w.]*|\S')
 
 
+# The note of a function whose text differs only where __LINE__/__FILE__ expand.
+LINE_ONLY = 'only an expanded __LINE__ or __FILE__ differs (the code moved)'
+
 @dataclass
 class FunctionChange:
     link: str
@@ -241,7 +244,7 @@ def compare(a, b, hooks=frozenset(), full=False):
         elif old_body != new_body:
             note = ''
             if only_line_numbers(old_body, new_body, old, ent):
-                note = 'only an expanded __LINE__ or __FILE__ differs (the code moved)'
+                note = LINE_ONLY
             plan.functions[link] = FunctionChange(link, CHANGED, ent, old, note)
         elif full:
             plan.functions[link] = FunctionChange(link, CHANGED, ent, old, FULL_NOTE)
