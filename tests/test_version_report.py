@@ -133,3 +133,32 @@ def test_no_note_for_main_that_only_moved(tmp_path):
     out = p.patch('v1', 'v2').stdout
     assert re.search(r'^  changed function   main .*only an expanded __LINE__', out, re.M), out
     assert 'note: main' not in out, out
+
+
+UTF8_LIB = '''
+#include <stdio.h>
+static int caf\u00e9 = 2;
+static int dollar$count = 3;
+static int add(int x) { int gr\u00fc\u00dfe = x; return gr\u00fc\u00dfe + caf\u00e9 + dollar$count; }
+void handle(const char *cmd) { printf("%s %d\\n", cmd, add(1)); }
+'''
+
+
+def test_utf8_identifiers_are_kept_as_written_and_named(tmp_path):
+    """gcc -E writes UTF-8 identifiers as universal character names
+    (caf\\U000000e9): the code that declares or uses one is compiled as
+    written, the reason names the identifier as the user wrote it, and the
+    program behaves as written; `$` in names is fine."""
+    p = Project(tmp_path / 'p')
+    p.write('lib.c', UTF8_LIB)
+    scons(p.root, 'dsu=1', 'version=v1')
+    data = json.loads(dsu('report', 'v1', '--json', '--project', p.root).stdout)
+    functions = {f['name']: f for f in data['programs'][0]['functions']}
+    reasons = ' '.join(f['reason'] or '' for f in functions.values())
+    assert "the identifier 'caf\u00e9' has characters outside ASCII" in reasons, functions
+    assert 'Illegal character' not in reasons
+    assert functions['handle']['replaceable'] and not functions['add']['replaceable']
+    import subprocess
+    out = subprocess.run([p.path('prog')], input='hi\n', capture_output=True, text=True,
+                         timeout=10).stdout
+    assert out.splitlines()[1] == 'hi 6', out

@@ -29,14 +29,7 @@ from dataclasses import dataclass, field
 
 from .preprocess import PROJECT
 
-_TOKEN = re.compile(r'''
-  (?P<ws>[ \t\f\v\r]+)
-| (?P<str>(?:u8|[uUL])?"(?:[^"\\\n]|\\.)*")
-| (?P<chr>(?:u8|[uUL])?'(?:[^'\\\n]|\\.)*')
-| (?P<id>[A-Za-z_$\x80-\xff][\w$\x80-\xff]*)
-| (?P<num>\.?\d(?:[eEpP][+-]|[\w.])*)
-| (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|.)
-''', re.X)
+from .gnu import _TOKEN  # noqa: E402  (one tokenizer for the frontend)
 _ATTR = {'__attribute__', '__attribute', '__declspec'}
 _ASM = {'asm', '__asm__', '__asm'}
 _TAGS = {'struct', 'union', 'enum'}
