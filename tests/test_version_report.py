@@ -162,3 +162,27 @@ def test_utf8_identifiers_are_kept_as_written_and_named(tmp_path):
     out = subprocess.run([p.path('prog')], input='hi\n', capture_output=True, text=True,
                          timeout=10).stdout
     assert out.splitlines()[1] == 'hi 6', out
+
+
+def test_pragma_among_struct_members(tmp_path):
+    """`#pragma` lines inside a struct's members stay where they were, and
+    the struct is wrapped as any other (the pass crashed on them)."""
+    p = Project(tmp_path / 'p')
+    p.write('lib.c', '''
+#include <stdio.h>
+struct s {
+    int a;
+#pragma GCC diagnostic push
+    int b;
+#pragma GCC diagnostic pop
+};
+static struct s v = { 1, 2 };
+void handle(const char *cmd) { printf("%s %d\\n", cmd, v.a + v.b); }
+''')
+    scons(p.root, 'dsu=1', 'version=v1')
+    data = json.loads(dsu('report', 'v1', '--json', '--project', p.root).stdout)
+    assert [t['updateable'] for t in data['programs'][0]['types']] == [True]
+    import subprocess
+    out = subprocess.run([p.path('prog')], input='x\n', capture_output=True, text=True,
+                         timeout=10).stdout
+    assert out.splitlines()[1] == 'x 3', out

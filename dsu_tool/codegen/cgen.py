@@ -34,6 +34,7 @@ class AttributeMap:
         self.depths = depths or {}
         self.types = {}           # (file, line, col) of a tag or `{` -> [text]
         self.decls = {}           # id(Decl) -> [text]
+        self.pragmas = {}         # frontend.parse.Unit.member_pragmas
         self._alive = []          # copies with entries (see copied)
         spans = [a for a in attributes if a.where == 'decl']
         for a in attributes:
@@ -180,7 +181,18 @@ class CGen(c_generator.CGenerator):
         return s
 
     def _generate_struct_union_enum(self, n, name):
-        s = super()._generate_struct_union_enum(n, name)
+        pragmas = self.attrs.pragmas.get(id(n)) if self.attrs is not None else None
+        if pragmas and n.decls is not None:
+            members = list(n.decls)
+            for index, pragma in reversed(pragmas):
+                members.insert(index, pragma)
+            saved, n.decls = n.decls, members
+            try:
+                s = super()._generate_struct_union_enum(n, name)
+            finally:
+                n.decls = saved
+        else:
+            s = super()._generate_struct_union_enum(n, name)
         if self.attrs is not None:
             extra = self.attrs.for_type(n, ours=False)
             if extra:

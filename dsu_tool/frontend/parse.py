@@ -25,6 +25,10 @@ class Unit:
     attributes: list         # frontend.gnu.Attribute, program code only
     project_files: set       # files whose declarations are regenerated
     asm: list = None         # asm statement templates (frontend.gnu)
+    # id(struct or union node) -> [(index, Pragma)]: `#pragma` lines inside
+    # a member list, taken out so that every member is a declaration, and
+    # put back by codegen (codegen.cgen) before the member at INDEX
+    member_pragmas: dict = None
     as_written: dict = None  # function name -> frontend.aswritten.AsWritten
     raw: dict = None         # typedef name -> top-level text kept as written
     raw_kinds: dict = None   # typedef name -> 'asm statement' or 'declaration'
@@ -82,10 +86,32 @@ def _parse(blanked, pre):
                      if loc and origin == PROJECT}
     define_types_once(ast)
     unit = Unit(pre.source, ast, pre, attributes, project_files, asm)
+    unit.member_pragmas = _take_member_pragmas(ast)
     for ext in ast.ext:
         if isinstance(ext, c_ast.FuncDef) and unit.is_project(ext):
             _name_functions(ext)
     return unit
+
+
+def _take_member_pragmas(ast):
+    found = {}
+
+    class V(c_ast.NodeVisitor):
+        def generic_visit(self, node):
+            if isinstance(node, (c_ast.Struct, c_ast.Union)) and node.decls and any(
+                    isinstance(d, c_ast.Pragma) for d in node.decls):
+                kept, pragmas = [], []
+                for d in node.decls:
+                    if isinstance(d, c_ast.Pragma):
+                        pragmas.append((len(kept), d))
+                    else:
+                        kept.append(d)
+                node.decls = kept
+                found[id(node)] = pragmas
+            for _, child in node.children():
+                self.visit(child)
+    V().visit(ast)
+    return found
 
 
 _FUNC_NAMES = ('__func__', '__FUNCTION__', '__PRETTY_FUNCTION__')

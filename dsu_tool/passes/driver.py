@@ -179,6 +179,7 @@ def transform_unit(unit, tu_path, out_name, enabled=None, layouts=None, fixed=No
     run_pre_passes(unit, enabled)
     decls, params, depths = decls_of(unit.ast, unit)
     cgen = CGen(AttributeMap(unit.attributes, decls, params, depths), asm=unit.asm)
+    cgen.attrs.pragmas = unit.member_pragmas or {}
     model = UnitModel(unit, tu_path, cgen.attrs)
     mark_entities(unit, model)
     for ent in model.entities.values():

@@ -186,6 +186,7 @@ class UnitEmitter:
         decls, params, depths = decls_of(self.parsed.ast, self.parsed)
         self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params, depths),
                          asm=self.parsed.asm)
+        self.cgen.attrs.pragmas = self.parsed.member_pragmas or {}
         self.model = UnitModel(self.parsed, unit.tu, self.cgen.attrs)
         self.imports = {}          # (link, kind) -> (cell, hash)
         self.declared = set()      # names declared in this file
