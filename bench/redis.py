@@ -1,0 +1,105 @@
+"""redis 2.0.4, ordinary against updateable, in the same run.
+
+    python bench/redis.py [--rounds 5] [--requests 10000] [--work DIR]
+
+Builds redis 2.0.4 the ordinary way and with `scons dsu=1` (the sources
+and the one-line update point of tests/realprogs/redis_chain.py; they
+come from ../shared/realprogs or $DSU_REALPROGS), and redis-benchmark
+the ordinary way.  Then the two servers run side by side and
+redis-benchmark (50 clients, every test of the 2.0 benchmark) is run
+against each in turn, ROUNDS times, interleaved, so that other load on
+the machine falls on both.  Prints, per test, the median requests per
+second of each build and their ratio, and the peak RSS (VmHWM) of each
+server at the end.  Not part of the test run.
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'realprogs'))
+import redis_chain  # noqa: E402
+
+RELEASE = '2.0.4'
+BENCH_SCONSTRUCT = redis_chain.PLAIN_SCONSTRUCT + (
+    "env.Program('redis-benchmark', Split('ae.c anet.c redis-benchmark.c sds.c adlist.c "
+    "zmalloc.c'))\n")
+
+
+def build(work, src):
+    plain = os.path.join(work, 'plain')
+    dsu = os.path.join(work, 'dsu')
+    for tree, sconstruct in ((plain, BENCH_SCONSTRUCT), (dsu, redis_chain.SCONSTRUCT)):
+        os.makedirs(tree)
+        with open(os.path.join(tree, 'SConstruct'), 'w') as f:
+            f.write(sconstruct)
+        assert redis_chain.dsu('init', tree).returncode == 0
+        redis_chain.put_release(src, tree, RELEASE)
+    redis_chain.scons(plain)
+    redis_chain.scons(dsu, 'dsu=1', 'version=' + RELEASE)
+    return plain, dsu
+
+
+def benchmark(tool, port, requests):
+    out = subprocess.run([tool, '-p', str(port), '-n', str(requests), '-c', '50', '-q'],
+                         capture_output=True, text=True, timeout=600).stdout
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r'^(.+?): ([\d.]+) requests per second', out, re.M)}
+
+
+def peak_rss_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        return int(re.search(r'^VmHWM:\s+(\d+) kB', f.read(), re.M).group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--requests', type=int, default=10000)
+    ap.add_argument('--work', help='work directory (default: a new one under /tmp)')
+    args = ap.parse_args()
+    src = redis_chain.sources()
+    if src is None:
+        sys.exit('redis sources not found: set DSU_REALPROGS to the realprogs directory')
+    work = args.work or tempfile.mkdtemp(prefix='dsu-redis-bench-')
+    plain, dsu = build(work, src)
+    servers = {}
+    for name, tree in (('ordinary', plain), ('dsu=1', dsu)):
+        port = redis_chain.free_port()
+        servers[name] = (redis_chain.start(os.path.join(tree, 'redis-server'), port,
+                                           os.path.join(work, 'run-' + name)), port)
+    results = {name: {} for name in servers}
+    try:
+        for _ in range(args.rounds):
+            for name, (_, port) in servers.items():
+                for test, rate in benchmark(os.path.join(plain, 'redis-benchmark'), port,
+                                            args.requests).items():
+                    results[name].setdefault(test, []).append(rate)
+        rss = {name: peak_rss_kb(proc.pid) for name, (proc, _) in servers.items()}
+    finally:
+        for proc, _ in servers.values():
+            redis_chain.stop(proc)
+    load = os.getloadavg()[0]
+    print('redis %s, %d rounds of %d requests per test, 50 clients, load %.1f at the end'
+          % (RELEASE, args.rounds, args.requests, load))
+    print('| test | ordinary (req/s, median) | dsu=1 (req/s, median) | ratio |')
+    print('|---|---|---|---|')
+    ratios = []
+    for test in results['ordinary']:
+        a = statistics.median(results['ordinary'][test])
+        b = statistics.median(results['dsu=1'].get(test, [0]))
+        ratios.append(b / a)
+        print('| %s | %.0f | %.0f | %.3f |' % (test, a, b, b / a))
+    print('| median of the ratios | | | %.3f |' % statistics.median(ratios))
+    print('\n| build | peak RSS |\n|---|---|')
+    for name, kb in rss.items():
+        print('| %s | %d KB (%.2fx) |' % (name, kb, kb / rss['ordinary']))
+
+
+if __name__ == '__main__':
+    main()
