@@ -66,6 +66,7 @@ def test_top_level_sconstruct_builds_the_examples(tmp_path):
     scons(str(work), '-j2', 'dsu=1', 'version=t1')
     built = [work / 'examples' / 'kvd' / v / 'kvd' for v in ('v1', 'v2', 'v3')]
     built += [work / 'examples' / 'layout' / v / 'build' / 'layout' for v in ('v1', 'v2')]
+    built += [work / 'examples' / 'pool' / v / 'pool' for v in ('v1', 'v2')]
     for binary in built:
         out = subprocess.run(['nm', str(binary)], capture_output=True, text=True).stdout
         assert '__dsu_slot_main' in out, binary
