@@ -62,8 +62,8 @@ def test_tcl_suite_against_the_updated_process(chain):
     fresh_passed, fresh_failed = redis_chain.tcl_suite(
         work, last, os.path.join(figures['project'], 'redis-server.' + last), 'fresh')
     assert fresh_failed <= allowed, fresh_failed - plain_failed
-    passed, failed = redis_chain.tcl_suite(
-        work, last, redis_chain.updated_server(figures, last), 'updated')
+    wrapper, env = redis_chain.updated_server(figures, last)
+    passed, failed = redis_chain.tcl_suite(work, last, wrapper, 'updated', env)
     assert failed <= allowed, failed - plain_failed
     assert passed >= plain_passed - len(redis_chain.TIMING_TESTS)
     print('\nTcl suite %s: ordinary %d passed; updateable %d; updated from 2.0.0 %d'

@@ -4,10 +4,8 @@ variables, quiet under -s), the version name it chose, and usage errors
 given as messages before anything is built."""
 
 import os
-import subprocess
-import sys
 
-from conftest import dsu, scons, tool_env
+from conftest import dsu, scons
 from test_scons import STATS_V2, project, write  # noqa: F401 (fixture)
 
 OPTIONS = ('dsu=', 'version=', 'from=', 'to=', 'force=', 'full=')

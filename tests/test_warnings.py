@@ -12,7 +12,6 @@ and the patch must apply live and keep the counts.
 
 import os
 import shutil
-import subprocess
 
 import pytest
 

@@ -104,13 +104,9 @@ def never_current(points, links):
     if not points or any('stack' not in p for p in points):
         return {}
     common = set.intersection(*(set(f['link'] for f in p['stack']) for p in points))
-    out = {}
-    for link in links:
-        if link in common:
-            outer = [f for f in reversed(points[0]['stack'])]
-            names = [f['function'] for f in outer]
-            out[link] = names[:[f['link'] for f in outer].index(link) + 1]
-    return out
+    outer = points[0]['stack'][::-1]
+    return {link: [f['function'] for f in outer[:[f['link'] for f in outer].index(link) + 1]]
+            for link in links if link in common}
 
 
 def blocking(points, types):

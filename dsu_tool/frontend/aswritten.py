@@ -24,12 +24,11 @@ nor an initialiser opens a function body; a `;` there ends a declaration.
 """
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 
+from .gnu import _TOKEN      # one tokenizer for the frontend
 from .preprocess import PROJECT
 
-from .gnu import _TOKEN  # noqa: E402  (one tokenizer for the frontend)
 _ATTR = {'__attribute__', '__attribute', '__declspec'}
 _ASM = {'asm', '__asm__', '__asm'}
 _TAGS = {'struct', 'union', 'enum'}

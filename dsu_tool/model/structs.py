@@ -332,84 +332,77 @@ def _defines_tag(ty):
     return False
 
 
-# -- the project's record of wrapped sizes -------------------------------------
+# -- the project's tables: kept sizes, structs kept unwrapped ------------------
 
-def _read_layouts(path):
-    """The kept layouts in PATH ({} when there is none yet).  A file that
-    is there but unreadable stops the build: it holds the sizes that every
-    later version of each struct must keep, so taking it as empty would
-    silently give types new layouts that running programs do not have."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise DsuError('cannot read %s: %s' % (path, e.strerror))
-    try:
-        known = json.loads(text)
-    except ValueError as e:
-        known = e
-    if not isinstance(known, dict) or not all(
-            isinstance(v, dict) and isinstance(v.get('size'), int) for v in known.values()):
-        raise DsuError(
-            '%s is corrupt (%s): it holds the sizes of the wrapped structs, which '
-            'later builds must keep; restore it from version control or a backup '
-            '(each recorded version has a copy of its units\' layouts in '
-            '.dsu/versions/NAME/PROGRAM/units/*.json, key "structs")'
-            % (path, known if isinstance(known, ValueError) else 'not a table of layouts'))
-    return known
+class _Table:
+    """A project file that later builds depend on (layouts.json,
+    fixed.json): a JSON table {struct key: entry}.  Units compile in
+    parallel, so it is changed under a lock on a file beside it, and
+    replaced by a rename: a build interrupted there leaves the old file,
+    and readers never see a half-written one.  A file that is there but
+    unreadable stops the build: taking it as empty would give structs
+    other layouts than the running programs have."""
+
+    def __init__(self, name, field, ftype, holds, remedy):
+        self.name, self.field, self.ftype = name, field, ftype
+        self.holds, self.remedy = holds, remedy
+
+    def read(self, root):
+        path = os.path.join(root, self.name)
+        try:
+            with open(path) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return {}
+        except OSError as e:
+            raise DsuError('cannot read %s: %s' % (path, e.strerror))
+        try:
+            known = json.loads(text)
+        except ValueError as e:
+            known = e
+        if not isinstance(known, dict) or not all(
+                isinstance(v, dict) and isinstance(v.get(self.field), self.ftype)
+                for v in known.values()):
+            raise DsuError(
+                '%s is corrupt (%s): it holds %s, which later builds must keep; restore '
+                'it from version control or a backup (%s)'
+                % (path, known if isinstance(known, ValueError) else 'not a table of structs',
+                   self.holds, self.remedy))
+        return known
+
+    def update(self, root, change):
+        """CHANGE(known table) changes it in place and returns whether it
+        did; the table is written only then.  Returns what CHANGE did."""
+        path = os.path.join(root, self.name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + '.lock', 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            known = self.read(root)
+            changed = change(known)
+            if changed:
+                write_atomic(path, json.dumps(known, indent=1, sort_keys=True) + '\n')
+        return changed
+
+
+_LAYOUTS = _Table(LAYOUTS, 'size', int, 'the sizes of the wrapped structs',
+                  'each recorded version has a copy of its units\' layouts in '
+                  '.dsu/versions/NAME/PROGRAM/units/*.json, key "structs"')
+_FIXED = _Table(FIXED, 'reason', str, 'the structs the program keeps unwrapped',
+                'each recorded version has the reasons in '
+                '.dsu/versions/NAME/PROGRAM/units/*.json, key "structs"')
 
 
 def load_layouts(root):
-    return _read_layouts(os.path.join(root, LAYOUTS))
+    return _LAYOUTS.read(root)
 
 
 def record_layouts(root, measured):
-    """Add or update entries {key: {size, tag_offset}} (units compile in
-    parallel: under a lock on a file beside it).  The file is replaced by
-    a rename, so that a build interrupted here leaves the old file, and
-    readers never see a half-written one."""
-    path = os.path.join(root, LAYOUTS)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.lock', 'a') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        known = _read_layouts(path)
-        changed = False
-        for key, sizes in measured.items():
-            if known.get(key) != sizes:
-                known[key] = sizes
-                changed = True
-        if changed:
-            write_atomic(path, json.dumps(known, indent=1, sort_keys=True) + '\n')
-
-
-# -- the project's record of structs kept unwrapped --------------------------------
-
-def _read_fixed(path):
-    """The structs kept unwrapped, from PATH ({} when there is none yet).
-    Like layouts.json, an unreadable file stops the build: taking it as
-    empty would wrap a struct whose deployed layout is the ordinary one."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return {}
-    except OSError as e:
-        raise DsuError('cannot read %s: %s' % (path, e.strerror))
-    try:
-        known = json.loads(text)
-    except ValueError as e:
-        known = e
-    if not isinstance(known, dict) or not all(
-            isinstance(v, dict) and isinstance(v.get('reason'), str) for v in known.values()):
-        raise DsuError(
-            '%s is corrupt (%s): it holds the structs the program keeps unwrapped, '
-            'which later builds must keep so; restore it from version control or a '
-            'backup (each recorded version has the reasons in '
-            '.dsu/versions/NAME/PROGRAM/units/*.json, key "structs")'
-            % (path, known if isinstance(known, ValueError) else 'not a table of structs'))
-    return known
+    """Add or update entries {key: {size, tag_offset}}."""
+    def change(known):
+        new = {k: v for k, v in measured.items() if known.get(k) != v}
+        known.update(new)
+        return bool(new)
+    _LAYOUTS.update(root, change)
 
 
 def fixed_of(manifest):
@@ -421,7 +414,7 @@ def fixed_of(manifest):
 
 def load_fixed(root):
     """{key: reason} of the structs the project keeps unwrapped."""
-    return {k: v['reason'] for k, v in _read_fixed(os.path.join(root, FIXED)).items()}
+    return {k: v['reason'] for k, v in _FIXED.read(root).items()}
 
 
 def record_fixed(root, structs):
@@ -430,20 +423,16 @@ def record_fixed(root, structs):
     there stays there, with its first reason: the programs built so far
     have its ordinary layout, which later versions must keep.  Returns
     the keys that were new."""
-    path = os.path.join(root, FIXED)
     new = {s['key']: {'name': s['name'], 'reason': s['reason'], 'file': s['file'],
                       'line': s['line']} for s in structs if not s['wrapped']}
     if not new:
         return []
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.lock', 'a') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        known = _read_fixed(path)
+
+    def change(known):
         added = [k for k in new if k not in known]
-        if added:
-            known.update((k, new[k]) for k in added)
-            write_atomic(path, json.dumps(known, indent=1, sort_keys=True) + '\n')
-    return added
+        known.update((k, new[k]) for k in added)
+        return added
+    return _FIXED.update(root, change)
 
 
 def room_expression(d, fields_text, kept):

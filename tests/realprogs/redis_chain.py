@@ -37,6 +37,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -340,10 +341,10 @@ def _plain_loads(binary, dump, workdir, expected):
 WRAPPER = os.path.join(HERE, 'redis-server.sh')
 
 
-def tcl_suite(work, release, server, name):
+def tcl_suite(work, release, server, name, env=None):
     """Run redis RELEASE's Tcl suite with ./redis-server being SERVER (a
-    binary, or the wrapper script with its environment); return (passed,
-    failed test names)."""
+    binary, or the wrapper script and the ENV it needs: updated_server);
+    return (passed, failed test names)."""
     tree = os.path.join(work, 'tcl-%s-%s' % (name, release))
     shutil.copytree(os.path.join(sources(), 'redis-' + release, 'tests'),
                     os.path.join(tree, 'tests'))
@@ -351,7 +352,7 @@ def tcl_suite(work, release, server, name):
     os.symlink(os.path.join(work, 'plain-' + release, 'redis-check-aof'),
                os.path.join(tree, 'redis-check-aof'))
     p = subprocess.run(['tclsh', 'tests/test_helper.tcl'], cwd=tree, capture_output=True,
-                       text=True, env=dict(tool_env(), **_wrapper_env.get(name, {})),
+                       text=True, env=dict(tool_env(), **(env or {})),
                        timeout=1800)
     with open(os.path.join(work, 'tcl-%s-%s.log' % (name, release)), 'w') as f:
         f.write(p.stdout + p.stderr)
@@ -361,18 +362,14 @@ def tcl_suite(work, release, server, name):
     return int(m.group(2)), set(failed)
 
 
-_wrapper_env = {}
-
-
 def updated_server(figures, release):
-    """./redis-server for the harness: 2.0.0 updateable, patched up to RELEASE."""
+    """./redis-server for the harness, and its environment: 2.0.0
+    updateable, patched up to RELEASE."""
     project = figures['project']
     patches = [s['patch'] for s in figures['steps']
                if RELEASES.index(s['to']) <= RELEASES.index(release)]
-    _wrapper_env['updated'] = {'DSU_REDIS_BASE': os.path.join(project, 'redis-server.2.0.0'),
-                               'DSU_REDIS_PATCHES': ' '.join(patches),
-                               'DSU_PYTHON': sys.executable}
-    return WRAPPER
+    return WRAPPER, {'DSU_REDIS_BASE': os.path.join(project, 'redis-server.2.0.0'),
+                     'DSU_REDIS_PATCHES': ' '.join(patches), 'DSU_PYTHON': sys.executable}
 
 
 def table(figures):
@@ -400,7 +397,6 @@ def main():
     src = sources()
     if src is None:
         sys.exit('redis sources not found: set DSU_REALPROGS to the realprogs directory')
-    import tempfile
     work = args.work or tempfile.mkdtemp(prefix='dsu-redis-')
     figures = build(work, src)
     live_chain(figures, work)
@@ -411,7 +407,8 @@ def main():
                                                       'redis-server'), 'plain')
         fresh = tcl_suite(work, release, os.path.join(figures['project'],
                                                       'redis-server.' + release), 'fresh')
-        updated = tcl_suite(work, release, updated_server(figures, release), 'updated')
+        wrapper, env = updated_server(figures, release)
+        updated = tcl_suite(work, release, wrapper, 'updated', env)
         print('Tcl suite %s: ordinary %d passed, failed %s; updateable %d passed, failed %s; '
               'updated from 2.0.0: %d passed, failed %s'
               % (release, plain[0], sorted(plain[1]) or 'none', fresh[0],
