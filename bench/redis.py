@@ -52,11 +52,6 @@ def benchmark(tool, port, requests):
             for m in re.finditer(r'^(.+?): ([\d.]+) requests per second', out, re.M)}
 
 
-def peak_rss_kb(pid):
-    with open('/proc/%d/status' % pid) as f:
-        return int(re.search(r'^VmHWM:\s+(\d+) kB', f.read(), re.M).group(1))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--rounds', type=int, default=5)
@@ -80,7 +75,7 @@ def main():
                 for test, rate in benchmark(os.path.join(plain, 'redis-benchmark'), port,
                                             args.requests).items():
                     results[name].setdefault(test, []).append(rate)
-        rss = {name: peak_rss_kb(proc.pid) for name, (proc, _) in servers.items()}
+        rss = {name: redis_chain.peak_rss_kb(proc.pid) for name, (proc, _) in servers.items()}
     finally:
         for proc, _ in servers.values():
             redis_chain.stop(proc)

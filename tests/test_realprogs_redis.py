@@ -1,13 +1,17 @@
 """Real releases written by other people: redis 2.0.0 -> 2.0.4 built with
-dsu, patched by `scons patch` and updated live in one process
-(tests/realprogs/redis_chain.py does the work; it also runs alone, with
-the Tcl suite of every release: `--tcl all`).
+dsu and updated live in one process, twice: built with SCons and patched
+by `scons patch`, then built by redis's own Makefile with `make CC="dsu
+cc ..."` and patched by `dsu patch` (tests/realprogs/redis_chain.py does
+the work; it also runs alone, with the Tcl suite of every release: `--tcl
+all`).
 
 The sources are read-only input outside this repository:
 ../shared/realprogs/redis beside the project, or $DSU_REALPROGS/redis.
 Without them this tier cannot run and says so.  It takes about 9 minutes
-on two cores: builds 3, patches 1.5, redis's own Tcl suite three times
-(2 minutes each)."""
+on two cores for SCons (builds 3, patches 1.5, redis's own Tcl suite
+three times, 2 minutes each) and XX for Make, whose Tcl run is only the
+one against the updated process (the ordinary build's run is the SCons
+path's: the same sources and flags)."""
 
 import os
 import shutil
@@ -27,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope='module')
 def chain(tmp_path_factory):
     work = str(tmp_path_factory.mktemp('redis'))
-    figures = redis_chain.build(work, redis_chain.sources())
+    figures = redis_chain.build_scons(work, redis_chain.sources())
     return work, figures
 
 
@@ -68,3 +72,49 @@ def test_tcl_suite_against_the_updated_process(chain):
     assert passed >= plain_passed - len(redis_chain.TIMING_TESTS)
     print('\nTcl suite %s: ordinary %d passed; updateable %d; updated from 2.0.0 %d'
           % (last, plain_passed, fresh_passed, passed))
+
+
+# -- the same chain through redis's unmodified Makefile -----------------------
+
+@pytest.fixture(scope='module')
+def make_chain(tmp_path_factory):
+    work = str(tmp_path_factory.mktemp('redis-make'))
+    figures = redis_chain.build_make(work, redis_chain.sources())
+    return work, figures
+
+
+def test_make_records_every_release_in_one_project_and_dsu_patch_builds_each_step(
+        make_chain):
+    work, figures = make_chain
+    for release, f in figures['releases'].items():
+        assert f['summary'].startswith('dsu: redis-server %s: ' % release), f
+    listed = redis_chain.dsu('versions', figures['project']).stdout
+    recorded = sorted(line.split()[0] for line in listed.splitlines()
+                      if line.split()[1:2] == ['redis-server'])
+    assert recorded == redis_chain.RELEASES, listed
+    for step in figures['steps']:
+        assert os.path.exists(step['patch'])
+        assert step['handwritten_lines'] == 0, step['summary']
+        assert step['changed_functions'] > 0, step['summary']
+
+
+def test_make_live_from_2_0_0_to_2_0_4_in_one_process(make_chain):
+    work, figures = make_chain
+    redis_chain.live_chain(figures, work)
+    for step in figures['steps']:
+        assert step['dump_loaded_by_plain'] and step['pause_us'] < 1000, step
+    print('\n' + redis_chain.table(figures))
+
+
+def test_make_tcl_suite_against_the_updated_process(make_chain):
+    """redis 2.0.4's own suite against a server started as the Make-built
+    2.0.0 and patched up to 2.0.4 by the patches of `dsu patch`: it fails
+    no test but the timing one (the ordinary build's run is the SCons
+    path's above)."""
+    work, figures = make_chain
+    last = redis_chain.RELEASES[-1]
+    wrapper, env = redis_chain.updated_server(figures, last)
+    passed, failed = redis_chain.tcl_suite(work, last, wrapper, 'updated', env)
+    assert failed <= redis_chain.TIMING_TESTS, failed
+    assert passed >= redis_chain.TCL_TESTS[last] - len(redis_chain.TIMING_TESTS), passed
+    print('\nTcl suite %s: updated from the Make-built 2.0.0: %d passed' % (last, passed))

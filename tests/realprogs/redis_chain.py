@@ -1,14 +1,23 @@
 """Redis 2.0.0 -> 2.0.4, built with dsu and updated live release after release.
 
-    python tests/realprogs/redis_chain.py [--work DIR] [--tcl all|last|none]
+    python tests/realprogs/redis_chain.py [--via scons|make|both] [--work DIR]
+                                          [--tcl all|last|none]
 
 The five releases (../shared/realprogs/redis, or $DSU_REALPROGS/redis) are
-copied into one SCons project, each with the flags of its Makefile and
-one update point per turn of its event loop: `DSU_update();` at the head
-of the loop in aeMain (ae.c), and `#include <dsu.h>`.  That edit is the
-only change to redis's sources.  Each release is built twice, the
-ordinary way (in a directory of its own) and with `scons dsu=1
-version=2.0.x`; `scons patch` then builds each step's patch.
+put one after the other into one project, each with one update point per
+turn of its event loop: `DSU_update();` at the head of the loop in aeMain
+(ae.c), and `#include <dsu.h>`.  That edit is the only change to redis's
+sources.  Each release is built twice, the ordinary way and updateable,
+each build in a tree of its own that the next release is put over (a
+rebuild of what changed, as a developer's would be):
+
+- via scons: an SConstruct with the flags of redis's Makefile, `scons`
+  and `scons dsu=1 version=2.0.x`; `scons patch` builds each step's patch;
+- via make: redis's own, unmodified Makefile, `make CC="cc
+  -Wl,--no-as-needed"` and `make CC="dsu cc --version-name 2.0.x -- cc
+  -Wl,--no-as-needed"` (its link line puts -lm before the objects, which
+  the linker drops without --no-as-needed, the ordinary build too);
+  `dsu patch --from A --to B redis-server` builds each step's patch.
 
 The live chain starts 2.0.0 updateable, fills it with data of every type
 (strings, integers, lists, sets, sorted sets, hashes, keys with an
@@ -25,8 +34,9 @@ harness talks to it (tests/realprogs/redis-server.sh), and against that
 release's ordinary build; the updated process must fail no test the
 ordinary build passes.
 
-Figures (build and patch times, patch sizes, pauses, hand-written lines)
-are printed as a table and returned by run().
+Figures (build and patch times, patch sizes, pauses, hand-written lines,
+peak RSS) are printed as tables and kept in the figures build_scons() and
+build_make() return (bench/redis_chain.py prints them with ratios).
 """
 
 import argparse
@@ -62,6 +72,9 @@ PLAIN_SCONSTRUCT = SCONSTRUCT + (
 # The upstream replication test reads the slave one second after writing
 # to the master; on a loaded machine the ordinary build fails it too.
 TIMING_TESTS = {'SET on the master should immediately propagate'}
+# The number of tests in a release's own Tcl suite (a run that stops
+# early or skips some is not a pass).
+TCL_TESTS = {'2.0.4': 545}
 
 
 def sources():
@@ -97,74 +110,150 @@ def dsu(*args, cwd=None):
                           cwd=cwd, capture_output=True, text=True, env=tool_env())
 
 
-def add_update_point(tree):
-    """One update point per turn of the event loop; returns the number of
-    lines added to redis's sources."""
-    path = os.path.join(tree, 'ae.c')
-    with open(path) as f:
-        text = f.read()
-    new = text.replace('#include "ae.h"\n', '#include "ae.h"\n#include <dsu.h>\n', 1)
-    new = new.replace('    while (!eventLoop->stop) {\n',
-                      '    while (!eventLoop->stop) {\n        DSU_update();\n', 1)
-    assert new.count('DSU_update();') == 1 and '<dsu.h>' in new, 'aeMain not found'
-    with open(path, 'w') as f:
-        f.write(new)
-    return 2
+UPDATE_POINT_LINES = 2
 
 
-def put_release(src, tree, release):
-    """Copy RELEASE's sources (and its Tcl tests) over TREE."""
+def with_update_point(text):
+    """ae.c's TEXT with one update point per turn of the event loop."""
+    new = text.replace(b'#include "ae.h"\n', b'#include "ae.h"\n#include <dsu.h>\n', 1)
+    new = new.replace(b'    while (!eventLoop->stop) {\n',
+                      b'    while (!eventLoop->stop) {\n        DSU_update();\n', 1)
+    assert new.count(b'DSU_update();') == 1 and b'<dsu.h>' in new, 'aeMain not found'
+    return new
+
+
+def put_release(src, tree, release, whole=False):
+    """Put RELEASE's sources (with WHOLE, every file of its top directory:
+    its Makefile and scripts too) over TREE, with the update point; return
+    the number of lines added to redis's sources.  Only files whose content
+    differs are written: Make rebuilds by time."""
     rel = os.path.join(src, 'redis-' + release)
-    for name in os.listdir(rel):
-        if name.endswith(('.c', '.h')):
-            shutil.copy(os.path.join(rel, name), tree)
+    os.makedirs(tree, exist_ok=True)
+    for name in sorted(os.listdir(rel)):
+        path = os.path.join(rel, name)
+        if not os.path.isfile(path) or not (whole or name.endswith(('.c', '.h'))):
+            continue
+        with open(path, 'rb') as f:
+            text = f.read()
+        if name == 'ae.c':
+            text = with_update_point(text)
+        dest = os.path.join(tree, name)
+        if os.path.exists(dest):
+            with open(dest, 'rb') as f:
+                if f.read() == text:
+                    continue
+        with open(dest, 'wb') as f:
+            f.write(text)
+        os.chmod(dest, os.stat(path).st_mode | 0o200)
     subprocess.run(['sh', os.path.join(rel, 'mkreleasehdr.sh')], cwd=tree,
                    capture_output=True)
-    return add_update_point(tree)
+    return UPDATE_POINT_LINES
 
 
-def build(work, src):
-    """Build every release both ways and every patch; return the figures."""
+def _timed(run, *args):
+    t0 = time.time()
+    out = run(*args)
+    return out, round(time.time() - t0, 1)
+
+
+def _keep_ordinary(work, tree, release):
+    """The ordinary build of RELEASE kept in WORK/plain-RELEASE (its
+    redis-server loads each step's dump; redis-check-aof is for the Tcl
+    suite) before the next release is built over TREE."""
+    keep = os.path.join(work, 'plain-' + release)
+    os.makedirs(keep, exist_ok=True)
+    for name in ('redis-server', 'redis-check-aof'):
+        shutil.copy(os.path.join(tree, name), keep)
+
+
+def _release_figures(release, t_plain, t_dsu, out, added):
+    summary = [line for line in out.splitlines() if line.startswith('dsu: redis-server')]
+    return {'plain_s': t_plain, 'dsu_s': t_dsu, 'lines_added': added,
+            'summary': summary[-1] if summary else ''}
+
+
+def _step_figures(project, a, b, out, took):
+    patch = os.path.join(project, 'redis-server.%s-to-%s.patch.so' % (a, b))
+    return {'from': a, 'to': b, 'patch_s': took,
+            'patch_kb': round(os.path.getsize(patch) / 1024),
+            'changed_functions': len(re.findall(r'^  changed function', out, re.M)),
+            'rebound_functions': len(re.findall(r'^  rebound function', out, re.M)),
+            'handwritten_lines': _handwritten_lines(project, a, b),
+            'patch': patch, 'summary': out}
+
+
+def build_scons(work, src):
+    """Build every release both ways with SCons and every patch with
+    `scons patch`; return the figures."""
     project = os.path.join(work, 'project')
+    plain = os.path.join(work, 'plain')
     os.makedirs(project)
+    os.makedirs(plain)
     with open(os.path.join(project, 'SConstruct'), 'w') as f:
         f.write(SCONSTRUCT)
     assert dsu('init', project).returncode == 0
-    figures = {'releases': {}, 'steps': []}
+    with open(os.path.join(plain, 'SConstruct'), 'w') as f:
+        f.write(PLAIN_SCONSTRUCT)
+    shutil.copytree(os.path.join(project, 'site_scons'), os.path.join(plain, 'site_scons'))
+    figures = {'via': 'scons', 'work': work, 'project': project, 'releases': {},
+               'steps': []}
     for release in RELEASES:
-        plain = os.path.join(work, 'plain-' + release)
-        os.makedirs(plain)
-        with open(os.path.join(plain, 'SConstruct'), 'w') as f:
-            f.write(PLAIN_SCONSTRUCT)
-        shutil.copytree(os.path.join(project, 'site_scons'), os.path.join(plain, 'site_scons'))
         put_release(src, plain, release)
-        t0 = time.time()
-        scons(plain)
-        t_plain = time.time() - t0
+        _, t_plain = _timed(scons, plain)
+        _keep_ordinary(work, plain, release)
         added = put_release(src, project, release)
-        t0 = time.time()
-        out = scons(project, 'dsu=1', 'version=' + release).stdout
-        t_dsu = time.time() - t0
+        out, t_dsu = _timed(scons, project, 'dsu=1', 'version=' + release)
         shutil.copy(os.path.join(project, 'redis-server'),
                     os.path.join(project, 'redis-server.' + release))
-        summary = [line for line in out.splitlines() if line.startswith('dsu: redis-server')]
-        figures['releases'][release] = {
-            'plain_s': round(t_plain, 1), 'dsu_s': round(t_dsu, 1),
-            'lines_added': added, 'summary': summary[-1] if summary else ''}
+        figures['releases'][release] = _release_figures(release, t_plain, t_dsu,
+                                                        out.stdout, added)
     for a, b in zip(RELEASES, RELEASES[1:]):
-        t0 = time.time()
-        out = scons(project, 'patch', 'from=' + a, 'to=' + b).stdout
-        took = time.time() - t0
-        patch = os.path.join(project, 'redis-server.%s-to-%s.patch.so' % (a, b))
-        changed = len(re.findall(r'^  changed function', out, re.M))
-        handwritten = _handwritten_lines(project, a, b)
-        figures['steps'].append({
-            'from': a, 'to': b, 'patch_s': round(took, 1),
-            'patch_kb': round(os.path.getsize(patch) / 1024),
-            'changed_functions': changed,
-            'rebound_functions': len(re.findall(r'^  rebound function', out, re.M)),
-            'handwritten_lines': handwritten, 'patch': patch, 'summary': out})
-    figures['project'] = project
+        out, took = _timed(scons, project, 'patch', 'from=' + a, 'to=' + b)
+        figures['steps'].append(_step_figures(project, a, b, out.stdout, took))
+    return figures
+
+
+# redis 2.0's link line is `$(CC) -o redis-server -lm -pthread ... $(OBJ)`:
+# libraries before the objects, which a linker run --as-needed (Debian's
+# gcc) drops; the ordinary build needs this as much as the updateable one.
+MAKE_CC = 'cc -Wl,--no-as-needed'
+
+
+def make(tree, cc, *targets):
+    return _run(['make', '-j2', '--no-print-directory', 'CC=' + cc] + list(targets), tree)
+
+
+def dsu_cc(release):
+    """CC for redis's Makefile: `dsu cc --version-name RELEASE -- cc ...`."""
+    return '%s -m dsu_tool cc --version-name %s -- %s' % (sys.executable, release, MAKE_CC)
+
+
+def build_make(work, src):
+    """Build every release both ways with redis's own Makefile (the
+    updateable way through `dsu cc`, all five releases in one tree, which
+    is the dsu project, so the versions of redis-server are recorded side
+    by side) and every patch with `dsu patch`; return the figures."""
+    project = os.path.join(work, 'make-dsu')
+    plain = os.path.join(work, 'make-plain')
+    # the ordinary build finds <dsu.h> (DSU_update() is empty there); the
+    # Makefile's compile rule takes no CPPFLAGS
+    include = dsu('cc', '--print-include-dir').stdout.strip()
+    figures = {'via': 'make', 'work': work, 'project': project, 'releases': {},
+               'steps': []}
+    for release in RELEASES:
+        put_release(src, plain, release, whole=True)
+        _, t_plain = _timed(make, plain, '%s -I%s' % (MAKE_CC, include))
+        _keep_ordinary(work, plain, release)
+        added = put_release(src, project, release, whole=True)
+        out, t_dsu = _timed(make, project, dsu_cc(release))
+        shutil.copy(os.path.join(project, 'redis-server'),
+                    os.path.join(project, 'redis-server.' + release))
+        figures['releases'][release] = _release_figures(release, t_plain, t_dsu,
+                                                        out.stdout, added)
+    for a, b in zip(RELEASES, RELEASES[1:]):
+        out, took = _timed(_run, [sys.executable, '-m', 'dsu_tool', 'patch', '--from', a,
+                                  '--to', b, 'redis-server'], project)
+        figures['steps'].append(_step_figures(project, a, b, out.stdout, took))
     return figures
 
 
@@ -280,9 +369,18 @@ def stop(proc):
         proc.wait()
 
 
-def live_chain(figures, work):
+def peak_rss_kb(pid):
+    """The peak resident set (VmHWM) of process PID so far."""
+    with open('/proc/%d/status' % pid) as f:
+        return int(re.search(r'^VmHWM:\s+(\d+) kB', f.read(), re.M).group(1))
+
+
+def live_chain(figures, work, after=None):
     """Start 2.0.0 updateable, patch it to 2.0.4 step by step; check data,
-    connections, INFO and a BGSAVE loaded by each release's ordinary build."""
+    connections, INFO and a BGSAVE loaded by each release's ordinary build.
+    The server's peak RSS before the first step and after the last goes to
+    figures['rss_kb']; AFTER(port, pid), if given, runs on the updated
+    server before it stops."""
     project = figures['project']
     port = free_port()
     run = os.path.join(work, 'live')
@@ -293,6 +391,7 @@ def live_chain(figures, work):
         expected = contents(a)
         b('SELECT', '0')
         assert a.info('redis_version') == '2.0.0'
+        figures['rss_kb'] = {'before': peak_rss_kb(server.pid)}
         for step in figures['steps']:
             r = dsu('apply', server.pid, step['patch'], '--json')
             answer = json.loads(r.stdout)
@@ -315,8 +414,11 @@ def live_chain(figures, work):
                 os.path.join(work, 'plain-' + step['to'], 'redis-server'),
                 os.path.join(run, 'dump.rdb'), os.path.join(work, 'load-' + step['to']),
                 expected)
+        figures['rss_kb']['after'] = peak_rss_kb(server.pid)
         a.close()
         b.close()
+        if after:
+            after(port, server.pid)
     finally:
         stop(server)
 
@@ -372,24 +474,34 @@ def updated_server(figures, release):
                      'DSU_REDIS_PATCHES': ' '.join(patches), 'DSU_PYTHON': sys.executable}
 
 
+PATCH_COMMAND = {'scons': 'scons patch', 'make': 'dsu patch'}
+BUILD_COMMAND = {'scons': 'scons dsu=1', 'make': 'make CC="dsu cc ..."'}
+
+
 def table(figures):
-    rows = ['| step | scons patch | patch size | changed functions | rebound | '
-            'hand-written lines | pause | dsu apply |',
+    """The figures of one path as markdown tables: the steps, the builds."""
+    via = figures['via']
+    rows = ['| step | %s | patch size | changed functions | rebound | '
+            'hand-written lines | pause | dsu apply |' % PATCH_COMMAND[via],
             '|---|---|---|---|---|---|---|---|']
     for s in figures['steps']:
         rows.append('| %s -> %s | %.1f s | %d KB | %d | %d | %d | %s µs | %s ms |' % (
             s['from'], s['to'], s['patch_s'], s['patch_kb'], s['changed_functions'],
             s['rebound_functions'], s['handwritten_lines'], s.get('pause_us', '-'),
             s.get('apply_ms', '-')))
-    rows += ['', '| release | ordinary build | scons dsu=1 | lines added |', '|---|---|---|---|']
+    rows += ['', '| release | ordinary build | %s | ratio | lines added |'
+             % BUILD_COMMAND[via], '|---|---|---|---|---|']
     for r, f in figures['releases'].items():
-        rows.append('| %s | %.1f s | %.1f s | %d |' % (r, f['plain_s'], f['dsu_s'],
-                                                      f['lines_added']))
+        rows.append('| %s | %.1f s | %.1f s | %.2fx | %d |' % (
+            r, f['plain_s'], f['dsu_s'], f['dsu_s'] / max(f['plain_s'], 0.1),
+            f['lines_added']))
     return '\n'.join(rows)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--via', choices=['scons', 'make', 'both'], default='both',
+                    help='build with SCons, with redis\'s Makefile and dsu cc, or both')
     ap.add_argument('--work', help='work directory (default: a new one under /tmp)')
     ap.add_argument('--tcl', choices=['all', 'last', 'none'], default='last',
                     help='run the Tcl suite for every release, the last, or none')
@@ -397,23 +509,26 @@ def main():
     src = sources()
     if src is None:
         sys.exit('redis sources not found: set DSU_REALPROGS to the realprogs directory')
-    work = args.work or tempfile.mkdtemp(prefix='dsu-redis-')
-    figures = build(work, src)
-    live_chain(figures, work)
-    print(table(figures))
-    releases = {'all': RELEASES, 'last': RELEASES[-1:], 'none': []}[args.tcl]
-    for release in releases:
-        plain = tcl_suite(work, release, os.path.join(work, 'plain-' + release,
-                                                      'redis-server'), 'plain')
-        fresh = tcl_suite(work, release, os.path.join(figures['project'],
-                                                      'redis-server.' + release), 'fresh')
-        wrapper, env = updated_server(figures, release)
-        updated = tcl_suite(work, release, wrapper, 'updated', env)
-        print('Tcl suite %s: ordinary %d passed, failed %s; updateable %d passed, failed %s; '
-              'updated from 2.0.0: %d passed, failed %s'
-              % (release, plain[0], sorted(plain[1]) or 'none', fresh[0],
-                 sorted(fresh[1]) or 'none', updated[0], sorted(updated[1]) or 'none'))
-    print('work directory:', work)
+    top = args.work or tempfile.mkdtemp(prefix='dsu-redis-')
+    for via in (['scons', 'make'] if args.via == 'both' else [args.via]):
+        work = os.path.join(top, via)
+        os.makedirs(work)
+        figures = (build_scons if via == 'scons' else build_make)(work, src)
+        live_chain(figures, work)
+        print('via %s:\n%s' % (via, table(figures)))
+        releases = {'all': RELEASES, 'last': RELEASES[-1:], 'none': []}[args.tcl]
+        for release in releases:
+            plain = tcl_suite(work, release, os.path.join(work, 'plain-' + release,
+                                                          'redis-server'), 'plain')
+            fresh = tcl_suite(work, release, os.path.join(figures['project'],
+                                                          'redis-server.' + release), 'fresh')
+            wrapper, env = updated_server(figures, release)
+            updated = tcl_suite(work, release, wrapper, 'updated', env)
+            print('Tcl suite %s: ordinary %d passed, failed %s; updateable %d passed, '
+                  'failed %s; updated from 2.0.0: %d passed, failed %s'
+                  % (release, plain[0], sorted(plain[1]) or 'none', fresh[0],
+                     sorted(fresh[1]) or 'none', updated[0], sorted(updated[1]) or 'none'))
+    print('work directory:', top)
 
 
 if __name__ == '__main__':
