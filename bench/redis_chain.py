@@ -167,8 +167,8 @@ def throughput_table(figures, rounds, requests):
             ratios[n].append(t[n].get(test, 0) / base)
         rows.append('| %s | %s | %s |' % (test, ' | '.join(cells), ' | '.join(
             '%.3f' % ratios[n][-1] for n in names[1:])))
-    rows.append('| median of the ratios |%s | %s |' % (' |' * len(names), ' | '.join(
-        '%.3f' % statistics.median(ratios[n]) for n in names[1:])))
+    rows.append('| ' + ' | '.join(['median of the ratios'] + [''] * len(names) + [
+        '%.3f' % statistics.median(ratios[n]) for n in names[1:]]) + ' |')
     rss = figures['bench_rss_kb']
     rows += ['', '| server, after redis-benchmark | peak RSS | x ordinary |', '|---|---|---|']
     for n in names:

@@ -9,7 +9,7 @@ The sources are read-only input outside this repository:
 ../shared/realprogs/redis beside the project, or $DSU_REALPROGS/redis.
 Without them this tier cannot run and says so.  It takes about 9 minutes
 on two cores for SCons (builds 3, patches 1.5, redis's own Tcl suite
-three times, 2 minutes each) and XX for Make, whose Tcl run is only the
+three times, 2 minutes each) and 4 more for Make, whose Tcl run is only the
 one against the updated process (the ordinary build's run is the SCons
 path's: the same sources and flags)."""
 
