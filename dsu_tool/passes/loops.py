@@ -107,7 +107,12 @@ def _retyped_lines(unit):
     return out
 
 
-class LoopExtractor(Rewriter):
+class Extractor(Rewriter):
+    """What moving code of a function into a function of its own needs
+    (shared with passes.continuations): the variables in scope and the
+    type a pointer to each has, and which cannot be reached through a
+    pointer (`register`, retyped by an attribute)."""
+
     def __init__(self, unit):
         super().__init__()
         self.unit = unit
@@ -138,16 +143,6 @@ class LoopExtractor(Rewriter):
         at = (c.file, c.line, c.column or 0)
         return any(lo <= at <= hi for lo, hi in self.retyped_lines.get((c.file, c.line), ()))
 
-    def run(self):
-        ext = []
-        for node in self.unit.ast.ext:
-            if self.unit.is_project(node) and isinstance(node, c_ast.FuncDef):
-                self.new_functions = []
-                self.rewrite(node)
-                ext.extend(self.new_functions)
-            ext.append(node)
-        self.unit.ast.ext = ext
-
     def _visible(self):
         """The enclosing function's variables in scope here, with the type
         a pointer to them has (array and function parameters decayed)."""
@@ -159,6 +154,18 @@ class LoopExtractor(Rewriter):
                     ty = c_ast.PtrDecl([], ty.type if isinstance(ty, c_ast.ArrayDecl) else ty)
                 out[name] = ty
         return out
+
+
+class LoopExtractor(Extractor):
+    def run(self):
+        ext = []
+        for node in self.unit.ast.ext:
+            if self.unit.is_project(node) and isinstance(node, c_ast.FuncDef):
+                self.new_functions = []
+                self.rewrite(node)
+                ext.extend(self.new_functions)
+            ext.append(node)
+        self.unit.ast.ext = ext
 
     def r_While(self, node):
         self.rewrite_children(node)
