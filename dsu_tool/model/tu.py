@@ -74,9 +74,13 @@ def continuation_label(name):
 
 
 def function_label(name):
-    """How messages name the function NAME: a continuation by the code
-    it holds ('main after serve()'), any other by its name."""
-    return continuation_label(name) if continuation_of(name) else name
+    """How messages name the function NAME: an extracted loop body or a
+    continuation by the code it holds ('loop 1 in main', 'main after
+    serve()'), any other by its name."""
+    if continuation_of(name):
+        return continuation_label(name)
+    m = _LOOP_NAME.match(name)
+    return 'loop %s in %s' % (m.group(2), m.group(1)) if m else name
 
 
 def called_directly(ent):

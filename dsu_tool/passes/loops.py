@@ -62,17 +62,22 @@ class _Body(Rewriter):
         return c_ast.UnaryOp('*', c_ast.ID('__dsu_p_' + name), node.coord)
 
 
-def _exits(node, returns_value, depth_loop=0, depth_switch=0):
-    """Turn break/continue/return that leave the body into result codes."""
+def _exits(node, returns_value, depth_loop=0, depth_switch=0, codes=None):
+    """Turn break/continue/return that leave the body into result codes
+    (those made are added to CODES)."""
+    codes = set() if codes is None else codes
     if isinstance(node, c_ast.Compound):
-        node.block_items = [_exits(s, returns_value, depth_loop, depth_switch)
+        node.block_items = [_exits(s, returns_value, depth_loop, depth_switch, codes)
                             for s in node.block_items or []] or node.block_items
         return node
     if isinstance(node, c_ast.Break) and depth_loop == 0 and depth_switch == 0:
+        codes.add(BREAK)
         return c_ast.Return(c_ast.Constant('int', str(BREAK)), node.coord)
     if isinstance(node, c_ast.Continue) and depth_loop == 0:
+        codes.add(CONTINUE)
         return c_ast.Return(c_ast.Constant('int', str(CONTINUE)), node.coord)
     if isinstance(node, c_ast.Return):
+        codes.add(RETURN)
         code = c_ast.Return(c_ast.Constant('int', str(RETURN)), node.coord)
         if node.expr is not None and returns_value:
             store = c_ast.Assignment('=', c_ast.UnaryOp('*', c_ast.ID('__dsu_ret')),
@@ -82,7 +87,7 @@ def _exits(node, returns_value, depth_loop=0, depth_switch=0):
     loop = isinstance(node, (c_ast.While, c_ast.DoWhile, c_ast.For))
     switch = isinstance(node, c_ast.Switch)
     for name, child in node.children():
-        new = _exits(child, returns_value, depth_loop + loop, depth_switch + switch)
+        new = _exits(child, returns_value, depth_loop + loop, depth_switch + switch, codes)
         if new is not child:
             set_child(node, name, new)
     return node
@@ -206,7 +211,8 @@ class LoopExtractor(Extractor):
         if set(mover.used) & self.registers:
             return loop            # a register variable has no address, and a
             #                        vector's type is not in its declarator
-        rest = _exits(rest, returns_value)
+        codes = set()
+        rest = _exits(rest, returns_value, codes=codes)
         rest.block_items = (rest.block_items or []) + [c_ast.Return(c_ast.Constant('int', '0'))]
         if returns_value:          # a loop that never returns leaves it unused (-Wextra)
             rest.block_items.insert(0, c_ast.Cast(c_ast.Typename(None, [], None, c_ast.TypeDecl(
@@ -235,8 +241,12 @@ class LoopExtractor(Extractor):
             '__dsu_code', [], None, c_ast.IdentifierType(['int'])),
             c_ast.FuncCall(c_ast.ID(name), c_ast.ExprList(args)), None))
         ret = c_ast.Return(c_ast.ID('__dsu_ret') if returns_value else None)
+        # only the codes the body returns: a `for (;;)` that never breaks
+        # stays one that gcc knows never ends (-Wreturn-type)
         for value, action in ((BREAK, c_ast.Break()), (CONTINUE, c_ast.Continue()),
                               (RETURN, ret)):
+            if value not in codes:
+                continue
             items.append(c_ast.If(c_ast.BinaryOp('==', code, c_ast.Constant('int', str(value))),
                                   action, None))
         for item in items:
