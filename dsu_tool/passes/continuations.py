@@ -106,7 +106,7 @@ class _Calls(Rewriter):
 def _call_graph(unit):
     """(reaching, main_reaching): the functions whose call counts in any
     function, and those whose call counts in main (see the module's doc)."""
-    defined, variables, system = {}, set(), set()
+    defined, variables, system, declared = {}, set(), set(), set()
     for ext in unit.ast.ext:
         if isinstance(ext, c_ast.FuncDef):
             defined[ext.decl.name] = ext
@@ -115,12 +115,16 @@ def _call_graph(unit):
                 variables.add(ext.name)
             elif not unit.is_project(ext):
                 system.add(ext.name)
+            else:
+                declared.add(ext.name)
     as_written = unit.as_written or {}
     calls, holds = {}, set()
     for name, fd in defined.items():
         if name in as_written:
+            # what its tokens name that is a function of the program (the
+            # names of its own locals and nested functions are not)
             rec = as_written[name]
-            calls[name] = set(rec.names)
+            calls[name] = set(rec.names) & (set(defined) | declared)
             if any(t.text in (UPDATE_POINT, QUIESCENT_BEGIN) for t in rec.span.toks):
                 holds.add(name)
             continue
