@@ -283,7 +283,8 @@ def _as_written_facts(w, model, rec):
             f['points'].append([file, int(toks[k + 4].text.rstrip('uUlL'))])
 
 
-_SETJMP = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', 'savectx', 'getcontext'}
+_SETJMP = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', '__builtin_setjmp', 'savectx',
+           'getcontext'}
 
 
 def body_steps(func):

@@ -27,13 +27,19 @@ continuation, with its data converted when the new code first touches it.
 Which calls lead to an update point, seen from one unit at a time:
   * in any function, a call to a function of the unit that holds an
     update point (or a quiescent region's start) or calls one, through
-    the unit's call graph: the cost is one call through a slot each time
-    that call returns, on a path that waits for updates anyway;
-  * in `main` (and its continuations) also a call to a function of another
-    unit, or to one of this unit that calls one: `main` runs once, so the
-    cost is nil, and the accept loop usually lives in another unit.
-    Library functions (declared by a system header, named by the C
-    standard library, or reserved `__` names) do not count.
+    the unit's call graph (a loop whose extracted body does, too): the
+    cost is one call through a slot each time that call returns, on a
+    path that waits for updates anyway;
+  * in `main` (and its continuations) also a call to a function of
+    another unit that a header of the project declares (the way units
+    share functions), or to one of this unit that calls one: `main` runs
+    once, so the cost is nil, and the accept loop usually lives in
+    another unit.  Library functions (declared by a system header, named
+    by the C standard library, reserved `__` names), functions declared
+    pure or const, and functions the main file declares itself do not
+    count: gcc's tests, for one, declare functions that the ordinary
+    build relies on the optimiser to remove (`link_error`), and moving
+    the code after them into another function would keep those calls.
 Not counted: the update point itself (a function holding one finishes
 in its old version, as before) and calls through pointers.  A program
 with no such call gets no continuation and pays nothing.
@@ -43,20 +49,23 @@ running its old version there, when the function carries an attribute
 that moving its code would break (`noreturn`, `target`, `optimize` ...),
 is an `inline` definition with external linkage, or calls setjmp; or
 when the code after the call is entered by a goto from before it, jumps
-back before it, calls something that reads the frame (va_start,
-__builtin_return_address ...), ends a quiescent region begun before it,
-or uses a variable that has no address (`register`), has a type of
-variable length, or a type defined in the function.  The reason is kept
+back before it, calls something that needs the frame (va_start, alloca,
+__builtin_return_address ...), asks __builtin_constant_p, ends a
+quiescent region begun before it, or uses a variable that has no address
+(`register`), has a type of variable length, or a type defined in the
+function.  The reason is kept
 in the unit (`kept_in_place`), so that `scons patch` can say why a change
 there cannot take effect.
 """
 
 import copy
+import re
 from dataclasses import dataclass
 
 from pycparser import c_ast
 
 from ..codegen.literals import c_string
+from ..model.arrays import Lengths, with_length
 from ..model.builtins import is_library_name
 from ..model.tu import continuation_name, is_extracted, user_function
 from .binder import Rewriter
@@ -68,8 +77,10 @@ QUIESCENT_BEGIN, QUIESCENT_END = 'dsu__quiescent_begin', 'dsu__quiescent_end'
 # calls that need the frame they were written in
 _FRAME_CALLS = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', 'vfork', '__builtin_va_start',
                 'va_start', '__builtin_return_address', '__builtin_frame_address',
-                '__builtin_apply_args', '__builtin_va_arg_pack', '__builtin_va_arg_pack_len'}
-_SETJMP = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', 'savectx', 'getcontext'}
+                '__builtin_apply_args', '__builtin_va_arg_pack', '__builtin_va_arg_pack_len',
+                'alloca', '__builtin_alloca', '__builtin_alloca_with_align'}
+_SETJMP = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', '__builtin_setjmp', 'savectx',
+           'getcontext'}
 # attributes of a function that its code, moved to another function, would lose
 _BINDING_ATTRIBUTES = ('noreturn', 'target', 'optimize', 'naked', 'interrupt',
                        'returns_twice', 'no_split_stack', 'no_stack_protector',
@@ -103,7 +114,7 @@ class _Calls(Rewriter):
         return None
 
 
-def _call_graph(unit):
+def _call_graph(unit, attributes):
     """(reaching, main_reaching): the functions whose call counts in any
     function, and those whose call counts in main (see the module's doc)."""
     defined, variables, system, declared = {}, set(), set(), set()
@@ -134,10 +145,21 @@ def _call_graph(unit):
         if walker.called & {UPDATE_POINT, QUIESCENT_BEGIN}:
             holds.add(name)
 
+    # A function of another unit counts where a header of the project
+    # declares it (the way units share functions), unless it cannot hold
+    # an update point (pure, const).  One the main file declares itself
+    # may be a function the ordinary build needs optimised away (gcc's
+    # tests call undefined link_error()s that way).
+    main = defined.get('main')
+    home = main.coord.file if main is not None and main.coord else None
+    shared = {ext.name for ext in unit.ast.ext if isinstance(ext, c_ast.Decl)
+              and ext.name in declared and ext.coord and ext.coord.file != home}
+    shared = {n for n in shared if not any(
+        re.search(r'\b(__)?(pure|const)(__)?\b', a) for a in attributes.get(n, ()))}
+
     def unknown(callee):
-        return callee not in defined and callee not in variables and callee not in system \
-            and not is_library_name(callee) and not callee.startswith('__') \
-            and callee != 'offsetof'
+        return callee in shared and callee not in defined and callee not in variables \
+            and callee not in system and not is_library_name(callee)
 
     def closure(start):
         callers = {}
@@ -242,10 +264,12 @@ def _where(node):
 class ContinuationExtractor(Extractor):
     def __init__(self, unit):
         super().__init__(unit)
-        self.reaching, self.main_reaching = _call_graph(unit)
         self.attributes = _function_attributes(unit)
+        self.reaching, self.main_reaching = _call_graph(unit, self.attributes)
         self.kept = {}
         self.found = []
+        self.implied = {}          # array declared `[]` -> its initialiser
+        self.lengths = None        # model.arrays.Lengths, made when needed
 
     def run(self):
         ext = []
@@ -310,6 +334,28 @@ class ContinuationExtractor(Extractor):
         self.pop()
         return node
 
+    def r_Decl(self, node):
+        if isinstance(node.type, c_ast.ArrayDecl) and node.type.dim is None and \
+                node.init is not None and self.function is not None:
+            self.implied[node.name] = node.init
+        return super().r_Decl(node)
+
+    def local_static(self, decl):
+        if isinstance(decl.type, c_ast.ArrayDecl) and decl.type.dim is None and \
+                decl.init is not None:
+            self.implied[decl.name] = decl.init
+        return super().local_static(decl)
+
+    def _implied_length(self, var, ty):
+        """The length the initialiser of array VAR (declared `[]`) gives it."""
+        init = self.implied.get(var)
+        if init is None:
+            return None
+        if self.lengths is None:
+            typedefs = {e.name: e.type for e in self.unit.ast.ext if isinstance(e, c_ast.Typedef)}
+            self.lengths = Lengths(self.unit.ast, typedefs)
+        return self.lengths.length(ty, init)
+
     def _refused_function(self, func):
         name = func.decl.name
         for text in self.attributes.get(name, ()):
@@ -348,6 +394,11 @@ class ContinuationExtractor(Extractor):
                 return 'it calls %s after the call (%s), which needs the frame of %s' % (
                     n.name.name.replace('__builtin_', ''), _where(n),
                     user_function(func.decl.name))
+        for n in nodes(rest):
+            if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) \
+                    and n.name.name == '__builtin_constant_p':
+                return 'it asks __builtin_constant_p (%s), which a value reached through ' \
+                    'a pointer would answer otherwise' % _where(n)
         ends = sum(1 for n in nodes(rest) if isinstance(n, c_ast.FuncCall) and
                    isinstance(n.name, c_ast.ID) and n.name.name == QUIESCENT_END)
         begins = sum(1 for n in nodes(rest) if isinstance(n, c_ast.FuncCall) and
@@ -374,6 +425,11 @@ class ContinuationExtractor(Extractor):
                     'attribute)' % shown
             if ty is None or _variably_modified(ty):
                 return 'it uses %s, whose type has a length known only at run time' % shown
+            if isinstance(ty, c_ast.ArrayDecl) and ty.dim is None:
+                n = self._implied_length(var, ty)
+                if n is None:
+                    return 'it uses %s, an array whose length is not written' % shown
+                mover.used[var] = with_length(ty, n)
             if _defines_type(ty) or _mentions(ty, local):
                 return 'it uses %s, whose type is defined in %s' % (shown, origin)
         returns = func.decl.type.type
