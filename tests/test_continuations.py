@@ -152,3 +152,77 @@ def test_code_after_call_that_cannot_move_stays_and_is_named(tmp_path, servers):
     assert server.greeting() == expected
     assert p.apply(server.proc.pid, 'v1', 'v2').returncode == 0
     assert server.greeting() == 'v1 hello from alpha, visitor 9\n'      # as said
+
+
+# -- which calls the pass counts (one unit, as the pass sees it) -----------------
+
+SERVE_H = 'struct session { int port; };\nint serve(struct session *s);\n'
+
+
+def _generated(tmp_path, main_c):
+    from test_frontend import transform
+    from dsu_tool.codegen.unit import RUNTIME_INCLUDE
+    (tmp_path / 'serve.h').write_text(SERVE_H)
+    return transform(tmp_path, main_c, 'main.c',
+                     ['-DDSU_UPDATEABLE', '-I', RUNTIME_INCLUDE])[2]
+
+
+def test_main_after_a_function_of_another_unit_is_a_continuation(tmp_path):
+    text = _generated(tmp_path, r'''
+        #include <stdio.h>
+        #include "serve.h"
+        int main(void)
+        {
+            struct session s = { 7 };
+            int fd = serve(&s);
+            printf("%s %d %d\n", __func__, s.port, fd);
+            return fd;
+        }
+        ''')
+    assert '__dsu_cont_4main_5serve_1' in text
+    # the continuation returns main's value, and __func__ still says main
+    assert 'return __dsu_slot___dsu_cont_4main_5serve_1' in text
+    assert '"main", (*__dsu_p_s).port, *__dsu_p_fd' in text
+
+
+def test_no_continuation_where_no_call_can_reach_an_update_point(tmp_path):
+    """Library calls, functions of the unit that reach no update point,
+    and functions the main file declares itself lead nowhere: the program
+    pays nothing."""
+    text = _generated(tmp_path, r'''
+        #include <stdio.h>
+        #include <stdlib.h>
+        void abort(void);
+        int helper(int);
+        int elsewhere(int);
+        static int twice(int x) { return 2 * x; }
+        int main(void)
+        {
+            int n = twice(3);
+            printf("%d\n", elsewhere(n));
+            if (helper(n) != n)
+                abort();
+            exit(n - 6);
+        }
+        int helper(int x) { return x; }
+        ''')
+    assert '__dsu_cont' not in text
+
+
+def test_function_calling_one_that_holds_an_update_point(tmp_path):
+    """Outside main, a call counts when it reaches an update point through
+    the unit's own call graph; the function holding the point keeps its
+    code after it (it finishes in its old version)."""
+    text = _generated(tmp_path, r'''
+        #include <dsu.h>
+        #include <stdio.h>
+        static int wait_here(int *n) { (*n)++; DSU_update(); return *n; }
+        void handle(const char *cmd)
+        {
+            int n = 0;
+            wait_here(&n);
+            printf("%s %d\n", cmd, n);
+        }
+        ''')
+    assert '__dsu_cont_6handle_9wait_here_1' in text
+    assert '__dsu_cont_9wait_here' not in text
