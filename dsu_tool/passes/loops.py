@@ -237,9 +237,10 @@ class LoopExtractor(Extractor):
             items.append(declaration(returns, '__dsu_ret'))
             args.append(c_ast.UnaryOp('&', c_ast.ID('__dsu_ret')))
         code = c_ast.ID('__dsu_code')
+        call = c_ast.FuncCall(c_ast.ID(name), c_ast.ExprList(args))
         items.append(c_ast.Decl('__dsu_code', [], [], [], [], c_ast.TypeDecl(
-            '__dsu_code', [], None, c_ast.IdentifierType(['int'])),
-            c_ast.FuncCall(c_ast.ID(name), c_ast.ExprList(args)), None))
+            '__dsu_code', [], None, c_ast.IdentifierType(['int'])), call, None)
+            if codes else call)
         ret = c_ast.Return(c_ast.ID('__dsu_ret') if returns_value else None)
         # only the codes the body returns: a `for (;;)` that never breaks
         # stays one that gcc knows never ends (-Wreturn-type)
