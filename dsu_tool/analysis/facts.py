@@ -53,6 +53,7 @@ from ..codegen.cgen import functions_named
 from ..model.tu import FUNC, called_directly, user_function
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
+from ..passes.common import SETJMP_CALLS
 
 UPDATE_POINT = 'dsu__update_point'
 QUIESCENT_POINT = 'dsu__quiescent_begin'
@@ -283,10 +284,6 @@ def _as_written_facts(w, model, rec):
             f['points'].append([file, int(toks[k + 4].text.rstrip('uUlL'))])
 
 
-_SETJMP = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', '__builtin_setjmp', 'savectx',
-           'getcontext'}
-
-
 def body_steps(func):
     """id(statement) -> its index, for the statements of FUNC's body; empty
     when the body is one statement, or when control may go back to an
@@ -304,7 +301,7 @@ def body_steps(func):
             elif isinstance(n, c_ast.Goto):
                 gotos.append((n.name, k))
             elif isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) \
-                    and n.name.name in _SETJMP:
+                    and n.name.name in SETJMP_CALLS:
                 return {}
             todo.extend(child for _, child in n.children())
     if any(labels.get(name, k) < k for name, k in gotos):

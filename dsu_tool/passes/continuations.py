@@ -69,9 +69,8 @@ from ..model.arrays import Lengths, with_length
 from ..model.builtins import is_library_name
 from ..model.tu import continuation_name, is_extracted, user_function
 from .binder import Rewriter
-from .common import copy_type, declaration, innermost, nodes, pointer_to
-from .loops import UPDATE_POINT, Extractor, _Body, _goto_list, _is_void, _labels, \
-    _variably_modified
+from .common import SETJMP_CALLS, copy_type, declaration, innermost, nodes, pointer_to
+from .loops import UPDATE_POINT, Extractor, _Body, _is_void, _labels, _variably_modified
 
 QUIESCENT_BEGIN, QUIESCENT_END = 'dsu__quiescent_begin', 'dsu__quiescent_end'
 # calls that need the frame they were written in
@@ -79,8 +78,6 @@ _FRAME_CALLS = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', 'vfork', '__bui
                 'va_start', '__builtin_return_address', '__builtin_frame_address',
                 '__builtin_apply_args', '__builtin_va_arg_pack', '__builtin_va_arg_pack_len',
                 'alloca', '__builtin_alloca', '__builtin_alloca_with_align'}
-_SETJMP = {'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', '__builtin_setjmp', 'savectx',
-           'getcontext'}
 # attributes of a function that its code, moved to another function, would lose
 _BINDING_ATTRIBUTES = ('noreturn', 'target', 'optimize', 'naked', 'interrupt',
                        'returns_twice', 'no_split_stack', 'no_stack_protector',
@@ -286,7 +283,6 @@ class ContinuationExtractor(Extractor):
         """The continuations made of FUNC's code, each one before the
         continuation (or FUNC) that calls it."""
         made, self.in_main = [], func.decl.name == 'main'
-        self.root = func
         while func is not None:
             self.made = None
             self.top = func.body
@@ -320,17 +316,17 @@ class ContinuationExtractor(Extractor):
             rest = [s for s in items[i + 1:] if not isinstance(s, c_ast.EmptyStatement)]
             if not self.found or not rest:
                 continue
-            callee = self.found[0]
-            why = self._split(node, i, '' if callee.startswith('__dsu_loop_') else callee)
+            callee = '' if self.found[0].startswith('__dsu_loop_') else self.found[0]
+            whole = self._refused_function(self.function)
+            why = whole or self._split(node, i, callee)
             if why is None:
                 break
             origin = user_function(self.function.decl.name)
             self.kept.setdefault(origin, Kept(
-                origin, '' if callee.startswith('__dsu_loop_') else callee,
-                item.coord.file if item.coord else '', item.coord.line if item.coord else 0,
-                why))
-            if not why.startswith('it calls ') and not why.startswith('a goto'):
-                break                  # nothing later in the function can do better
+                origin, callee, item.coord.file if item.coord else '',
+                item.coord.line if item.coord else 0, why))
+            if whole:
+                break          # a later call would not do better
         self.pop()
         return node
 
@@ -364,10 +360,10 @@ class ContinuationExtractor(Extractor):
                     return '%s is declared with __attribute__((%s))' % (
                         user_function(name), text.split('((', 1)[-1].rstrip(')') or word)
         if 'inline' in (func.decl.funcspec or []) and 'static' not in (func.decl.storage or []):
-            return '%s is an inline definition with external linkage' % name
+            return '%s is an inline definition with external linkage' % user_function(name)
         for n in nodes(func.body):
             if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) \
-                    and n.name.name in _SETJMP:
+                    and n.name.name in SETJMP_CALLS:
                 return '%s calls %s (%s), which a longjmp may return to' % (
                     user_function(name), n.name.name, _where(n))
         return None
@@ -376,34 +372,27 @@ class ContinuationExtractor(Extractor):
         """Move what follows statement I of BLOCK (the function's body) into
         a continuation; None, or why it stays."""
         func = self.function
-        why = self._refused_function(func)
-        if why:
-            return why
         items = block.block_items
         prefix, rest = items[:i + 1], c_ast.Compound(items[i + 1:], items[i + 1].coord)
         inside = _labels(rest)
-        for k, stmt in enumerate(prefix):
+        for stmt in prefix:
             for n in nodes(stmt):
                 if isinstance(n, c_ast.Goto) and n.name in inside:
                     return 'a goto before the call (%s) jumps past it' % _where(n)
+        quiescent = 0          # regions ended minus begun after the call
         for n in nodes(rest):
             if isinstance(n, c_ast.Goto) and n.name not in inside:
                 return 'a goto after the call (%s) jumps back before it' % _where(n)
-            if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) \
-                    and n.name.name in _FRAME_CALLS and self.lookup(n.name.name) is None:
+            called = n.name.name if isinstance(n, c_ast.FuncCall) and \
+                isinstance(n.name, c_ast.ID) and self.lookup(n.name.name) is None else None
+            if called in _FRAME_CALLS:
                 return 'it calls %s after the call (%s), which needs the frame of %s' % (
-                    n.name.name.replace('__builtin_', ''), _where(n),
-                    user_function(func.decl.name))
-        for n in nodes(rest):
-            if isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) \
-                    and n.name.name == '__builtin_constant_p':
+                    called.replace('__builtin_', ''), _where(n), user_function(func.decl.name))
+            if called == '__builtin_constant_p':
                 return 'it asks __builtin_constant_p (%s), which a value reached through ' \
                     'a pointer would answer otherwise' % _where(n)
-        ends = sum(1 for n in nodes(rest) if isinstance(n, c_ast.FuncCall) and
-                   isinstance(n.name, c_ast.ID) and n.name.name == QUIESCENT_END)
-        begins = sum(1 for n in nodes(rest) if isinstance(n, c_ast.FuncCall) and
-                     isinstance(n.name, c_ast.ID) and n.name.name == QUIESCENT_BEGIN)
-        if ends > begins:
+            quiescent += (called == QUIESCENT_END) - (called == QUIESCENT_BEGIN)
+        if quiescent > 0:
             return 'a quiescent region begun before the call ends after it'
         local = _local_types(prefix)
         named = _mentions(rest, local)
