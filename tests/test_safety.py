@@ -181,7 +181,7 @@ def test_loop_body_change_takes_effect_without_restart(tmp_path, program):
     p.version('v1', {'driver.c': 'echo_v1.c'})
     p.version('v2', {'driver.c': 'echo_v2.c'})
     out = p.patch('v1', 'v2').stdout
-    assert 'changed function   __dsu_loop_main_1' in out
+    assert 'changed function   loop 1 in main' in out
     run = program(p.path('prog.v1'))
     assert run.ask('one') == 'echo 1: one'
     assert dsu('apply', run.pid, p.patch_file('v1', 'v2')).returncode == 0

@@ -52,10 +52,11 @@ def test_report_lists_types_functions_and_points(tmp_path):
                      text, re.M), text
     for name, line in (('wait_here', 11), ('handle', 17)):
         assert re.search(r'^  replaceable %s +lib\.c:%d$' % (name, line), text, re.M), text
-    # the point in wait_here: struct conn is used by code still running after it
+    # the point in wait_here: struct conn is used by code still running
+    # after it (line 15; the use on line 13, before the point, cannot run)
     assert re.search(r'^  lib\.c:14 in wait_here: a patch may not change struct conn '
                      r'here', text, re.M), text
-    assert re.search(r'^      struct conn in wait_here \(lib\.c:13\)$', text, re.M), text
+    assert re.search(r'^      struct conn in wait_here \(lib\.c:15\)$', text, re.M), text
     assert re.search(r'^  driver\.c:\d+ in main: a patch may change any updateable type',
                      text, re.M), text
     assert '__dsu' not in text

@@ -22,6 +22,21 @@ the passes rename anything), per function, by link name:
   points    the update points (DSU_update() call sites) in it, and the
             starts of its quiescent regions (DSU_quiescent_begin()), where
             a patch may be installed while a thread waits: [file, line]
+  steps     where in the function each of the above happens, for a
+            function whose body is more than one statement: by the index
+            of the statement of the body that holds it.  Control never
+            goes back to an earlier statement of the body (a function with
+            a goto backwards across them, or that calls setjmp, has no
+            steps), so once a frame of the function has made a call that
+            leads to an update point, only what the statements from there
+            on do can still run in it (analysis.updateability):
+              points    the first statement holding one of its points
+              calls     callee -> [first, last] statement calling it
+              indirect  first statement calling through a pointer
+              external  first statement calling a library function that
+                        may call back
+              uses      wrapped struct -> [[statement, line]], the first
+                        use in each statement that uses it
 
 and, for the unit, the functions whose address is taken, and the static
 functions called directly from exactly one place and never taken
@@ -35,9 +50,10 @@ from collections import Counter
 from pycparser import c_ast
 
 from ..codegen.cgen import functions_named
-from ..model.tu import FUNC, called_directly
+from ..model.tu import FUNC, called_directly, user_function
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
+from ..passes.common import SETJMP_CALLS
 
 UPDATE_POINT = 'dsu__update_point'
 QUIESCENT_POINT = 'dsu__quiescent_begin'
@@ -81,6 +97,8 @@ class FactsWalker(Rewriter):
         self.current = None
         self.current_link = None
         self.direct_sites = []          # (caller, callee) of each direct call
+        self.step = 0                   # the statement of the body being walked
+        self.step_of = {}               # id(statement of the body) -> its index
 
     def walk(self, unit):
         for ext in unit.ast.ext:
@@ -90,14 +108,39 @@ class FactsWalker(Rewriter):
                     continue
                 self.current_link = ent.link
                 self.current = self.facts.setdefault(ent.link, {
-                    'name': ent.name, 'file': ent.file, 'line': ent.line,
+                    'name': user_function(ent.name), 'file': ent.file, 'line': ent.line,
                     'uses': {}, 'calls': set(), 'direct': set(), 'indirect': False,
                     'external': False, 'points': [], 'taken': set()})
+                self.step, self.step_of = 0, body_steps(ext)
+                if self.step_of:
+                    self.current['steps'] = {'points': None, 'calls': {}, 'indirect': None,
+                                             'external': None, 'uses': {}}
                 self.rewrite(ext)
+                self.step_of = {}
                 self.current = None
             elif unit.is_project(ext):
                 self.rewrite(ext)       # initialisers may take addresses
         return self
+
+    def rewrite(self, node):
+        step = self.step_of.get(id(node))
+        if step is not None:
+            self.step = step
+        return super().rewrite(node)
+
+    def _note(self, what, key=None, line=None):
+        """Record at which statement of the body WHAT happens (see steps)."""
+        steps = self.current.get('steps') if self.current is not None else None
+        if steps is None:
+            return
+        if what == 'calls':
+            first, last = steps['calls'].get(key, (self.step, self.step))
+            steps['calls'][key] = (min(first, self.step), max(last, self.step))
+        elif what == 'uses':
+            at = steps['uses'].setdefault(key, {})
+            at.setdefault(self.step, line)
+        elif steps[what] is None:
+            steps[what] = self.step
 
     def _function(self, name):
         if self.lookup(name) is not None:
@@ -116,6 +159,7 @@ class FactsWalker(Rewriter):
             elif ent is not None:
                 if self.current is not None:
                     self.current['calls'].add(ent.link)
+                    self._note('calls', ent.link)
                     # an inline definition is called without a slot in
                     # any case: gcc may have inlined it
                     if ent.inline_only or self.direct and called_directly(ent):
@@ -126,11 +170,14 @@ class FactsWalker(Rewriter):
                 if isinstance(ty, c_ast.FuncDecl):
                     if callee.name not in NO_CALLBACK:
                         self.current['external'] = True
+                        self._note('external')
                 else:
                     self.current['indirect'] = True      # a global function pointer
+                    self._note('indirect')
         else:
             if self.current is not None:
                 self.current['indirect'] = True
+                self._note('indirect')
             node.name = self.rewrite(node.name)
         if node.args is not None:
             self.rewrite(node.args)
@@ -143,6 +190,7 @@ class FactsWalker(Rewriter):
             return
         file = args[0].value[1:-1].encode().decode('unicode_escape')
         self.current['points'].append([file, int(args[1].value.rstrip('uUlL'))])
+        self._note('points')
 
     def r_ID(self, node):
         ent = self._function(node.name)
@@ -163,6 +211,7 @@ class FactsWalker(Rewriter):
                 ent = self._function(name)
                 if ent is not None and self.current is not None:
                     self.current['calls'].add(ent.link)
+                    self._note('calls', ent.link)    # when the block ends: not sooner
                     self.current['taken'].add(ent.link)
                 elif ent is not None:
                     self.roots.add(ent.link)
@@ -177,6 +226,7 @@ class FactsWalker(Rewriter):
         if d is not None and self.current is not None:
             line = node.coord.line if node.coord else self.current['line']
             self.current['uses'].setdefault(d.key, []).append(line)
+            self._note('uses', d.key, line)
         self.rewrite(node.name)
         return node
 
@@ -199,6 +249,11 @@ def unit_facts(unit, model, direct=False):
         functions[link] = dict(f, calls=sorted(f['calls']), direct=sorted(f['direct']),
                                taken=sorted(f['taken']),
                                uses={k: sorted(set(v)) for k, v in f['uses'].items()})
+        steps = f.get('steps')
+        if steps is not None:
+            functions[link]['steps'] = dict(
+                steps, calls={k: list(v) for k, v in sorted(steps['calls'].items())},
+                uses={k: sorted(v.items()) for k, v in sorted(steps['uses'].items())})
     return {'functions': functions, 'address_taken': sorted(w.address_taken),
             'called_once': called_once,
             'unreachable': sorted(unreachable_statics(model, functions, w.roots))}
@@ -227,6 +282,31 @@ def _as_written_facts(w, model, rec):
                 toks[k + 2].kind == 'str' and toks[k + 4].kind == 'num':
             file = toks[k + 2].text[1:-1].encode().decode('unicode_escape')
             f['points'].append([file, int(toks[k + 4].text.rstrip('uUlL'))])
+
+
+def body_steps(func):
+    """id(statement) -> its index, for the statements of FUNC's body; empty
+    when the body is one statement, or when control may go back to an
+    earlier statement: a goto to a label of an earlier one, setjmp."""
+    items = func.body.block_items or [] if func.body is not None else []
+    if len(items) < 2:
+        return {}
+    labels, gotos = {}, []
+    for k, item in enumerate(items):
+        todo = [item]
+        while todo:                     # iterative: blocks nest deeply
+            n = todo.pop()
+            if isinstance(n, c_ast.Label):
+                labels[n.name] = k
+            elif isinstance(n, c_ast.Goto):
+                gotos.append((n.name, k))
+            elif isinstance(n, c_ast.FuncCall) and isinstance(n.name, c_ast.ID) \
+                    and n.name.name in SETJMP_CALLS:
+                return {}
+            todo.extend(child for _, child in n.children())
+    if any(labels.get(name, k) < k for name, k in gotos):
+        return {}
+    return {id(item): k for k, item in enumerate(items)}
 
 
 def around_points(facts):

@@ -10,13 +10,17 @@ call that way, transitively.  A patch that changes one of those types must not
 be applied at that point; the runtime defers it to a point where it is
 safe.
 
-The analysis is flow-insensitive per function (a use anywhere in an
-active function counts, not only after the point) and sound for calls
+The analysis follows the statements of a function's body: a frame that
+made a call leading to the point from its Nth statement on can only run
+its statements from the Nth on (analysis.facts: steps), and only what
+they use counts; within a statement it is flow-insensitive.  It is sound for calls
 through pointers: a function whose address is taken may be called by any
 function that calls through a pointer or calls into a library (which may
 call back).  Loop extraction (passes.loops) keeps it precise where it
 matters: the body of a main loop is its own function, so a type used only
-in the body is free to change at the loop head.
+in the body is free to change at the loop head; so do continuations
+(passes.continuations): what `main` does after calling the accept loop
+is a function of its own, not on the stack at the loop's points.
 """
 
 
@@ -58,17 +62,21 @@ def update_points(unit_facts):
                 continue
             active.add(g)
             todo.extend(callers.get(g, ()))
-        todo = list(active)
-        while todo:         # old code that active code calls directly
-            for callee in functions[todo.pop()].get('direct', ()):
-                if callee in functions and callee not in active:
-                    active.add(callee)
-                    todo.append(callee)
+        entry = {g: _entry(functions[g], g == link, active, taken) for g in active}
+        # old code that running code calls directly runs in full
+        whole = set()
+        todo = [callee for g in active for callee in _direct_after(functions[g], entry[g])]
+        while todo:
+            callee = todo.pop()
+            if callee in functions and callee not in whole:
+                whole.add(callee)
+                todo.extend(functions[callee].get('direct', ()))
         uses = []
-        for g in sorted(active):
-            for key, lines in sorted(functions[g]['uses'].items()):
+        for g in sorted(active | whole):
+            after = 0 if g in whole else entry[g]
+            for key, line in _uses_after(functions[g], after):
                 uses.append({'type': key, 'function': functions[g]['name'],
-                             'file': functions[g]['file'], 'line': lines[0]})
+                             'file': functions[g]['file'], 'line': line})
         restricted = sorted({u['type'] for u in uses})
         stack = certain_stack(link, callers, taken)
         for file, line in f['points']:
@@ -77,6 +85,41 @@ def update_points(unit_facts):
                            'stack': [{'link': g, 'function': functions[g]['name']}
                                      for g in stack]})
     return points
+
+
+def _entry(f, holder, active, taken):
+    """The first statement of F's body from which a frame of F may be
+    below an update point whose callers are ACTIVE (facts: steps): what
+    F does before it cannot run once the update is made.  0 (all of F)
+    where F has no steps."""
+    steps = f.get('steps')
+    if not steps:
+        return 0
+    at = [steps['points']] if holder and steps.get('points') is not None else []
+    at += [first for callee, (first, _) in steps['calls'].items() if callee in active]
+    if any(t in active for t in taken):         # may call back into the active code
+        at += [steps[k] for k in ('indirect', 'external') if steps.get(k) is not None]
+    return min(at) if at else 0
+
+
+def _direct_after(f, entry):
+    """What F calls directly from its statement ENTRY on."""
+    steps = f.get('steps')
+    return [callee for callee in f.get('direct', ())
+            if not steps or callee not in steps['calls'] or steps['calls'][callee][1] >= entry]
+
+
+def _uses_after(f, entry):
+    """(type, line of its first use) for each type F uses from its
+    statement ENTRY on."""
+    steps = f.get('steps')
+    for key, lines in sorted(f['uses'].items()):
+        if not steps or entry == 0:
+            yield key, lines[0]
+            continue
+        later = [line for step, line in steps['uses'].get(key, ()) if step >= entry]
+        if later:
+            yield key, min(later)
 
 
 def certain_stack(link, callers, taken):

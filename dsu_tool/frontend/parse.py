@@ -34,6 +34,9 @@ class Unit:
     raw_kinds: dict = None   # typedef name -> 'asm statement' or 'declaration'
     raw_declarations: list = None   # frontend.aswritten.AsWritten of those that are
                                     # declarations the parser could not take
+    # user's function -> passes.continuations.Kept: why the code after one
+    # of its calls that lead to an update point stays in it
+    kept_in_place: dict = None
 
     def is_project(self, node):
         return node.coord is not None and node.coord.file in self.project_files

@@ -20,15 +20,76 @@ FUNC, VAR = 'function', 'variable'
 
 # The prefix of the functions loop extraction makes (passes.loops).
 LOOP_PREFIX = '__dsu_loop_'
+# ... and of the continuations passes.continuations makes:
+# __dsu_cont_<len><origin>_<len><callee>_<n>, the code of the user's
+# function ORIGIN after its Nth call of CALLEE that was made one (CALLEE
+# is empty after a loop whose extracted body leads to an update point).  The lengths make the name
+# readable back whatever underscores the two names hold.
+CONT_PREFIX = '__dsu_cont_'
+_LOOP_NAME = re.compile(r'^__dsu_loop_(.+)_(\d+)$')
+
+
+def continuation_name(origin, callee, n):
+    return '%s%d%s_%d%s_%d' % (CONT_PREFIX, len(origin), origin, len(callee), callee, n)
+
+
+def continuation_of(name):
+    """(origin, callee, n) of a continuation's NAME, or None."""
+    if not name.startswith(CONT_PREFIX):
+        return None
+    rest = name[len(CONT_PREFIX):]
+    out = []
+    for _ in range(2):
+        m = re.match(r'(\d+)', rest)
+        if m is None:
+            return None
+        k = int(m.group(1))
+        word, rest = rest[len(m.group(1)):len(m.group(1)) + k], rest[len(m.group(1)) + k:]
+        if not rest.startswith('_'):
+            return None
+        out.append(word)
+        rest = rest[1:]
+    return (out[0], out[1], int(rest)) if rest.isdigit() else None
+
+
+def is_extracted(name):
+    """Is NAME a function the pass made (a loop body, a continuation)?"""
+    return name.startswith(LOOP_PREFIX) or name.startswith(CONT_PREFIX)
+
+
+def user_function(name):
+    """The user's function whose code the function NAME runs: itself, or
+    the function a loop body or a continuation was taken from."""
+    cont = continuation_of(name)
+    if cont is not None:
+        return cont[0]
+    m = _LOOP_NAME.match(name)
+    return m.group(1) if m else name
+
+
+def continuation_label(name):
+    """How messages name a continuation: 'main after serve()'."""
+    origin, callee, _ = continuation_of(name)
+    return '%s after %s' % (origin, '%s()' % callee if callee else 'its loop')
+
+
+def function_label(name):
+    """How messages name the function NAME: an extracted loop body or a
+    continuation by the code it holds ('loop 1 in main', 'main after
+    serve()'), any other by its name."""
+    if continuation_of(name):
+        return continuation_label(name)
+    m = _LOOP_NAME.match(name)
+    return 'loop %s in %s' % (m.group(2), m.group(1)) if m else name
 
 
 def called_directly(ent):
     """Is a call to ENT, from code of the unit that defines it, compiled
     as a direct call when the 'direct' pass runs?  Every function with a
-    slot is, except an extracted loop body: its next iteration must run
-    the newest version, so it is always called through its slot."""
+    slot is, except an extracted loop body or continuation: its next call
+    must run the newest version, so it is always called through its slot."""
     return (ent.kind == FUNC and ent.defined and not ent.unreachable
-            and not ent.as_written and not ent.name.startswith(LOOP_PREFIX) and not is_builtin_name(ent.name))
+            and not ent.as_written and not is_extracted(ent.name) and not is_builtin_name(ent.name))
 
 
 def mangle_tu(tu_path):

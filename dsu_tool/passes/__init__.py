@@ -7,6 +7,7 @@ runs the enabled ones in registry order, inside one scope-aware traversal
 """
 
 from .loops import extract_loops
+from .continuations import extract_continuations
 from .promote import Promote
 from .indirect import Indirect
 from .wrap import Wrap
@@ -16,6 +17,9 @@ from .wrap import Wrap
 PRE_PASSES = [
     ('loops', 'extract the body of every loop that holds an update point into '
      'its own function, and move the update point to the loop head', extract_loops),
+    ('continuations', 'move the code that follows a call leading to an update point, '
+     'to the end of its function, into a function called through a slot, so that '
+     'a change to it takes effect when that call returns', extract_continuations),
 ]
 
 # (name, description, class), in the order they run

@@ -7,6 +7,11 @@ from pycparser import c_ast
 from ..codegen.literals import c_string  # noqa: F401  (the passes' one escaping function)
 
 
+# Calls a longjmp may come back to, after the code that followed them ran.
+SETJMP_CALLS = frozenset({'setjmp', '_setjmp', 'sigsetjmp', '__sigsetjmp', '__builtin_setjmp',
+                          'savectx', 'getcontext'})
+
+
 def nodes(node):
     """NODE and every node under it, in pre-order."""
     yield node

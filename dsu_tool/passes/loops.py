@@ -62,17 +62,22 @@ class _Body(Rewriter):
         return c_ast.UnaryOp('*', c_ast.ID('__dsu_p_' + name), node.coord)
 
 
-def _exits(node, returns_value, depth_loop=0, depth_switch=0):
-    """Turn break/continue/return that leave the body into result codes."""
+def _exits(node, returns_value, depth_loop=0, depth_switch=0, codes=None):
+    """Turn break/continue/return that leave the body into result codes
+    (those made are added to CODES)."""
+    codes = set() if codes is None else codes
     if isinstance(node, c_ast.Compound):
-        node.block_items = [_exits(s, returns_value, depth_loop, depth_switch)
+        node.block_items = [_exits(s, returns_value, depth_loop, depth_switch, codes)
                             for s in node.block_items or []] or node.block_items
         return node
     if isinstance(node, c_ast.Break) and depth_loop == 0 and depth_switch == 0:
+        codes.add(BREAK)
         return c_ast.Return(c_ast.Constant('int', str(BREAK)), node.coord)
     if isinstance(node, c_ast.Continue) and depth_loop == 0:
+        codes.add(CONTINUE)
         return c_ast.Return(c_ast.Constant('int', str(CONTINUE)), node.coord)
     if isinstance(node, c_ast.Return):
+        codes.add(RETURN)
         code = c_ast.Return(c_ast.Constant('int', str(RETURN)), node.coord)
         if node.expr is not None and returns_value:
             store = c_ast.Assignment('=', c_ast.UnaryOp('*', c_ast.ID('__dsu_ret')),
@@ -82,7 +87,7 @@ def _exits(node, returns_value, depth_loop=0, depth_switch=0):
     loop = isinstance(node, (c_ast.While, c_ast.DoWhile, c_ast.For))
     switch = isinstance(node, c_ast.Switch)
     for name, child in node.children():
-        new = _exits(child, returns_value, depth_loop + loop, depth_switch + switch)
+        new = _exits(child, returns_value, depth_loop + loop, depth_switch + switch, codes)
         if new is not child:
             set_child(node, name, new)
     return node
@@ -107,7 +112,12 @@ def _retyped_lines(unit):
     return out
 
 
-class LoopExtractor(Rewriter):
+class Extractor(Rewriter):
+    """What moving code of a function into a function of its own needs
+    (shared with passes.continuations): the variables in scope and the
+    type a pointer to each has, and which cannot be reached through a
+    pointer (`register`, retyped by an attribute)."""
+
     def __init__(self, unit):
         super().__init__()
         self.unit = unit
@@ -138,16 +148,6 @@ class LoopExtractor(Rewriter):
         at = (c.file, c.line, c.column or 0)
         return any(lo <= at <= hi for lo, hi in self.retyped_lines.get((c.file, c.line), ()))
 
-    def run(self):
-        ext = []
-        for node in self.unit.ast.ext:
-            if self.unit.is_project(node) and isinstance(node, c_ast.FuncDef):
-                self.new_functions = []
-                self.rewrite(node)
-                ext.extend(self.new_functions)
-            ext.append(node)
-        self.unit.ast.ext = ext
-
     def _visible(self):
         """The enclosing function's variables in scope here, with the type
         a pointer to them has (array and function parameters decayed)."""
@@ -159,6 +159,18 @@ class LoopExtractor(Rewriter):
                     ty = c_ast.PtrDecl([], ty.type if isinstance(ty, c_ast.ArrayDecl) else ty)
                 out[name] = ty
         return out
+
+
+class LoopExtractor(Extractor):
+    def run(self):
+        ext = []
+        for node in self.unit.ast.ext:
+            if self.unit.is_project(node) and isinstance(node, c_ast.FuncDef):
+                self.new_functions = []
+                self.rewrite(node)
+                ext.extend(self.new_functions)
+            ext.append(node)
+        self.unit.ast.ext = ext
 
     def r_While(self, node):
         self.rewrite_children(node)
@@ -199,7 +211,8 @@ class LoopExtractor(Rewriter):
         if set(mover.used) & self.registers:
             return loop            # a register variable has no address, and a
             #                        vector's type is not in its declarator
-        rest = _exits(rest, returns_value)
+        codes = set()
+        rest = _exits(rest, returns_value, codes=codes)
         rest.block_items = (rest.block_items or []) + [c_ast.Return(c_ast.Constant('int', '0'))]
         if returns_value:          # a loop that never returns leaves it unused (-Wextra)
             rest.block_items.insert(0, c_ast.Cast(c_ast.Typename(None, [], None, c_ast.TypeDecl(
@@ -224,12 +237,17 @@ class LoopExtractor(Rewriter):
             items.append(declaration(returns, '__dsu_ret'))
             args.append(c_ast.UnaryOp('&', c_ast.ID('__dsu_ret')))
         code = c_ast.ID('__dsu_code')
+        call = c_ast.FuncCall(c_ast.ID(name), c_ast.ExprList(args))
         items.append(c_ast.Decl('__dsu_code', [], [], [], [], c_ast.TypeDecl(
-            '__dsu_code', [], None, c_ast.IdentifierType(['int'])),
-            c_ast.FuncCall(c_ast.ID(name), c_ast.ExprList(args)), None))
+            '__dsu_code', [], None, c_ast.IdentifierType(['int'])), call, None)
+            if codes else call)
         ret = c_ast.Return(c_ast.ID('__dsu_ret') if returns_value else None)
+        # only the codes the body returns: a `for (;;)` that never breaks
+        # stays one that gcc knows never ends (-Wreturn-type)
         for value, action in ((BREAK, c_ast.Break()), (CONTINUE, c_ast.Continue()),
                               (RETURN, ret)):
+            if value not in codes:
+                continue
             items.append(c_ast.If(c_ast.BinaryOp('==', code, c_ast.Constant('int', str(value))),
                                   action, None))
         for item in items:

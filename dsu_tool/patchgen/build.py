@@ -16,6 +16,7 @@ from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
 from .transform import transformer_file
+from ..model.tu import continuation_label, continuation_of
 from ..versions.names import check_version_name
 from ..progress import no_progress
 
@@ -103,20 +104,88 @@ def _note_running_forever(plan):
     """Say so when a changed function is running at every update point
     (main, and the function that holds the main loop): the call that is
     running keeps its old code, and the new code runs only if the
-    function is called again, which for main never happens."""
+    function is called again, which for main never happens.  What a
+    running function does after the call that leads to the update points
+    is a continuation (passes.continuations), and takes changes, unless
+    it could not be made one, or the change gives it other variables."""
     old_links = {(c.old.link if c.old is not None else c.link): c
                  for c in plan.functions.values() if c.kind in (CHANGED, SIGNATURE)
                  and c.note != LINE_ONLY}   # nothing to miss where only __LINE__ moved
-    for link, chain in sorted(never_current(plan.a.points, old_links).items()):
+    running = never_current(plan.a.points, set(plan.a.functions))
+    for link in sorted(set(running) & set(old_links)):
         c = old_links[link]
-        again = 'main is never called again' if c.ent.name == 'main' else \
-            'only a later call of %s runs the new code' % c.ent.name
+        origin, file, line = _origin(plan, c)
+        chain = [n for k, n in enumerate(running[link]) if k == 0 or n != running[link][k - 1]]
+        again = 'main is never called again' if origin == 'main' else \
+            'only a later call of %s runs the new code' % origin
+        part = ''
+        if continuation_of(c.ent.name):
+            part = ' after %s (%s:%d)' % (continuation_label(c.ent.name).split(' after ', 1)[1],
+                                          c.ent.file, c.ent.line)
+        kept = plan.a.unit_of[link].kept_in_place.get(origin)
         plan.notes.append(
             '%s (%s:%d) is running at every update point of %s%s, so the running '
-            'call keeps its old code and %s; move the changed code into a function '
-            'called from the loop, or into the loop body' % (
-                c.ent.name, c.ent.file, c.ent.line, plan.a.name,
-                ' (called as %s)' % ' -> '.join(chain) if len(chain) > 1 else '', again))
+            'call keeps its old code%s and %s; move the changed code into a function '
+            'called from the loop, or into the loop body%s' % (
+                origin, file, line, plan.a.name,
+                ' (called as %s)' % ' -> '.join(chain) if len(chain) > 1 else '', part, again,
+                '; its code after %s (%s) stays in it as well, because %s' % (
+                    '%s()' % kept.callee if kept.callee else 'its loop', kept.where(),
+                    kept.reason) if kept else ''))
+    _note_continuations_apart(plan, running)
+
+
+def _origin(plan, c):
+    """The user's function whose code the changed function C runs, and
+    its file and line (in the new version)."""
+    cont = continuation_of(c.ent.name)
+    if cont is None:
+        return c.ent.name, c.ent.file, c.ent.line
+    unit = plan.b.unit_of[c.link]
+    for ent in unit.functions().values():
+        if ent.name == cont[0]:
+            return ent.name, ent.file, ent.line
+    return cont[0], c.ent.file, c.ent.line
+
+
+def _note_continuations_apart(plan, running):
+    """A continuation whose variables changed is a new function: the
+    running code that calls the old one keeps calling it."""
+    callers = {}
+    for u in plan.a.units:
+        for link, f in u.model.facts['functions'].items():
+            for callee in f['calls']:
+                callers.setdefault(callee, set()).add(link)
+    for link, c in sorted(plan.functions.items()):
+        if c.kind != SIGNATURE or not continuation_of(c.ent.name) or \
+                not callers.get(c.old.link, set()) & set(running):
+            continue
+        origin, file, line = _origin(plan, c)
+        old, new = _variables(c.old), _variables(c.ent)
+        why = []
+        if set(new) - set(old):
+            why.append('now uses %s, declared before the call, which the running %s does '
+                       'not pass on to it' % (', '.join(sorted(set(new) - set(old))), origin))
+        if set(old) - set(new):
+            why.append('no longer uses %s, which the running %s passes to it'
+                       % (', '.join(sorted(set(old) - set(new))), origin))
+        if not why:
+            why.append('the type of a variable it uses, or the type %s returns, changed'
+                       % origin)
+        plan.notes.append(
+            '%s (%s:%d): the change to its code %s (%s:%d) cannot take effect in the '
+            'running process, where %s is running at every update point of %s: that code %s; '
+            'it takes a restart' % (
+                origin, file, line, continuation_label(c.ent.name).split(' ', 1)[1],
+                c.ent.file, c.ent.line, origin, plan.a.name, ' and '.join(why)))
+
+
+def _variables(ent):
+    """The variables of its function a continuation ENT is given."""
+    ty = ent.decl.type if ent.decl is not None else None
+    params = ty.args.params if getattr(ty, 'args', None) is not None else []
+    return [p.name[len('__dsu_p_'):] if p.name.startswith('__dsu_p_') else p.name
+            for p in params if getattr(p, 'name', None)]
 
 
 def build_patch(root, program, frm, to, out, force=False, progress=no_progress,

@@ -41,6 +41,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..frontend.errors import DsuError
+from ..model.tu import function_label
 
 NEW, CHANGED, SIGNATURE, RENAMED, REBOUND = (
     'new', 'changed', 'signature', 'renamed', 'rebound')
@@ -135,7 +136,7 @@ class Plan:
             for c in sorted(self.functions.values(), key=lambda c: c.link):
                 if c.kind == kind:
                     lines.append('  %-18s %s (%s:%d)%s' % (
-                        words[kind], c.ent.name, c.ent.file, c.ent.line,
+                        words[kind], function_label(c.ent.name), c.ent.file, c.ent.line,
                         ': ' + c.note if c.note else ''))
         for d in sorted(self.new_types, key=lambda d: d.key):
             lines.append('  %-18s %s (%s:%d)' % ('added type', d.name, d.node.coord.file,
@@ -150,13 +151,13 @@ class Plan:
             for c in sorted(self.variables.values(), key=lambda c: c.link):
                 if c.kind == kind:
                     name = c.ent.name if not c.ent.owner else '%s (static in %s)' % (
-                        c.ent.name, c.ent.owner)
+                        c.ent.name, function_label(c.ent.owner))
                     lines.append('  %-18s %s (%s:%d)%s' % (
                         vwords[kind], name, c.ent.file, c.ent.line,
                         ': ' + c.note if c.note else ''))
         for ent in sorted(self.deleted, key=lambda e: e.link):
             lines.append('  %-18s %s (%s:%d): old code that still runs keeps it'
-                         % ('deleted ' + ent.kind, ent.name, ent.file, ent.line))
+                         % ('deleted ' + ent.kind, function_label(ent.name), ent.file, ent.line))
         lines += ['  note: ' + n for n in self.notes]
         if len(lines) == 1:
             lines.append('  no changes')
@@ -398,7 +399,8 @@ def _rebind(plan, changed_identity):
     for link, ent in b.functions.items():
         if link in plan.functions:
             continue
-        reasons = sorted(b.entity(r).name for r in ent.refs if r in changed_identity)
+        reasons = sorted(function_label(b.entity(r).name) for r in ent.refs
+                         if r in changed_identity)
         body = b.unit_of[link].body(ent)
         body_words = set(_TOKEN.findall(body))
         reasons += sorted(enums & body_words)

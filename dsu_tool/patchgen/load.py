@@ -96,6 +96,8 @@ class UnitVersion:
         self.types = {}           # type key -> (text, coord)
         self.enums = {}           # enumerator -> value text
         self.as_written = unit.as_written or {}
+        # user's function -> passes.continuations.Kept
+        self.kept_in_place = unit.kept_in_place or {}
         self.raw = []             # kept as written: (text, coord, kind)
         for ext in unit.ast.ext:
             if not unit.is_project(ext):

@@ -17,10 +17,10 @@ The same counts end every `scons dsu=1` as one line (summary_line).
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 
 from ..frontend.errors import DsuError
+from ..model.tu import function_label
 from ..versions.record import STORE, list_programs, version_dir
 
 
@@ -69,14 +69,10 @@ def _place(where):
     return (file, int(line)) if line.isdigit() else (where, 0)
 
 
-_LOOP = re.compile(r'^__dsu_loop_(.+)_(\d+)$')
-
-
 def function_name(name):
     """The user's name for a function: an extracted loop body is 'the loop
-    in F' (its own name is the pass's)."""
-    m = _LOOP.match(name)
-    return 'loop %s in %s' % (m.group(2), m.group(1)) if m else name
+    in F', a continuation 'F after G()' (their own names are the pass's)."""
+    return function_label(name)
 
 
 def from_manifests(version, program, vid, manifests, points, unpatchable=None):
