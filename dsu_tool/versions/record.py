@@ -161,17 +161,16 @@ SLOT_PREFIX = '__dsu_slot_'
 
 def fallback_slots(manifests):
     """Top-level asm defining a weak, hidden slot for each function that
-    units call through its slot (passes.indirect, option 'slots') but that
-    no unit of MANIFESTS defines: a library's function, or one of a unit
-    compiled without the pass.  It holds the function's address, so such
-    a call costs what it costs in the ordinary build.  Weak: where the
-    function is defined by a unit of the program after all (in a project
-    archive, pulled in by the address taken here), that unit's own slot
-    is the one the program uses."""
-    defined = {SLOT_PREFIX + f['link'] for m in manifests
-               if 'indirect' in m.get('passes', ['indirect'])
-               for f in m.get('functions', [])}
-    wanted = sorted({s for m in manifests for s in m.get('slot_refs', [])} - defined)
+    the units of MANIFESTS call through its slot (passes.indirect, option
+    'slots'), holding the function's address.  Where a unit of the program
+    defines the function, its own slot is the one the program uses (a
+    strong definition; in a project archive, the address taken here pulls
+    the unit in).  Where none does (a library's function, one of a unit
+    compiled without the pass, one in a shared library the project builds,
+    whose units the program's record lists though their slots are hidden
+    in the library), this one serves, so such a call costs what it costs
+    in the ordinary build."""
+    wanted = sorted({s for m in manifests for s in m.get('slot_refs', [])})
     out = []
     for slot in wanted:
         func = slot[len(SLOT_PREFIX):]
