@@ -66,16 +66,25 @@ def _patchable(ent):
 
 # what a declaration may say that gives the function another symbol, or
 # none at all: its calls then stay as written
-_OWN_SYMBOL = re.compile(r'__asm|\b(__)?(alias|weakref|weak|ifunc)(__)?\b')
+# (and a function that returns twice, as setjmp does, is called as written:
+# gcc must see it is called)
+_OWN_SYMBOL = re.compile(r'__asm|\b(__)?(alias|weakref|weak|ifunc|returns_twice)(__)?\b')
+_NORETURN = re.compile(r'\b(__)?noreturn(__)?\b')
 
 
-def _external(ent, unit, attrs):
+def _attributes(ent, model, attrs):
+    """The attribute text of every file-scope declaration of ENT."""
+    decls = model.file_decls.get(ent.name) or [ent.decl]
+    return ' '.join(a for d in decls for a in attrs.decls.get(id(d), []))
+
+
+def _external(ent, unit, model, attrs):
     """Is ENT a function that the unit only declares, in the project's own
     code, whose calls can go through its slot (the 'slots' option)?"""
     return (ent is not None and ent.kind == FUNC and not ent.defined and not ent.static
             and ent.link == ent.name and not is_builtin_name(ent.name)
             and ent.decl is not None and unit.is_project(ent.decl)
-            and not _OWN_SYMBOL.search(' '.join(attrs.decls.get(id(ent.decl), []))))
+            and not _OWN_SYMBOL.search(_attributes(ent, model, attrs)))
 
 
 class Indirect:
@@ -115,7 +124,7 @@ class Indirect:
     def toplevel(self, ext, ent):
         if self.slots and not isinstance(ext, c_ast.FuncDef) and \
                 ent is not None and ent.link not in self.external and \
-                _external(ent, self.ctx.unit, self.ctx.cgen.attrs):
+                _external(ent, self.ctx.unit, self.ctx.model, self.ctx.cgen.attrs):
             self._declare_external(ext, ent)
             return
         if not _patchable(ent):
@@ -163,8 +172,12 @@ class Indirect:
         attrs = self.ctx.cgen.attrs
         decl_slot = declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
                                 fresh=True)
-        self.ctx.after.append('__attribute__((visibility("hidden"))) %s;\n'
-                              % self.ctx.cgen.visit(decl_slot))
+        # a call through a pointer declared noreturn is one to a function
+        # that does not return, as a direct call is (-Wreturn-type, and code)
+        noreturn = ' __attribute__((noreturn))' if _NORETURN.search(
+            _attributes(ent, self.ctx.model, attrs)) else ''
+        self.ctx.after.append('__attribute__((visibility("hidden")))%s %s;\n'
+                              % (noreturn, self.ctx.cgen.visit(decl_slot)))
 
     def _own_entry(self, funcdef, ent):
         """Does the slot of ENT get a copy of the body?  For a static
