@@ -164,16 +164,22 @@ def _hwm_at_exit(binary, hook, work):
 
 
 def compute_memory(work):
+    """{program: {build: {'hwm': KiB, 'static': bytes}, 'structs': ...}} of
+    bench/programs, built the three ways of bench/overhead.py."""
     work = tempfile.mkdtemp(dir=work)
     src, hook = os.path.join(work, 'hwm.c'), os.path.join(work, 'hwm.so')
     with open(src, 'w') as f:
         f.write(HWM_HOOK)
     common.run(['gcc', '-O2', '-shared', '-fPIC', '-o', hook, src], what='gcc hwm.c')
     out = {}
-    for name in sorted(f for f in os.listdir(overhead.PROGRAMS) if f.endswith('.c')):
-        plain, dsu = overhead.build(os.path.join(overhead.PROGRAMS, name), work)
-        out[name] = {'ordinary': _hwm_at_exit(plain, hook, work),
-                     'updateable': _hwm_at_exit(dsu, hook, work)}
+    for name, path in overhead.programs():
+        bins = overhead.build_all(path, os.path.join(work, name))
+        out[name] = {b: {'hwm': _hwm_at_exit(bins[b], hook, work),
+                         'static': overhead.static_size(bins[b]),
+                         'runtime static': overhead.runtime_static(bins[b], work)}
+                     for b in overhead.BUILDS}
+        if 'structs' in bins:
+            out[name]['structs'] = bins['structs']
     return out
 
 
@@ -199,7 +205,33 @@ def table(res):
         after, after / p['ordinary']))
     for name, r in res['programs'].items():
         lines.append('| bench/programs/%s | %d | %d | %.2fx |' % (
-            name, r['ordinary'], r['updateable'], r['updateable'] / r['ordinary']))
+            name, r['ordinary']['hwm'], r['updateable']['hwm'],
+            r['updateable']['hwm'] / r['ordinary']['hwm']))
+    lines += ['', 'bench/programs built three ways: ordinary, updateable, updateable with '
+              'every struct DSU_FIXED; peak RSS (KiB), static data (.data + .bss, bytes; '
+              'ratios without the runtime\'s own, %s bytes where it is linked in: its '
+              'connection buffers, not resident until a request comes)' % ', '.join(sorted(
+                  set(str(r[b]['runtime static']) for r in res['programs'].values()
+                      for b in overhead.BUILDS) - {'0'})) or '0', '',
+              '| program | peak RSS ordinary | updateable | ratio | DSU_FIXED | ratio | '
+              'static ordinary | updateable | ratio | DSU_FIXED | ratio |',
+              '|---|---|---|---|---|---|---|---|---|---|---|']
+    for name, r in res['programs'].items():
+        o, u, f = (r[b] for b in overhead.BUILDS)
+        su, sf = (x['static'] - x['runtime static'] for x in (u, f))
+        lines.append('| %s | %d | %d | %.2fx | %d | %.2fx | %d | %d | %.2fx | %d | %.2fx |' % (
+            name, o['hwm'], u['hwm'], u['hwm'] / o['hwm'], f['hwm'], f['hwm'] / o['hwm'],
+            o['static'], u['static'], su / o['static'], f['static'], sf / o['static']))
+    sized = [(name, r['structs']) for name, r in res['programs'].items() if 'structs' in r]
+    if sized:
+        lines += ['', 'bytes per object', '',
+                  '| program | struct | ordinary | updateable | ratio | DSU_FIXED |',
+                  '|---|---|---|---|---|---|']
+        for name, structs in sized:
+            for s, b in structs.items():
+                lines.append('| %s | `struct %s` | %d | %d | %.2fx | %d |' % (
+                    name, s.replace('struct ', ''), b['ordinary'], b['updateable'],
+                    b['updateable'] / b['ordinary'], b['fixed']))
     lines += ['', 'pause program: %.0f bytes more per live item (the difference of the '
               'peaks over %s items)' % ((p['updateable'] - p['ordinary']) * 1024.0 / n,
                                          '{:,}'.format(n)),

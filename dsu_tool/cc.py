@@ -23,13 +23,14 @@ import os
 import subprocess
 import sys
 
-from .elf import ElfError, elf_section, unsigned_longs
+from .elf import ElfError, elf_section, undefined_symbols, unsigned_longs
 from .files import write_atomic, write_if_changed
 from .frontend.errors import DsuError
 from .model.structs import load_fixed, load_layouts, record_fixed, record_layouts
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
 from .passes.driver import transform_pre
+from .passes.indirect import SLOT
 
 # Options that take a value as the next argument and must not reach -E.
 _DEP_WITH_ARG = {'-MF', '-MT', '-MQ'}
@@ -231,6 +232,13 @@ def record_sizes(obj, manifest, root):
             kept[s['key']] = {'size': s['size'], 'tag_offset': s['tag_offset']}
     if kept:
         record_layouts(root, kept)
+    try:
+        # the slots of other units' functions that the code still calls
+        # after gcc optimised it: the version object gives those that no
+        # unit defines a fallback (versions.record)
+        manifest['slot_refs'] = undefined_symbols(obj, SLOT % '')
+    except ElfError as e:
+        raise DsuError('cannot read the symbols of %s: %s' % (obj, e)) from None
     write_if_changed(base + '.dsu.json', json.dumps(manifest, indent=1) + '\n')
 
 

@@ -375,7 +375,9 @@ def _link_objects(root, argv, line, program, opts):
                 raise DsuError('cannot put %s, compiled again, back into %s: %s'
                                % (obj, archived[manifest], r.stderr.strip()))
     base = linkstep.version_base(root, program)
-    codegen = [a for a in argv[1:] if a.startswith(_CODEGEN)]
+    # never an LTO object: its slots are top-level asm, which LTO would put
+    # beside the units' own definitions of the same slots (versions.record)
+    codegen = [a for a in argv[1:] if a.startswith(_CODEGEN)] + ['-fno-lto']
     status = subprocess.call([cc] + codegen + ['-I', RUNTIME_INCLUDE, '-c', '-o',
                                                base + '.o', base + '.c'])
     if status:

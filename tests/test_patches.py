@@ -302,3 +302,23 @@ def test_const_table_of_a_changed_struct(suite, program):
     update(suite, 'type_const', [('add', 'add code=1')],
            [('sub', 'sub code=2 weight=20'), ('div', 'div code=4 weight=40'),
             ('mul', 'mul code=3 weight=30')], program)
+
+
+def test_calls_across_units_go_through_the_slot(suite, program):
+    """handle() calls twice() of another unit through twice's slot, not
+    through its stub; atoi() (the C library's) through a weak slot that
+    the version object gives it; the dead call to a function defined
+    nowhere is gone, as in the ordinary build; a call to fail() through
+    its slot is known not to return (the suite builds with -Wall
+    -Werror).  The patch replaces only twice(): handle() reaches the new
+    one."""
+    d = os.path.join(suite.root, 'crossunit')
+    undefined = subprocess.run(['nm', '--undefined-only', os.path.join(d, 'lib.o')],
+                               capture_output=True, text=True, check=True).stdout.split()
+    assert '__dsu_slot_twice' in undefined and '__dsu_slot_atoi' in undefined
+    assert 'twice' not in undefined and 'atoi' not in undefined
+    syms = subprocess.run(['nm', suite.binary('crossunit')], capture_output=True, text=True,
+                          check=True).stdout
+    assert ' V __dsu_slot_atoi' in syms or ' v __dsu_slot_atoi' in syms     # weak
+    update(suite, 'crossunit', [('a', 'a twice=42')], [('b', 'b twice=43')], program)
+    assert 'changed function   twice' in suite.patch_output

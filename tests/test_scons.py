@@ -393,6 +393,33 @@ def test_objects_and_libraries_built_explicitly(project, program):
     assert p.ask('hello') == 'hello: 5 letters, word 1'
 
 
+@pytest.mark.parametrize('how', ['shared library', 'object built without the pass'])
+def test_call_into_a_function_no_unit_of_the_program_defines(project, program, how):
+    """main.c calls describe() through describe's slot.  Where no unit of
+    the program defines describe (it is in a shared library the project
+    builds, or in an object compiled without the pass), the version object
+    gives the slot describe's address, and the call reaches it."""
+    if how == 'shared library':
+        build = ("lib = env.SharedLibrary('stats', ['src/stats.c'])\n"
+                 "env.Program('wordsvc', ['src/main.c'], LIBS=[lib], "
+                 "RPATH=[Dir('.').abspath])\n")
+    else:
+        subprocess.run(['gcc', '-O2', '-c', '-o', os.path.join(project, 'stats_plain.o'),
+                        os.path.join(project, 'src', 'stats.c')], check=True)
+        build = "env.Program('wordsvc', ['src/main.c', 'stats_plain.o'])\n"
+    write(os.path.join(project, 'SConstruct'),
+          "env = Environment(tools=['default', 'dsu'])\n"
+          "env.Append(CFLAGS=['-O2', '-Wall'])\n" + build)
+    scons(project, 'dsu=1', 'version=v1')
+    main_o = os.path.join(project, 'src', 'main.o')
+    undefined = subprocess.run(['nm', '--undefined-only', main_o], capture_output=True,
+                               text=True, check=True).stdout.split()
+    assert '__dsu_slot_describe' in undefined and 'describe' not in undefined
+    p = program(os.path.join(project, 'wordsvc'))
+    assert p.ask('hello') == 'hello: 5 letters, word 1'
+    assert p.ask('world') == 'world: 5 letters, word 2'
+
+
 def test_body_edit_under_a_recorded_name_is_an_error(project):
     """An edit that changes only a function's body (same definitions, same
     lines) still reaches the version record."""

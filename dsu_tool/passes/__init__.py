@@ -35,6 +35,10 @@ REGISTRY = [
     ('direct', 'call functions of the same unit directly, so gcc can inline '
      'them; a patch that changes one also replaces its direct callers, and code '
      'already running keeps calling the old version until it returns', None),
+    # an option of 'indirect' too
+    ('slots', 'call functions of other units through their slots, not through '
+     'their forwarding stubs (a jump less); the stub stays for pointers to '
+     'the function', None),
 ]
 
 DEFAULT = [name for name, _, _ in PRE_PASSES + REGISTRY]

@@ -24,12 +24,25 @@ A function compiled as written (frontend.aswritten) keeps its own
 symbol and is called directly; passes.aswritten gives it the table
 entry through which patch code calls it.
 
+With the 'slots' option, a call to a function that the unit only
+declares (in the project's own code) goes straight through that
+function's slot too, `call *slot(%rip)`, which costs what a direct call
+costs, instead of calling the stub, which jumps through the slot: two
+more instructions a call.  The slot is hidden: the unit that defines the
+function defines it.  A function that no unit of the program defines
+(one of a library, or of a unit compiled without the pass) gets a weak
+slot in the version object, holding its address (versions.record: from
+the slots that the objects still use after gcc optimised them, so a
+call that gcc removed never needs the function).  The stub stays for
+pointers taken to the function and for callers outside the program.
+
 Calls are redirected only after the function has been declared in the
 unit, so the slot's declaration can follow the user's own (its type may
 use types declared just before).
 """
 
 import copy
+import re
 
 from pycparser import c_ast
 
@@ -51,12 +64,37 @@ def _patchable(ent):
             and not ent.inline_only and not ent.as_written)
 
 
+# what a declaration may say that gives the function another symbol, or
+# none at all: its calls then stay as written
+# (and a function that returns twice, as setjmp does, is called as written:
+# gcc must see it is called)
+_OWN_SYMBOL = re.compile(r'__asm|\b(__)?(alias|weakref|weak|ifunc|returns_twice)(__)?\b')
+_NORETURN = re.compile(r'\b(__)?noreturn(__)?\b')
+
+
+def _attributes(ent, model, attrs):
+    """The attribute text of every file-scope declaration of ENT."""
+    decls = model.file_decls.get(ent.name) or [ent.decl]
+    return ' '.join(a for d in decls for a in attrs.decls.get(id(d), []))
+
+
+def _external(ent, unit, model, attrs):
+    """Is ENT a function that the unit only declares, in the project's own
+    code, whose calls can go through its slot (the 'slots' option)?"""
+    return (ent is not None and ent.kind == FUNC and not ent.defined and not ent.static
+            and ent.link == ent.name and not is_builtin_name(ent.name)
+            and ent.decl is not None and unit.is_project(ent.decl)
+            and not _OWN_SYMBOL.search(_attributes(ent, model, attrs)))
+
+
 class Indirect:
     def __init__(self, ctx):
         self.ctx = ctx
         self.declared = set()       # links whose slot is declared
         self.direct = 'direct' in ctx.enabled
+        self.slots = 'slots' in ctx.enabled
         self.entries = set()        # links whose slot holds a copy of the body
+        self.external = set()       # links of declared functions whose slot is declared
 
     def reference(self, ent, node, call):
         if call and is_builtin_name(ent.name):
@@ -64,6 +102,8 @@ class Indirect:
         if call and _patchable(ent) and ent.link in self.declared:
             if self.direct and ent.link in self._direct_callees():
                 return c_ast.ID(BODY % ent.link, node.coord)
+            return c_ast.ID(SLOT % ent.link, node.coord)
+        if call and ent is not None and ent.link in self.external:
             return c_ast.ID(SLOT % ent.link, node.coord)
         return None
 
@@ -82,6 +122,11 @@ class Indirect:
             self.declared.add(ent.link)
 
     def toplevel(self, ext, ent):
+        if self.slots and not isinstance(ext, c_ast.FuncDef) and \
+                ent is not None and ent.link not in self.external and \
+                _external(ent, self.ctx.unit, self.ctx.model, self.ctx.cgen.attrs):
+            self._declare_external(ext, ent)
+            return
         if not _patchable(ent):
             return
         decl = ext.decl if isinstance(ext, c_ast.FuncDef) else ext
@@ -117,6 +162,22 @@ class Indirect:
             # is never defined.
             decl.funcspec = [f for f in decl.funcspec or [] if f != 'inline']
             self.ctx.after.extend(decls)
+
+    def _declare_external(self, decl, ent):
+        """The slot of ENT, a function defined elsewhere, declared hidden
+        after its declaration DECL: gcc reads it at its RIP-relative
+        address, with no load from the GOT."""
+        self.external.add(ent.link)
+        slot = SLOT % ent.link
+        attrs = self.ctx.cgen.attrs
+        decl_slot = declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
+                                fresh=True)
+        # a call through a pointer declared noreturn is one to a function
+        # that does not return, as a direct call is (-Wreturn-type, and code)
+        noreturn = ' __attribute__((noreturn))' if _NORETURN.search(
+            _attributes(ent, self.ctx.model, attrs)) else ''
+        self.ctx.after.append('__attribute__((visibility("hidden")))%s %s;\n'
+                              % (noreturn, self.ctx.cgen.visit(decl_slot)))
 
     def _own_entry(self, funcdef, ent):
         """Does the slot of ENT get a copy of the body?  For a static

@@ -211,8 +211,10 @@ def _program_emitter(target, source, env):
     # (env may be an OverrideEnvironment, which cannot be cloned: overrides)
     env.Depends(program, env['_DSURUNTIME'])
     shown = env.get('CCCOMSTR')
+    # never an LTO object: its slots are top-level asm, which LTO would
+    # put beside the units' own definitions of the same slots (versions.record)
     version_obj = env.Object(base + '.version.o', info,
-                             CCCOM=env['CCCOM'].split(' -- ', 1)[-1],
+                             CCCOM=env['CCCOM'].split(' -- ', 1)[-1] + ' -fno-lto',
                              CCCOMSTR='' if '_DSUSHOWN' in (shown or '') else shown,
                              CPPPATH=[RUNTIME_INCLUDE], _DSU_PASS=False)
     objects += [version_obj[0]]

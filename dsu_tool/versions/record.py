@@ -118,7 +118,8 @@ def record_version(root, program, name, manifests, out_c, unpatchable=None,
         'const char dsu__program_version_id[] = %s;\n'
         % (c_header_name(os.path.join(RUNTIME_INCLUDE, 'dsu_internal.h')),
            _c_string(os.path.basename(program)), _c_string(name), _c_string(vid)))
-        + points_table(points, 'section("dsu_points")'))
+        + points_table(points, 'section("dsu_points")') + fallback_slots(
+            [m for m, _ in units]))
     write_if_changed(out_c[:-2] + '.json', json.dumps({'name': name, 'id': vid}) + '\n')
     return name, vid, replaced, recompiled
 
@@ -153,6 +154,30 @@ def mark_linked(root, program, version_json):
     if recorded_id(root, linked['name'], program) == linked['id']:
         with open(os.path.join(vdir, LINKED), 'w'):
             pass
+
+
+SLOT_PREFIX = '__dsu_slot_'
+
+
+def fallback_slots(manifests):
+    """Top-level asm defining a weak, hidden slot for each function that
+    the units of MANIFESTS call through its slot (passes.indirect, option
+    'slots'), holding the function's address.  Where a unit of the program
+    defines the function, its own slot is the one the program uses (a
+    strong definition; in a project archive, the address taken here pulls
+    the unit in).  Where none does (a library's function, one of a unit
+    compiled without the pass, one in a shared library the project builds,
+    whose units the program's record lists though their slots are hidden
+    in the library), this one serves, so such a call costs what it costs
+    in the ordinary build."""
+    wanted = sorted({s for m in manifests for s in m.get('slot_refs', [])})
+    out = []
+    for slot in wanted:
+        func = slot[len(SLOT_PREFIX):]
+        out.append('__asm__(".pushsection .data\\n.weak %s\\n.hidden %s\\n.type %s, '
+                   'STT_OBJECT\\n.balign 8\\n%s:\\n.quad %s\\n.size %s, 8\\n'
+                   '.popsection");\n' % (slot, slot, slot, slot, func, slot))
+    return ''.join(out)
 
 
 def points_table(points, placement):
