@@ -27,6 +27,8 @@ from .elf import ElfError, elf_section, unsigned_longs
 from .files import write_atomic, write_if_changed
 from .frontend.errors import DsuError
 from .model.structs import load_fixed, load_layouts, record_fixed, record_layouts
+from .frontend import parsecache
+from .frontend.parse import parse_text
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
 from .passes.driver import transform_pre
@@ -153,7 +155,12 @@ def run_pass(cmd, root, passes=None, cache=True):
         write_if_changed(base + '.dsu.i', cpp_text)
         return generated, manifest
     pre = split(cpp_text, source, root)
-    unit, text, model = transform_pre(pre, tu_path, generated, passes, layouts, fixed)
+    cwd = os.getcwd()
+    # the parse is kept for `scons patch` (frontend.parsecache)
+    unit, text, model = transform_pre(
+        pre, tu_path, generated, passes, layouts, fixed,
+        parse=(lambda pre, degrade: parsecache.parse(pre, degrade, root, cwd, root))
+        if cache else parse_text)
     write_if_changed(generated, text)
     write_if_changed(base + '.dsu.i', cpp_text)
     structs = [{'key': d.key, 'name': d.name, 'hash': d.hash, 'tag': d.tag_value(),
@@ -268,7 +275,9 @@ def main(argv=None):
     passes = opts.passes.split(',') if opts.passes else None
     root = os.path.abspath(opts.root)
     try:
-        generated, manifest = run_pass(cmd, root, passes)
+        # a short process: the collector's passes over the trees are pure cost
+        with parsecache.gc_paused():
+            generated, manifest = run_pass(cmd, root, passes)
     except DsuError as e:
         return _refused(cmd, e)
     status = subprocess.call(cmd.with_source(generated))

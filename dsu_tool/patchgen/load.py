@@ -5,6 +5,7 @@ import copy
 from pycparser import c_ast
 
 from ..codegen.cgen import CGen
+from ..frontend import parsecache
 from ..frontend.parse import parse_text
 from ..frontend.preprocess import split
 from ..model.structs import fixed_of
@@ -23,10 +24,16 @@ def read_recorded(manifest, i_path):
                  prelude=manifest.get('prelude'))
 
 
-def parse_recorded(manifest, i_path, degrade=(), pre=None):
-    """DEGRADE: the functions a pass could not rewrite (passes.driver.degrading)."""
+def parse_recorded(manifest, i_path, degrade=(), pre=None, cache_root=None):
+    """DEGRADE: the functions a pass could not rewrite (passes.driver.degrading).
+    With CACHE_ROOT (the project root), the parse the build kept is read
+    back, or the parse made here kept (frontend.parsecache)."""
     pre = pre or read_recorded(manifest, i_path)
-    return run_pre_passes(parse_text(pre, degrade), manifest.get('passes'))
+    if cache_root is None:
+        unit = parse_text(pre, degrade)
+    else:
+        unit = parsecache.parse(pre, degrade, manifest['root'], manifest['cwd'], cache_root)
+    return run_pre_passes(unit, manifest.get('passes'))
 
 
 def type_key(node):
@@ -81,16 +88,23 @@ def enumerators(node, out):
 class UnitVersion:
     """One translation unit of a recorded version."""
 
-    def __init__(self, manifest, i_path):
+    def __init__(self, manifest, i_path, cache_root=None):
         self.manifest = manifest
         self.i_path = i_path
+        self.cache_root = cache_root
         self.tu = manifest['tu']
         pre = read_recorded(manifest, i_path)
         self.degrade = degrading(pre, lambda degrade: self._read(pre, degrade))
 
+    def parse(self, pre=None, degrade=None):
+        """The unit parsed afresh (a tree of its own to change)."""
+        return parse_recorded(self.manifest, self.i_path,
+                              self.degrade if degrade is None else degrade, pre,
+                              self.cache_root)
+
     def _read(self, pre, degrade):
         manifest = self.manifest
-        unit = parse_recorded(manifest, self.i_path, degrade, pre)
+        unit = self.parse(pre, degrade)
         plain = CGen(lines=False, asm=unit.asm)     # bodies may hold asm statements
         self.bodies = {}          # source name -> regenerated text
         self.types = {}           # type key -> (text, coord)
@@ -148,7 +162,7 @@ class ProgramVersion:
         for m, p in v.units:
             if progress:
                 progress('loading %s' % name, len(self.units), len(v.units))
-            self.units.append(UnitVersion(m, p))
+            self.units.append(UnitVersion(m, p, root))
         self.functions, self.variables, self.unit_of = {}, {}, {}
         self.structs = {}             # key -> (StructDef, unit) of its first unit
         for u in self.units:
