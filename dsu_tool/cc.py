@@ -32,6 +32,7 @@ from .frontend.parse import parse_text
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
 from .passes.driver import transform_pre
+from .pickling import gc_paused
 
 # Options that take a value as the next argument and must not reach -E.
 _DEP_WITH_ARG = {'-MF', '-MT', '-MQ'}
@@ -276,7 +277,7 @@ def main(argv=None):
     root = os.path.abspath(opts.root)
     try:
         # a short process: the collector's passes over the trees are pure cost
-        with parsecache.gc_paused():
+        with gc_paused():
             generated, manifest = run_pass(cmd, root, passes)
     except DsuError as e:
         return _refused(cmd, e)

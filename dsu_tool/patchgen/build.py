@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 from ..frontend.errors import DsuError
-from ..frontend.parsecache import gc_paused
+from ..pickling import gc_paused
 from ..elf import elf_section, unsigned_longs
 from ..analysis.updateability import blocking, never_current
 from .check import check_type_uses
