@@ -110,7 +110,14 @@ class _Unpickler(pickle.Unpickler):
         return [id(item) if identity else item for identity, item in entries]
 
 
-def dumps(obj):
+def dumps(obj, identity_tables=True):
+    """OBJ as bytes.  IDENTITY_TABLES false: the caller knows OBJ holds no
+    table keyed by identity (the survey for them costs twice the dump)."""
+    if not identity_tables:
+        with gc_paused():
+            out = io.BytesIO()
+            _Pickler(out, {}).dump(obj)
+            return out.getvalue()
     with gc_paused():
         survey = _Survey(io.BytesIO())
         survey.dump(obj)
