@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,16 +48,21 @@ def env(cache=None):
 
 
 def scons(cwd, *args, cache=None, ok=True):
-    """Seconds that `scons -Q ARGS` took; it must succeed (OK) or fail."""
+    """(wall seconds, CPU seconds) that `scons -Q ARGS` took, the CPU time
+    of it and every process it waited for (on a loaded machine, wall time
+    grows with the others' work; CPU time much less); it must succeed (OK)
+    or fail."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     p = subprocess.run([sys.executable, '-m', 'SCons', '-Q'] + list(args), cwd=cwd,
                        env=env(cache), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if (p.returncode == 0) != ok:
         raise RuntimeError('scons %s %s in %s:\n%s' % (
             ' '.join(args), 'failed' if ok else 'did not fail', cwd, p.stdout[-3000:]))
-    return took
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def clean(cwd, keep_versions=False):
@@ -143,11 +149,12 @@ PROJECTS = [lambda: _example('kvd', 'main.c', (
 
 
 def _median_of(repeat, before, timed):
+    """Medians of (wall, CPU) over REPEAT runs of TIMED."""
     times = []
     for i in range(repeat):
         before(i)
         times.append(timed(i))
-    return statistics.median(times)
+    return tuple(statistics.median(t[k] for t in times) for k in (0, 1))
 
 
 def project_costs(project, repeat, work):
@@ -163,6 +170,7 @@ def project_costs(project, repeat, work):
     # later builds copy it from the cache, as every timed one here does
     cache = os.path.join(work, project.name.replace(' ', '_') + '-cache')
     scons(proj, '-j2', 'dsu=1', 'version=warm', cache=cache)
+    shutil.rmtree(os.path.join(proj, '.dsu'))
     edited = os.path.join(proj, project.edit)
     with open(edited) as f:
         original = f.read()
@@ -201,6 +209,7 @@ def project_costs(project, repeat, work):
     r['refused patch first'] = scons(proj, *refuse, cache=cache, ok=False)
     r['refused patch'] = _median_of(repeat, lambda i: None,
                                     lambda i: scons(proj, *refuse, cache=cache, ok=False))
+    r = {k: v for k, (v, _) in r.items()} | {k + ' cpu': c for k, (_, c) in r.items()}
     r['ratio'] = r['scons dsu=1 clean'] / r['scons clean']
     return r
 
@@ -284,15 +293,21 @@ def measure(corpus=200, repeat=3, work=None, names=None):
 
 
 def table(results):
-    lines = ['| project | build | scons | scons dsu=1 | ratio |', '|---|---|---|---|---|']
+    lines = ['| project | build | scons | scons dsu=1 | ratio | CPU: scons | CPU: dsu=1 | '
+             'ratio |', '|---|---|---|---|---|---|---|---|']
+    row = '| %s | %s | %s | %.2f s | %.2fx | %s | %.2f s | %.2fx |'
     for name, b in results['builds'].items():
         for what, key in (('clean', 'clean'), ('after a one-line edit', 'edit')):
             plain, dsu = b['scons ' + key], b['scons dsu=1 ' + key]
-            lines.append('| %s | %s | %.2f s | %.2f s | %.2fx |' % (
-                name, what, plain, dsu, dsu / plain))
-        for what, key in (('scons patch', 'scons patch'), ('refused patch', 'refused patch')):
-            lines.append('| %s | %s (first after the builds: %.2f s) | | %.2f s | %.2fx |' % (
-                name, what, b[key + ' first'], b[key], b[key] / b['scons clean']))
+            cplain, cdsu = b['scons ' + key + ' cpu'], b['scons dsu=1 ' + key + ' cpu']
+            lines.append(row % (name, what, '%.2f s' % plain, dsu, dsu / plain,
+                                '%.2f s' % cplain, cdsu, cdsu / cplain))
+        for what, key in (('scons patch', 'scons patch'), ('refused patch', 'refused patch'),
+                          ('scons patch, the first after the builds', 'scons patch first'),
+                          ('refused patch, the first after the builds',
+                           'refused patch first')):
+            lines.append(row % (name, what, '', b[key], b[key] / b['scons clean'], '',
+                                b[key + ' cpu'], b[key + ' cpu'] / b['scons clean cpu']))
     lines.append('')
     lines.append('(a patch\'s ratio is against the clean ordinary build)')
     lines += ['', '| pass input | units | preprocessed lines | pass seconds | lines/s | '
