@@ -113,3 +113,32 @@ def test_damaged_entry_is_a_miss(tmp_path):
     unit = parsecache.parse(pre, [], root, root, root)
     assert CGen(lines=False).visit(unit.ast) == CGen(lines=False).visit(parse_text(pre).ast)
     assert os.path.getsize(path) > 100          # kept again, whole
+
+
+def test_kept_unit_key_covers_every_input(tmp_path, monkeypatch):
+    """What the patch generator makes of a recorded unit (patchgen.load)
+    is read back only for the same preprocessed text, the same manifest
+    (flags, places, passes, the structs kept unwrapped, their sizes) and
+    the same tool."""
+    from dsu_tool.patchgen.load import _kept_path
+    i_path = tmp_path / 'u.o.dsu.i'
+    i_path.write_text('int x;\n')
+    manifest = {'tu': 'u.c', 'cpp_args': ['-O2'], 'passes': ['wrap'],
+                'structs': [{'key': 's', 'wrapped': False, 'reason': 'as written'}]}
+    root = str(tmp_path)
+    base = _kept_path(manifest, str(i_path), root)
+    assert base == _kept_path(dict(manifest), str(i_path), root)
+    changed = [
+        _kept_path(dict(manifest, cpp_args=['-O2', '-DX']), str(i_path), root),
+        _kept_path(dict(manifest, passes=['promote']), str(i_path), root),
+        _kept_path(dict(manifest, structs=[{'key': 's', 'wrapped': True}]), str(i_path), root),
+        _kept_path(dict(manifest, structs=[dict(manifest['structs'][0], size=8)]),
+                   str(i_path), root),
+    ]
+    i_path.write_text('int y;\n')
+    changed.append(_kept_path(manifest, str(i_path), root))
+    i_path.write_text('int x;\n')
+    monkeypatch.setattr(cc, '_digest', ['another version of the tool'])
+    changed.append(_kept_path(manifest, str(i_path), root))
+    assert base not in changed and len(set(changed)) == len(changed)
+    assert _kept_path(manifest, str(i_path), None) is None        # no cache

@@ -127,7 +127,7 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
     FULL replaces every function and constant of the program, changed or
     not (diff.compare): a full replacement.  PROGRESS hears of each stage
     (progress.Progress)."""
-    with gc_paused():         # (frontend.parsecache)
+    with gc_paused():         # (dsu_tool.pickling)
         return _build_patch(root, program, frm, to, out, force, progress, full)
 
 
