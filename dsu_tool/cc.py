@@ -32,7 +32,6 @@ from .frontend.parse import parse_text
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
 from .passes.driver import transform_pre
-from .pickling import gc_paused
 
 # Options that take a value as the next argument and must not reach -E.
 _DEP_WITH_ARG = {'-MF', '-MT', '-MQ'}
@@ -279,9 +278,7 @@ def main(argv=None):
     passes = opts.passes.split(',') if opts.passes else None
     root = os.path.abspath(opts.root)
     try:
-        # a short process: the collector's passes over the trees are pure cost
-        with gc_paused():
-            generated, manifest = run_pass(cmd, root, passes, background=True)
+        generated, manifest = run_pass(cmd, root, passes, background=True)
     except DsuError as e:
         parsecache.finish_background()
         return _refused(cmd, e)
