@@ -1,16 +1,21 @@
 """Build cost of updateability, measured against the ordinary build.
 
-    python bench/build_cost.py [--corpus N] [--repeat R] [--json out.json]
+    python bench/build_cost.py [--corpus N] [--repeat R] [--project NAME] [--json out.json]
 
-For each example project (examples/kvd/v1, examples/layout/v1) it times a
-clean `scons -j2` and a clean `scons -j2 dsu=1`, R times each, and reports
-the median wall times and their ratio (the runtime comes from the cache
-of compiled runtimes, as in every build but the first on a machine; that
-first one is timed too); then `scons patch` between two versions.  For the pass alone it runs the updateability pass on N programs
-of gcc's torture corpus (tests/corpus) and on the examples' units, and
-reports preprocessed lines per second.  Figures go to a table on stdout
-and, with --json, to a file beside it.  Machine, compiler and date are
-printed with the table.
+For kvd (examples/kvd, v1 -> v2) and redis 2.0.0 -> 2.0.1 (when its
+sources are there: tests/realprogs/redis_chain.py, with the flags of its
+Makefile) it times, with -j2, R times each and gives the medians:
+a clean build and a rebuild after a one-line edit (a function appended
+to one unit), ordinary (`scons`) and updateable (`scons dsu=1`); `scons
+patch` between the two versions (the first run after the two builds, and
+again); and a patch that is refused (a field added to a struct that
+code running at every update point uses).  The runtime comes from the
+cache of compiled runtimes, as in every build but the first on a
+machine.  For the pass alone it runs the updateability pass on N
+programs of gcc's torture corpus (tests/corpus) and on the examples'
+units, and reports preprocessed lines per second.  Figures go to a table
+on stdout and, with --json, to a file beside it.  Machine, compiler,
+date and load average are printed with the table.
 """
 
 import argparse
@@ -18,6 +23,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,56 +47,171 @@ def env(cache=None):
     return e
 
 
-def scons(cwd, *args, cache=None):
+def scons(cwd, *args, cache=None, ok=True):
+    """(wall seconds, CPU seconds) that `scons -Q ARGS` took, the CPU time
+    of it and every process it waited for (on a loaded machine, wall time
+    grows with the others' work; CPU time much less); it must succeed (OK)
+    or fail."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, '-m', 'SCons', '-Q'] + list(args), cwd=cwd,
-                   env=env(cache),
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    p = subprocess.run([sys.executable, '-m', 'SCons', '-Q'] + list(args), cwd=cwd,
+                       env=env(cache), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if (p.returncode == 0) != ok:
+        raise RuntimeError('scons %s %s in %s:\n%s' % (
+            ' '.join(args), 'failed' if ok else 'did not fail', cwd, p.stdout[-3000:]))
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def clean(cwd):
-    for name in ('.sconsign.dblite', '.dsu', 'build'):
+def clean(cwd, keep_versions=False):
+    """A fresh checkout: no objects, no SCons database, no .dsu (its
+    versions too, unless KEEP_VERSIONS)."""
+    for name in ('.sconsign.dblite', 'build'):
         path = os.path.join(cwd, name)
         if os.path.isdir(path):
             shutil.rmtree(path)
         elif os.path.exists(path):
             os.remove(path)
+    dsu = os.path.join(cwd, '.dsu')
+    if os.path.isdir(dsu):
+        for name in os.listdir(dsu):
+            if not (keep_versions and name in ('versions', 'layouts.json', 'fixed.json')):
+                path = os.path.join(dsu, name)
+                (shutil.rmtree if os.path.isdir(path) else os.remove)(path)
     for dirpath, _, files in os.walk(cwd):
         for f in files:
-            if f.endswith(('.o', '.a')) or f in ('kvd',):
-                os.remove(os.path.join(dirpath, f))
+            path = os.path.join(dirpath, f)
+            with open(path, 'rb') as fh:
+                elf = fh.read(4) == b'\x7fELF'     # objects, archives' members, programs
+            if elf or f.endswith('.a'):
+                os.remove(path)
 
 
-def build_ratio(example, repeat, work):
-    src = os.path.join(ROOT, 'examples', example, 'v1')
-    proj = os.path.join(work, example)
-    shutil.copytree(src, proj)
+def _copy_over(src, dst):
+    for dirpath, _, files in os.walk(src):
+        for f in files:
+            rel = os.path.relpath(os.path.join(dirpath, f), src)
+            os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
+            shutil.copy(os.path.join(dirpath, f), os.path.join(dst, rel))
+
+
+def _replace(path, old, new):
+    with open(path) as f:
+        text = f.read()
+    assert old in text, '%s: %r not found' % (path, old)
+    with open(path, 'w') as f:
+        f.write(text.replace(old, new, 1))
+
+
+class Project:
+    """A program in two versions (put(dir, 0 or 1) writes one), the unit
+    a one-line edit goes to, and a change to version 2 that `scons patch`
+    must refuse: (file, old text, new text).  In kvd a static variable
+    becomes global (a change of linkage, refused)."""
+
+    def __init__(self, name, put, edit, refuse, flags=()):
+        self.name, self.put, self.edit, self.refuse = name, put, edit, refuse
+        self.flags = list(flags)
+
+
+def _example(name, edit, refuse):
+    def put(proj, which):
+        _copy_over(os.path.join(ROOT, 'examples', name, ('v1', 'v2')[which]), proj)
+    return Project(name, put, edit, refuse)
+
+
+def _redis():
+    """redis 2.0.0 -> 2.0.1 with the flags of its Makefile, as
+    tests/realprogs/redis_chain.py builds it (None without the sources).
+    The refused change: a field added to the event loop's struct, which
+    aeMain, running at every update point, uses."""
+    spec = importlib.util.spec_from_file_location(
+        'redis_chain', os.path.join(ROOT, 'tests', 'realprogs', 'redis_chain.py'))
+    chain = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(chain)
+    src = chain.sources()
+    if src is None:
+        return None
+
+    def put(proj, which):
+        if not os.path.exists(os.path.join(proj, 'SConstruct')):
+            with open(os.path.join(proj, 'SConstruct'), 'w') as f:
+                f.write(chain.SCONSTRUCT)
+        chain.put_release(src, proj, ('2.0.0', '2.0.1')[which])
+    return Project('redis 2.0', put, 'redis.c',
+                   ('ae.h', '    int stop;\n', '    int stop;\n    int bench_extra;\n'))
+
+
+PROJECTS = [lambda: _example('kvd', 'main.c', (
+    'main.c', 'static unsigned long total_requests', 'unsigned long total_requests')), _redis]
+
+
+def _median_of(repeat, before, timed):
+    """Medians of (wall, CPU) over REPEAT runs of TIMED."""
+    times = []
+    for i in range(repeat):
+        before(i)
+        times.append(timed(i))
+    return tuple(statistics.median(t[k] for t in times) for k in (0, 1))
+
+
+def project_costs(project, repeat, work):
+    """Seconds, medians of REPEAT: clean build and rebuild after a one-line
+    edit, ordinary and updateable; `scons patch` from version 1 to 2 (the
+    first after the two builds, and again); a patch that is refused."""
+    proj = os.path.join(work, project.name.replace(' ', '_'))
+    os.makedirs(proj)
+    project.put(proj, 0)
     subprocess.run([sys.executable, '-m', 'dsu_tool', 'init', proj], env=env(), check=True,
                    stdout=subprocess.DEVNULL)
     # the first updateable build on a machine also compiles the runtime;
-    # later clean builds copy it from the cache (an empty one here)
-    cache = os.path.join(work, example + '-cache')
-    clean(proj)
-    cold = scons(proj, '-j2', 'dsu=1', 'version=b', cache=cache)
-    plain, dsu = [], []
-    for _ in range(repeat):
-        clean(proj)
-        plain.append(scons(proj, '-j2'))
-        clean(proj)
-        dsu.append(scons(proj, '-j2', 'dsu=1', 'version=b', cache=cache))
+    # later builds copy it from the cache, as every timed one here does
+    cache = os.path.join(work, project.name.replace(' ', '_') + '-cache')
+    scons(proj, '-j2', 'dsu=1', 'version=warm', cache=cache)
     shutil.rmtree(os.path.join(proj, '.dsu'))
+    edited = os.path.join(proj, project.edit)
+    with open(edited) as f:
+        original = f.read()
+
+    def edit(i):
+        with open(edited, 'w') as f:
+            f.write(original + 'int dsu_bench_edit(void);\nint dsu_bench_edit(void) '
+                    '{ return %d; }\n' % i)
+
+    def build(dsu, name):
+        return scons(proj, '-j2', *(['dsu=1', 'version=' + name] if dsu else []),
+                     cache=cache)
+
+    r = {}
+    for dsu, label in ((False, 'scons'), (True, 'scons dsu=1')):
+        r[label + ' clean'] = _median_of(repeat, lambda i: clean(proj),
+                                         lambda i: build(dsu, 'c%d' % i))
+        clean(proj)
+        build(dsu, 'e')
+        r[label + ' edit'] = _median_of(repeat, edit, lambda i: build(dsu, 'e%d' % i))
+        with open(edited, 'w') as f:
+            f.write(original)
+    # the patch: both versions built updateable, as a developer does
     clean(proj)
-    scons(proj, '-j2', 'dsu=1', 'version=v1')
-    v2 = os.path.join(ROOT, 'examples', example, 'v2')
-    for dirpath, _, files in os.walk(v2):
-        for f in files:
-            rel = os.path.relpath(os.path.join(dirpath, f), v2)
-            os.makedirs(os.path.dirname(os.path.join(proj, rel)), exist_ok=True)
-            shutil.copy(os.path.join(dirpath, f), os.path.join(proj, rel))
-    scons(proj, '-j2', 'dsu=1', 'version=v2')
-    patch = scons(proj, 'patch', 'from=v1', 'to=v2')
-    return statistics.median(plain), statistics.median(dsu), cold, patch
+    build(True, 'v1')
+    project.put(proj, 1)
+    build(True, 'v2')
+    patch = ('patch', 'from=v1', 'to=v2')
+    r['scons patch first'] = scons(proj, *patch, cache=cache)
+    r['scons patch'] = _median_of(repeat, lambda i: None,
+                                  lambda i: scons(proj, *patch, cache=cache))
+    path, old, new = project.refuse
+    _replace(os.path.join(proj, path), old, new)
+    build(True, 'v3')
+    refuse = ('patch', 'from=v2', 'to=v3')
+    r['refused patch first'] = scons(proj, *refuse, cache=cache, ok=False)
+    r['refused patch'] = _median_of(repeat, lambda i: None,
+                                    lambda i: scons(proj, *refuse, cache=cache, ok=False))
+    r = {k: v for k, (v, _) in r.items()} | {k + ' cpu': c for k, (_, c) in r.items()}
+    r['ratio'] = r['scons dsu=1 clean'] / r['scons clean']
+    return r
 
 
 def _compile_seconds(cmd, cwd):
@@ -135,7 +256,7 @@ def pass_throughput(sources, work):
     return lines, seconds, refused, plain, updateable
 
 
-def measure(corpus=200, repeat=3, work=None):
+def measure(corpus=200, repeat=3, work=None, names=None):
     """{'builds': {example: {...}}, 'pass': {input: (lines, seconds, refused,
     gcc -c, pass + gcc -c, units)}} with the machine, compiler and date."""
     own = work is None
@@ -144,13 +265,13 @@ def measure(corpus=200, repeat=3, work=None):
                'gcc': subprocess.run(['gcc', '-dumpfullversion'], capture_output=True,
                                      text=True).stdout.strip(),
                'date': time.strftime('%Y-%m-%d'), 'repeat': repeat, 'builds': {},
+               'load': os.getloadavg()[0],
                'pass': {}}
     try:
-        for example in ('kvd', 'layout'):
-            plain, dsu, cold, patch = build_ratio(example, repeat, work)
-            results['builds'][example] = {'scons': plain, 'scons dsu=1': dsu,
-                                          'ratio': dsu / plain, 'scons patch': patch,
-                                          'scons dsu=1, runtime compiled': cold}
+        for make in PROJECTS:
+            project = make()
+            if project is not None and (names is None or project.name in names):
+                results['builds'][project.name] = project_costs(project, repeat, work)
         kvd = os.path.join(ROOT, 'examples', 'kvd', 'v1')
         sources = [os.path.join(kvd, f) for f in sorted(os.listdir(kvd)) if f.endswith('.c')]
         results['pass']['examples (kvd)'] = pass_throughput(sources, work) + (len(sources),)
@@ -172,13 +293,23 @@ def measure(corpus=200, repeat=3, work=None):
 
 
 def table(results):
-    lines = ['| project | scons | scons dsu=1 | ratio | the first scons dsu=1 (runtime '
-             'compiled) | ratio | scons patch |', '|---|---|---|---|---|---|---|']
+    lines = ['| project | build | scons | scons dsu=1 | ratio | CPU: scons | CPU: dsu=1 | '
+             'ratio |', '|---|---|---|---|---|---|---|---|']
+    row = '| %s | %s | %s | %.2f s | %.2fx | %s | %.2f s | %.2fx |'
     for name, b in results['builds'].items():
-        cold = b['scons dsu=1, runtime compiled']
-        lines.append('| %s | %.2f s | %.2f s | %.2fx | %.2f s | %.2fx | %.2f s |' % (
-            name, b['scons'], b['scons dsu=1'], b['ratio'], cold, cold / b['scons'],
-            b['scons patch']))
+        for what, key in (('clean', 'clean'), ('after a one-line edit', 'edit')):
+            plain, dsu = b['scons ' + key], b['scons dsu=1 ' + key]
+            cplain, cdsu = b['scons ' + key + ' cpu'], b['scons dsu=1 ' + key + ' cpu']
+            lines.append(row % (name, what, '%.2f s' % plain, dsu, dsu / plain,
+                                '%.2f s' % cplain, cdsu, cdsu / cplain))
+        for what, key in (('scons patch', 'scons patch'), ('refused patch', 'refused patch'),
+                          ('scons patch, the first after the builds', 'scons patch first'),
+                          ('refused patch, the first after the builds',
+                           'refused patch first')):
+            lines.append(row % (name, what, '', b[key], b[key] / b['scons clean'], '',
+                                b[key + ' cpu'], b[key + ' cpu'] / b['scons clean cpu']))
+    lines.append('')
+    lines.append('(a patch\'s ratio is against the clean ordinary build)')
     lines += ['', '| pass input | units | preprocessed lines | pass seconds | lines/s | '
               'gcc -c | pass + gcc -c | ratio |', '|---|---|---|---|---|---|---|---|']
     for name, (lines_, seconds, refused, plain, upd, units) in results['pass'].items():
@@ -193,10 +324,11 @@ def main(argv=None):
     ap.add_argument('--corpus', type=int, default=200)
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--json')
+    ap.add_argument('--project', action='append', help='only this project (repeatable)')
     opts = ap.parse_args(argv)
-    results = measure(opts.corpus, opts.repeat)
-    print('build cost, %s, gcc %s, %s (median of %d clean builds, -j2, gcc -O2)' % (
-        results['machine'], results['gcc'], results['date'], opts.repeat))
+    results = measure(opts.corpus, opts.repeat, names=opts.project)
+    print('build cost, %s, gcc %s, %s (median of %d, -j2, load %.1f at the start)' % (
+        results['machine'], results['gcc'], results['date'], opts.repeat, results['load']))
     print(table(results))
     if opts.json:
         with open(opts.json, 'w') as f:

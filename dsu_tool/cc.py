@@ -27,6 +27,8 @@ from .elf import ElfError, elf_section, undefined_symbols, unsigned_longs
 from .files import write_atomic, write_if_changed
 from .frontend.errors import DsuError
 from .model.structs import load_fixed, load_layouts, record_fixed, record_layouts
+from .frontend import parsecache
+from .frontend.parse import parse_text
 from .frontend.preprocess import run_cpp, split
 from .passes import DEFAULT
 from .passes.driver import transform_pre
@@ -132,10 +134,12 @@ def tool_digest():
     return _digest[0]
 
 
-def run_pass(cmd, root, passes=None, cache=True):
+def run_pass(cmd, root, passes=None, cache=True, background=False):
     """Transform the command's source; return the generated file's path.
     A unit whose preprocessed text is unchanged is not parsed again: its
-    generated C and manifest come from .dsu/cache (unless CACHE is false)."""
+    generated C and manifest come from .dsu/cache (unless CACHE is false).
+    The parse is kept there too, for `scons patch`; BACKGROUND: by a
+    child process (the caller waits for it: parsecache.finish_background)."""
     source = cmd.sources[0][1]
     base = side_base(root, cmd.output)
     os.makedirs(os.path.dirname(base), exist_ok=True)
@@ -154,7 +158,13 @@ def run_pass(cmd, root, passes=None, cache=True):
         write_if_changed(base + '.dsu.i', cpp_text)
         return generated, manifest
     pre = split(cpp_text, source, root)
-    unit, text, model = transform_pre(pre, tu_path, generated, passes, layouts, fixed)
+    cwd = os.getcwd()
+    # the parse is kept for `scons patch` (frontend.parsecache)
+    unit, text, model = transform_pre(
+        pre, tu_path, generated, passes, layouts, fixed,
+        parse=(lambda pre, degrade: parsecache.parse(pre, degrade, root, cwd, root,
+                                                     background=background))
+        if cache else parse_text)
     write_if_changed(generated, text)
     write_if_changed(base + '.dsu.i', cpp_text)
     structs = [{'key': d.key, 'name': d.name, 'hash': d.hash, 'tag': d.tag_value(),
@@ -276,10 +286,12 @@ def main(argv=None):
     passes = opts.passes.split(',') if opts.passes else None
     root = os.path.abspath(opts.root)
     try:
-        generated, manifest = run_pass(cmd, root, passes)
+        generated, manifest = run_pass(cmd, root, passes, background=True)
     except DsuError as e:
+        parsecache.finish_background()
         return _refused(cmd, e)
     status = subprocess.call(cmd.with_source(generated))
+    parsecache.finish_background()
     if status == 0:
         try:
             record_sizes(cmd.output, manifest, root)

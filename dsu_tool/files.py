@@ -17,12 +17,12 @@ os.umask(_UMASK)
 
 
 def write_atomic(path, text, encoding='utf-8'):
-    """Replace PATH with TEXT in one rename."""
+    """Replace PATH with TEXT (bytes when ENCODING is None) in one rename."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
                                dir=directory)
     try:
-        with os.fdopen(fd, 'w', encoding=encoding) as f:
+        with os.fdopen(fd, 'wb' if encoding is None else 'w', encoding=encoding) as f:
             f.write(text)
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)

@@ -79,6 +79,23 @@ def update(suite, case, before, after, program):
     return p
 
 
+def test_patch_from_kept_units_is_the_same(suite):
+    """The second `scons patch` reads what the first made of each unit
+    (.dsu/cache, patchgen.load) and runs no pass again: every case's
+    patch and the summary are the same, byte for byte."""
+    first = {case: open(suite.patch(case), 'rb').read() for case in CASES}
+    assert any(f.endswith('.unit') for f in os.listdir(os.path.join(suite.root, '.dsu',
+                                                                     'cache')))
+    proc = scons(suite.root, '-j2', 'patch', 'from=v1', 'to=v2')
+
+    def summaries(out):       # without the progress lines, in any job order
+        return sorted(line for line in out.splitlines()
+                      if 'dsu: patch' not in line and 'v1 -> v2: ' not in line)
+    assert summaries(proc.stdout) == summaries(suite.patch_output)
+    for case in CASES:
+        assert open(suite.patch(case), 'rb').read() == first[case], case
+
+
 def test_no_text_relocations(suite):
     """A slot or table in read-only code would fault when written: every
     updateable binary and every patch is linked with -z text."""

@@ -341,6 +341,63 @@ def test_unchanged_unit_is_not_parsed_again(project):
         assert 'from the cache' not in f.read()
 
 
+def test_patch_reads_what_the_builds_and_patches_kept(project, program, tmp_path):
+    """`scons patch` parses no unit again that a build parsed: it reads
+    the parses the two builds kept in .dsu/cache.  What it makes of each
+    unit is kept too, and the next patch runs no pass over a unit it has
+    seen.  A damaged entry is made again; the patch is the same each
+    time, and it keeps the program's state."""
+    scons(project, 'dsu=1', 'version=v1')
+    shutil.copy(os.path.join(project, 'wordsvc'), os.path.join(project, 'wordsvc-v1'))
+    write(os.path.join(project, 'src', 'stats.c'), STATS_V2)
+    scons(project, 'dsu=1', 'version=v2')
+    cache = os.path.join(project, '.dsu', 'cache')
+
+    def kept(suffix):
+        return {f: (os.stat(os.path.join(cache, f)).st_ino,
+                    os.stat(os.path.join(cache, f)).st_mtime_ns)
+                for f in os.listdir(cache) if f.endswith(suffix)}
+    parses = kept('.parse')
+    assert len(parses) == 3            # main.c once (unchanged), stats.c twice
+    assert not kept('.unit')
+
+    def patch(*disabled):
+        """scons patch, with the functions DISABLED ('module:name') made
+        to stop the process."""
+        stubs = tmp_path / 'stubs'
+        stubs.mkdir(exist_ok=True)
+        stop = 'lambda *a, **k: __import__("sys").exit("scons patch ran %s")'
+        (stubs / 'sitecustomize.py').write_text(''.join(
+            'import %s\n%s.%s = %s\n' % (m, m, name, stop % name)
+            for m, name in (d.split(':') for d in disabled)))
+        env = tool_env()
+        env['PYTHONPATH'] = os.pathsep.join([str(stubs), env['PYTHONPATH']])
+        r = subprocess.run([sys.executable, '-m', 'SCons', '-Q', 'patch', 'from=v1',
+                            'to=v2'], cwd=project, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        with open(os.path.join(project, 'wordsvc.v1-to-v2.patch.so'), 'rb') as f:
+            return f.read()
+    first = patch('pycparser.c_parser:CParser.parse')
+    assert kept('.parse') == parses
+    units = kept('.unit')
+    assert len(units) == 3
+    assert patch('pycparser.c_parser:CParser.parse',
+                 'dsu_tool.passes.driver:transform_unit') == first
+    assert kept('.unit') == units
+    for name in list(parses) + list(units):
+        with open(os.path.join(cache, name), 'wb') as f:
+            f.write(b'damaged')
+    assert patch() == first
+    assert all(parses[f] != v for f, v in kept('.parse').items() if f in parses)
+    assert all(units[f] != v for f, v in kept('.unit').items())
+    p = program(os.path.join(project, 'wordsvc-v1'))
+    assert p.ask('a') == 'a: 1 letters, word 1'
+    assert p.ask('b') == 'b: 1 letters, word 2'
+    assert dsu('apply', p.pid, os.path.join(project, 'wordsvc.v1-to-v2.patch.so')
+               ).returncode == 0
+    assert p.ask('ab') == 'ab: 2 letters, 1 vowels, word 3, total vowels 1001'
+
+
 def test_runtime_is_compiled_once_per_compiler(project, tmp_path):
     """A clean updateable build copies the runtime from the cache, which
     is keyed on the compiler's own version text."""

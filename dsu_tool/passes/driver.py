@@ -275,9 +275,12 @@ def degrading(pre, attempt):
             degrade.append((span, e))
 
 
-def transform_pre(pre, tu_path, out_name, enabled=None, layouts=None, fixed=None):
-    """Parse and transform the preprocessed unit PRE: (unit, text, model)."""
+def transform_pre(pre, tu_path, out_name, enabled=None, layouts=None, fixed=None,
+                  parse=parse_text):
+    """Parse and transform the preprocessed unit PRE: (unit, text, model).
+    PARSE(pre, degrade) is parse_text or one that keeps its parses
+    (frontend.parsecache)."""
     def attempt(degrade):
-        unit = parse_text(pre, degrade)
+        unit = parse(pre, degrade)
         return (unit,) + transform_unit(unit, tu_path, out_name, enabled, layouts, fixed)
     return degrading(pre, attempt)

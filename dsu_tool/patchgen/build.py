@@ -8,11 +8,11 @@ import shutil
 import subprocess
 
 from ..frontend.errors import DsuError
+from ..pickling import gc_paused
 from ..elf import elf_section, unsigned_longs
 from ..analysis.updateability import blocking, never_current
 from .check import check_type_uses
 from .diff import CHANGED, FILLED_FROM_OLD, LINE_ONLY, SIGNATURE, compare
-from .load import parse_recorded
 from .emit import descriptor, emit_transformers, emit_unit
 from .load import ProgramVersion
 from .transform import transformer_file
@@ -196,6 +196,11 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
     FULL replaces every function and constant of the program, changed or
     not (diff.compare): a full replacement.  PROGRESS hears of each stage
     (progress.Progress)."""
+    with gc_paused():         # (dsu_tool.pickling)
+        return _build_patch(root, program, frm, to, out, force, progress, full)
+
+
+def _build_patch(root, program, frm, to, out, force, progress, full):
     plan = plan_patch(root, program, frm, to, progress, full)
     blocked = blocking(plan.a.points, plan.types)
     if blocked and not force:
@@ -211,7 +216,7 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     progress('checking the uses of changed types')
-    check_type_uses(plan, lambda u: parse_recorded(u.manifest, u.i_path, u.degrade))
+    check_type_uses(plan, lambda u: u.parse())
     objects, counts = [], []
     units = [u for u in plan.b.units
              if plan.patch_functions(u) or plan.patch_variables(u)]

@@ -45,7 +45,6 @@ from .diff import CHANGED, REBOUND, RENAMED
 from .initialise import Fills, constant_shape, drop_object_const, names_running_program
 from .transform import Transformers
 from ..versions.record import points_table
-from .load import parse_recorded
 
 PBODY = '__dsu_pbody_%s'
 PSLOT = '__dsu_pslot_%s'
@@ -182,7 +181,7 @@ class UnitEmitter:
 
     def __init__(self, plan, unit):
         self.plan, self.unit = plan, unit
-        self.parsed = parse_recorded(unit.manifest, unit.i_path, unit.degrade)
+        self.parsed = unit.parse()
         decls, params, depths = decls_of(self.parsed.ast, self.parsed)
         self.cgen = CGen(AttributeMap(self.parsed.attributes, decls, params, depths),
                          asm=self.parsed.asm)

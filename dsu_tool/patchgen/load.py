@@ -1,16 +1,23 @@
 """Read a recorded version back into models the patch generator compares."""
 
 import copy
+import hashlib
+import json
+import os
+import pickle
 
 from pycparser import c_ast
 
 from ..codegen.cgen import CGen
+from ..files import write_atomic
+from ..frontend import parsecache
 from ..frontend.parse import parse_text
 from ..frontend.preprocess import split
 from ..model.structs import fixed_of
 from ..model.tu import FUNC
 from ..passes import run_pre_passes
 from ..passes.driver import degrading, transform_unit
+from ..pickling import dumps, loads
 from ..versions.record import Version
 
 _PLAIN = CGen(lines=False)
@@ -23,10 +30,16 @@ def read_recorded(manifest, i_path):
                  prelude=manifest.get('prelude'))
 
 
-def parse_recorded(manifest, i_path, degrade=(), pre=None):
-    """DEGRADE: the functions a pass could not rewrite (passes.driver.degrading)."""
+def parse_recorded(manifest, i_path, degrade=(), pre=None, cache_root=None):
+    """DEGRADE: the functions a pass could not rewrite (passes.driver.degrading).
+    With CACHE_ROOT (the project root), the parse the build kept is read
+    back, or the parse made here kept (frontend.parsecache)."""
     pre = pre or read_recorded(manifest, i_path)
-    return run_pre_passes(parse_text(pre, degrade), manifest.get('passes'))
+    if cache_root is None:
+        unit = parse_text(pre, degrade)
+    else:
+        unit = parsecache.parse(pre, degrade, manifest['root'], manifest['cwd'], cache_root)
+    return run_pre_passes(unit, manifest.get('passes'))
 
 
 def type_key(node):
@@ -78,19 +91,79 @@ def enumerators(node, out):
             enumerators(child, out)
 
 
+# What reading a unit of a version gives (UnitVersion._read), kept in
+# .dsu/cache: the next patch from or to the same version, or from a
+# version where the unit is the same, reads it instead of running the
+# passes over the unit again.  The key is everything it comes from: the
+# recorded unit (its preprocessed text), its manifest (flags, places,
+# passes, the structs it keeps unwrapped and their sizes) and the tool's
+# own code.
+_KEPT = ('degrade', 'bodies', 'types', 'enums', 'as_written', 'raw', 'model', 'sizes')
+_FORMAT = b'unit-1'
+
+
+def _kept_path(manifest, i_path, cache_root):
+    if cache_root is None:
+        return None
+    from ..cc import tool_digest
+    h = hashlib.sha1(_FORMAT)
+    try:
+        with open(i_path, 'rb') as f:
+            h.update(f.read())
+    except OSError:
+        return None
+    h.update(json.dumps(manifest, sort_keys=True).encode() + tool_digest().encode())
+    return os.path.join(cache_root, parsecache.CACHE, h.hexdigest() + '.unit')
+
+
+def _read_kept(path):
+    if path is None:
+        return None
+    try:
+        with open(path, 'rb') as f:
+            state = loads(f.read())
+    except Exception:        # none yet, damaged, foreign: read the unit
+        return None
+    return state if isinstance(state, dict) and set(state) == set(_KEPT) else None
+
+
+def _keep(path, state):
+    if path is None:
+        return
+    try:
+        data = dumps(state)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomic(path, data, encoding=None)
+    except (OSError, pickle.PicklingError, RecursionError):
+        pass      # the next patch reads the unit again
+
+
 class UnitVersion:
     """One translation unit of a recorded version."""
 
-    def __init__(self, manifest, i_path):
+    def __init__(self, manifest, i_path, cache_root=None):
         self.manifest = manifest
         self.i_path = i_path
+        self.cache_root = cache_root
         self.tu = manifest['tu']
+        kept = _kept_path(manifest, i_path, cache_root)
+        state = _read_kept(kept)
+        if state is not None:
+            self.__dict__.update(state)
+            return
         pre = read_recorded(manifest, i_path)
         self.degrade = degrading(pre, lambda degrade: self._read(pre, degrade))
+        _keep(kept, {name: getattr(self, name) for name in _KEPT})
+
+    def parse(self, pre=None, degrade=None):
+        """The unit parsed afresh (a tree of its own to change)."""
+        return parse_recorded(self.manifest, self.i_path,
+                              self.degrade if degrade is None else degrade, pre,
+                              self.cache_root)
 
     def _read(self, pre, degrade):
         manifest = self.manifest
-        unit = parse_recorded(manifest, self.i_path, degrade, pre)
+        unit = self.parse(pre, degrade)
         plain = CGen(lines=False, asm=unit.asm)     # bodies may hold asm statements
         self.bodies = {}          # source name -> regenerated text
         self.types = {}           # type key -> (text, coord)
@@ -150,7 +223,7 @@ class ProgramVersion:
         for m, p in v.units:
             if progress:
                 progress('loading %s' % name, len(self.units), len(v.units))
-            self.units.append(UnitVersion(m, p))
+            self.units.append(UnitVersion(m, p, root))
         self.functions, self.variables, self.unit_of = {}, {}, {}
         self.structs = {}             # key -> (StructDef, unit) of its first unit
         for u in self.units:
