@@ -98,7 +98,8 @@ def enumerators(node, out):
 # recorded unit (its preprocessed text), its manifest (flags, places,
 # passes, the structs it keeps unwrapped and their sizes) and the tool's
 # own code.
-_KEPT = ('degrade', 'bodies', 'types', 'enums', 'as_written', 'raw', 'model', 'sizes')
+_KEPT = ('degrade', 'bodies', 'types', 'enums', 'as_written', 'kept_in_place', 'raw', 'model',
+         'sizes')
 _FORMAT = b'unit-1'
 
 
