@@ -5,6 +5,7 @@ Each program (tests/codegen/*.c) is built the ordinary way and
 updateable, and both must print the same, and what C says."""
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -251,3 +252,29 @@ def test_keywords_in_string_literals_are_printed_as_written(tmp_path):
     assert build_and_run_updateable(tmp_path, out) == build_and_run(tmp_path, src, 'plain') \
         == 'inline restrict 4 i\n'
     assert '__inline__ static' in text and '* __restrict p' in text
+
+
+NORETURN = '''
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <stdnoreturn.h>
+    _Noreturn void die(const char *why);
+    noreturn static void quit(void) { exit(0); }
+    _Noreturn void die(const char *why) { fputs(why, stderr); exit(2); }
+    static int pick(int x) { if (x > 0) return x; die("negative"); }
+    static int choose(int x) { if (x) return 1; quit(); }
+    int main(int argc, char **argv) { (void)argv; printf("%d\\n", pick(argc) + choose(argc)); return 0; }
+'''
+
+
+def test_noreturn_keyword_is_kept(tmp_path):
+    """C11's `_Noreturn` (and <stdnoreturn.h>'s `noreturn`) is what lets a
+    function end in a call to one without a return: the generated C keeps
+    it, so a build with -Werror=return-type builds both ways."""
+    src, out, text, _ = transform(tmp_path, NORETURN, 'noreturn.c')
+    assert 'noreturn' in text
+    for name, path, extra in (('plain', src, []),
+                              ('dsu', out, ['-I', RUNTIME_INCLUDE, '-DDSU_UPDATEABLE'])):
+        subprocess.run(['gcc', '-O2', '-Wall', '-Werror=return-type', '-c', '-o',
+                        str(tmp_path / (name + '.o')), path] + extra, check=True,
+                       cwd=str(tmp_path))

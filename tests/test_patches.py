@@ -325,10 +325,10 @@ def test_calls_across_units_go_through_the_slot(suite, program):
     """handle() calls twice() of another unit through twice's slot, not
     through its stub; atoi() (the C library's) through a weak slot that
     the version object gives it; the dead call to a function defined
-    nowhere is gone, as in the ordinary build; a call to fail() through
-    its slot is known not to return (the suite builds with -Wall
-    -Werror).  The patch replaces only twice(): handle() reaches the new
-    one."""
+    nowhere is gone, as in the ordinary build; a call to fail()
+    (declared `_Noreturn`) through its slot is known not to return (the
+    suite builds with -Wall -Werror), also in the patch, which replaces
+    twice() and checked(): handle() reaches the new ones."""
     d = os.path.join(suite.root, 'crossunit')
     undefined = subprocess.run(['nm', '--undefined-only', os.path.join(d, 'lib.o')],
                                capture_output=True, text=True, check=True).stdout.split()
@@ -339,3 +339,4 @@ def test_calls_across_units_go_through_the_slot(suite, program):
     assert ' V __dsu_slot_atoi' in syms or ' v __dsu_slot_atoi' in syms     # weak
     update(suite, 'crossunit', [('a', 'a twice=42')], [('b', 'b twice=43')], program)
     assert 'changed function   twice' in suite.patch_output
+    assert 'changed function   checked' in suite.patch_output

@@ -41,7 +41,7 @@ _RESPELL = {
     '__alignof': '_Alignof', '__alignof__': '_Alignof',
     '__thread': '_Thread_local',
     '__builtin_offsetof': 'offsetof',
-    '_Noreturn': '', '__extension__': '',
+    '_Noreturn': '', '__extension__': '',   # (_Noreturn of the program: an attribute)
     '__complex__': '_Complex', '__complex': '_Complex',
 }
 
@@ -265,7 +265,13 @@ class Tidier:
                 if t in _UNSUPPORTED and project:
                     self.fail(tok, '%s is not supported by the dsu pass yet'
                               % _UNSUPPORTED[t])
-                if t in _RESPELL:
+                if t == '_Noreturn' and project:
+                    # the parser does not know the specifier; the attribute
+                    # means the same, and codegen writes it back
+                    self._record_attribute(i, i, brace_kinds, decl_start, paren_depth > 0,
+                                           '__attribute__((noreturn))')
+                    self.replace(tok, '')
+                elif t in _RESPELL:
                     self.replace(tok, _RESPELL[t])
                 elif t in EXTENDED_TYPES:
                     self._extended_type(i, project)
@@ -498,9 +504,10 @@ class Tidier:
                 continue
             self.replace(toks[k], '')
 
-    def _record_attribute(self, i, j, brace_kinds, decl_start, in_parens):
-        text = ' '.join(t.text for t in self.toks[i:j + 1])
-        text = re.sub(r'\s*([()])\s*', r'\1', text).replace(' ,', ',')
+    def _record_attribute(self, i, j, brace_kinds, decl_start, in_parens, text=None):
+        if text is None:
+            text = ' '.join(t.text for t in self.toks[i:j + 1])
+            text = re.sub(r'\s*([()])\s*', r'\1', text).replace(' ,', ',')
         file, line = self.where(self.toks[i])
         prev = self.toks[i - 1] if i else None
         if prev is not None and prev.text in ('struct', 'union', 'enum'):

@@ -78,6 +78,18 @@ def _attributes(ent, model, attrs):
     return ' '.join(a for d in decls for a in attrs.decls.get(id(d), []))
 
 
+def is_noreturn(ent, model, attrs):
+    """Does a declaration of function ENT say that it does not return?"""
+    return bool(_NORETURN.search(_attributes(ent, model, attrs)))
+
+
+def _noreturn(ent, model, attrs):
+    """The attribute a slot's declaration takes when ENT does not return:
+    a call through a pointer declared noreturn is one to a function that
+    does not return, as a direct call is (-Wreturn-type, and code)."""
+    return '__attribute__((noreturn)) ' if is_noreturn(ent, model, attrs) else ''
+
+
 def _external(ent, unit, model, attrs):
     """Is ENT a function that the unit only declares, in the project's own
     code, whose calls can go through its slot (the 'slots' option)?"""
@@ -134,9 +146,11 @@ class Indirect:
             self.first = False
             slot = SLOT % ent.link
             attrs = self.ctx.cgen.attrs
+            decl_slot = declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
+                                    fresh=True)
             decls = [declaration(decl.type, ent.link, attrs=attrs),
-                     declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
-                                 fresh=True)]
+                     '%s%s;\n' % (_noreturn(ent, self.ctx.model, attrs),
+                                   self.ctx.cgen.visit(decl_slot))]
         else:
             decls = []
         if self.direct and not isinstance(ext, c_ast.FuncDef):
@@ -172,12 +186,9 @@ class Indirect:
         attrs = self.ctx.cgen.attrs
         decl_slot = declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
                                 fresh=True)
-        # a call through a pointer declared noreturn is one to a function
-        # that does not return, as a direct call is (-Wreturn-type, and code)
-        noreturn = ' __attribute__((noreturn))' if _NORETURN.search(
-            _attributes(ent, self.ctx.model, attrs)) else ''
-        self.ctx.after.append('__attribute__((visibility("hidden")))%s %s;\n'
-                              % (noreturn, self.ctx.cgen.visit(decl_slot)))
+        self.ctx.after.append('__attribute__((visibility("hidden"))) %s%s;\n'
+                              % (_noreturn(ent, self.ctx.model, attrs),
+                                 self.ctx.cgen.visit(decl_slot)))
 
     def _own_entry(self, funcdef, ent):
         """Does the slot of ENT get a copy of the body?  For a static
@@ -221,7 +232,8 @@ class Indirect:
                                    fresh=True)
             slot_def.init = c_ast.ID((ENTRY if ent.link in self.entries else BODY)
                                      % ent.link)
-            ctx.trailer.append('__attribute__((visibility("hidden"))) %s;\n'
-                               % ctx.cgen.visit(slot_def))
+            ctx.trailer.append('__attribute__((visibility("hidden"))) %s%s;\n'
+                               % (_noreturn(ent, ctx.model, ctx.cgen.attrs),
+                                  ctx.cgen.visit(slot_def)))
             ctx.trailer.append(stub_asm(ent.link, slot))
             ctx.registry.append(func_sym(ent, slot, ent.link))

@@ -38,6 +38,7 @@ from ..passes.common import c_string, declaration, pointer_to, rename_decl
 from ..passes.aswritten import keep_fixed, mark_entities
 from ..passes.braces import restore_braces
 from ..passes.driver import decls_of
+from ..passes.indirect import is_noreturn
 from ..passes.wrap import (make_writable, size_entry, stamp_tags, type_entry, wrap_struct,
                            wrapped_in)
 from ..frontend.errors import DsuError, error_at
@@ -83,6 +84,12 @@ def embedded_type(ext):
     return c_ast.Decl(None, [], [], [], [], ty, None, None, coord=ext.coord)
 
 
+def _returns_void(functype):
+    ret = getattr(functype, 'type', None)
+    return isinstance(ret, c_ast.TypeDecl) and isinstance(ret.type, c_ast.IdentifierType) \
+        and ret.type.names == ['void']
+
+
 class PatchRewriter(Rewriter):
     def __init__(self, emitter):
         super().__init__()
@@ -110,6 +117,21 @@ class PatchRewriter(Rewriter):
             # convert it as an object of the old one
             stamp_tags(node.init, node.type, self.typer, self.e.wrapped_of)
         return node
+
+    def r_FuncCall(self, node):
+        name = node.name.name if isinstance(node.name, c_ast.ID) else None
+        node = super().r_FuncCall(node)
+        ent = self.e.model.entities.get(name) if name and self.lookup(name) is None else None
+        direct = isinstance(node.name, c_ast.ID) and (
+            node.name.name == name or node.name.name == PBODY % getattr(ent, 'link', ''))
+        if ent is None or ent.kind != FUNC or direct or not _returns_void(ent.decl.type) or \
+                not is_noreturn(ent, self.e.model, self.e.cgen.attrs):
+            return node
+        # a call through a slot or the patch's import cell to a function
+        # that does not return: gcc cannot see that through the pointer's
+        # type, so say it (-Wreturn-type, and the code after it)
+        return c_ast.ExprList([node, c_ast.FuncCall(c_ast.ID('__builtin_unreachable'), None)],
+                              node.coord)
 
     def r_CompoundLiteral(self, node):
         self.rewrite_children(node)

@@ -7,11 +7,11 @@
 int twice(int x);
 int atoi(const char *text);
 void never_defined(void);
-void fail(const char *why) __attribute__((noreturn));
+_Noreturn void fail(const char *why);
 
 static int checked(int x)
 {
-    if (x >= 0)
+    if (x > -1)
         return x;
     fail("negative");
 }
