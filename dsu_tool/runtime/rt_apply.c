@@ -475,7 +475,7 @@ static int apply_start(struct jbuf *out, long long timeout_ms, int fd, const cha
     int bad = apply_read_patch(out, fd, digest, &pf, &bytes) < 0 ||
               apply_check_record(out, &pf) < 0 || apply_load(out, &pf) < 0 ||
               apply_check(out) < 0;
-    free(bytes);
+    release_all(bytes, pf.size);
     if (bad) {
         job_release();
         return 0;

@@ -360,22 +360,36 @@ static const char *validate_patch(const unsigned char *b, size_t size, struct pa
 }
 
 /* Reads the whole file FD (SIZE bytes) into memory: what is checked is
- * then what gets loaded (from a sealed copy, see sealed_copy). */
+ * then what gets loaded (from a sealed copy, see sealed_copy).  The bytes
+ * are a mapping of their own, given back whole by release_all: a patch
+ * is often a megabyte, and from malloc it would stay in the heap of the
+ * process after each update. */
 static unsigned char *read_all(int fd, size_t size)
 {
-    unsigned char *b = malloc(size ? size : 1);
-    for (size_t got = 0; b && got < size;) {
+    unsigned char *b = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED)
+        return NULL;
+    for (size_t got = 0; got < size;) {
         ssize_t r = pread(fd, b + got, size - got, (off_t)got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            free(b);
-            errno = r == 0 ? EIO : errno; /* it shrank */
+            int e = r == 0 ? EIO : errno; /* it shrank */
+            munmap(b, size ? size : 1);
+            errno = e;
             return NULL;
         }
         got += (size_t)r;
     }
     return b;
+}
+
+/* Gives back what read_all (SIZE bytes) read. */
+static void release_all(unsigned char *b, size_t size)
+{
+    if (b)
+        munmap(b, size ? size : 1);
 }
 
 /* A memory file holding B[0..SIZE), sealed against every change, for the
