@@ -117,12 +117,14 @@ def steps_table(figures):
     via = figures['via']
     clean = figures['releases'][redis_chain.RELEASES[0]]['plain_s']
     rows = ['| step | `%s` | x ordinary clean build (%.1f s) | patch size | changed | '
-            'rebound | pause | `dsu apply` total |' % (redis_chain.PATCH_COMMAND[via], clean),
-            '|---|---|---|---|---|---|---|---|']
+            'rebound | hand-written lines | pause | `dsu apply` total |'
+            % (redis_chain.PATCH_COMMAND[via], clean),
+            '|---|---|---|---|---|---|---|---|---|']
     for s in figures['steps']:
-        rows.append('| %s -> %s | %.1f s | %.1fx | %d KB | %d | %d | %.1f µs | %.0f ms |' % (
+        rows.append('| %s -> %s | %.1f s | %.1fx | %d KB | %d | %d | %d | %.1f µs | %.0f ms |' % (
             s['from'], s['to'], s['patch_s'], s['patch_s'] / max(clean, 0.1), s['patch_kb'],
-            s['changed_functions'], s['rebound_functions'], s['pause_us'], s['apply_ms']))
+            s['changed_functions'], s['rebound_functions'], s['handwritten_lines'],
+            s['pause_us'], s['apply_ms']))
     return '\n'.join(rows)
 
 
