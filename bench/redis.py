@@ -10,16 +10,23 @@ redis-benchmark (50 clients, every test of the 2.0 benchmark) is run
 against each in turn, ROUNDS times, interleaved, so that other load on
 the machine falls on both.  Prints, per test, the median requests per
 second of each build and their ratio, and the peak RSS (VmHWM) of each
-server at the end.  Not part of the test run.
+server at the end.  With valgrind, also the server's own instructions per
+request (callgrind): one client, every test of the benchmark, the
+difference between a run of 5 x N and one of N requests per test over
+their 4 x N (start, exit and saving cancel out).  Not part of the test
+run.
 """
 
 import argparse
 import os
 import re
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'realprogs'))
@@ -50,6 +57,52 @@ def benchmark(tool, port, requests):
                          capture_output=True, text=True, timeout=600).stdout
     return {m.group(1): float(m.group(2))
             for m in re.finditer(r'^(.+?): ([\d.]+) requests per second', out, re.M)}
+
+
+def _instructions(binary, tool, requests, workdir):
+    """Instructions redis-server BINARY (under callgrind) executes from
+    its start to its exit, serving one redis-benchmark client that sends
+    REQUESTS requests per test."""
+    port = redis_chain.free_port()
+    os.makedirs(workdir, exist_ok=True)
+    conf = os.path.join(workdir, 'redis.conf')
+    with open(conf, 'w') as f:
+        f.write('port %d\ndir %s\nloglevel warning\nlogfile %s\n'
+                % (port, workdir, os.path.join(workdir, 'log')))
+    log = os.path.join(workdir, 'callgrind.log')
+    proc = subprocess.Popen(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
+                             '--log-file=' + log, binary, conf], cwd=workdir)
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(('127.0.0.1', port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        subprocess.run([tool, '-p', str(port), '-n', str(requests), '-c', '1', '-q'],
+                       capture_output=True, timeout=1800, check=True)
+    finally:
+        proc.terminate()
+        proc.wait(600)
+    with open(log) as f:
+        m = re.search(r'Collected\s*:\s*(\d+)', f.read())
+    if not m:
+        raise RuntimeError('callgrind reported no instruction count for %s' % binary)
+    return int(m.group(1))
+
+
+def instructions_per_request(binaries, tool, tests, work, requests=500):
+    """{name: instructions per request} of each redis-server in BINARIES
+    ({name: path}) under callgrind, redis-benchmark running its TESTS
+    tests; None without valgrind."""
+    if shutil.which('valgrind') is None:
+        return None
+    out = {}
+    for name, binary in binaries.items():
+        few = _instructions(binary, tool, requests, os.path.join(work, 'cg-few-' + name))
+        many = _instructions(binary, tool, 5 * requests, os.path.join(work, 'cg-many-' + name))
+        out[name] = (many - few) / (4 * requests * tests)
+    return out
 
 
 def main():
@@ -94,6 +147,14 @@ def main():
     print('\n| build | peak RSS |\n|---|---|')
     for name, kb in rss.items():
         print('| %s | %d KB (%.2fx) |' % (name, kb, kb / rss['ordinary']))
+    ipr = instructions_per_request(
+        {name: os.path.join(tree, 'redis-server') for name, tree in (('ordinary', plain),
+                                                                     ('dsu=1', dsu))},
+        os.path.join(plain, 'redis-benchmark'), len(results['ordinary']), work)
+    if ipr:
+        print('\ninstructions per request in the server (callgrind, one client, every test, '
+              '%d requests per test): ordinary %.0f, dsu=1 %.0f, ratio %.3f' % (
+                  4 * 500, ipr['ordinary'], ipr['dsu=1'], ipr['dsu=1'] / ipr['ordinary']))
 
 
 if __name__ == '__main__':
