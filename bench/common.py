@@ -24,6 +24,21 @@ BENCH = os.path.join(ROOT, 'bench')
 CFLAGS = '-O2'
 
 
+def callgrind(log=None):
+    """The command prefix that counts a program's instructions, with
+    callgrind's report written to LOG (else to standard error)."""
+    return ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'] + (
+        ['--log-file=' + log] if log else [])
+
+
+def collected(report, what):
+    """The instruction count in callgrind's REPORT (its text) of WHAT."""
+    m = re.search(r'Collected\s*:\s*(\d+)', report)
+    if not m:
+        raise RuntimeError('callgrind reported no instruction count for %s' % what)
+    return int(m.group(1))
+
+
 def env():
     e = dict(os.environ)
     e['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, e.get('PYTHONPATH')) if p)

@@ -31,13 +31,14 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'bench'))
 
+import common  # noqa: E402
 from dsu_tool.cc import Command, run_pass  # noqa: E402
 from dsu_tool.codegen.unit import RUNTIME_INCLUDE  # noqa: E402
 
 PROGRAMS = os.path.join(ROOT, 'bench', 'programs')
 CFLAGS = ['-O2']
-_COLLECTED = re.compile(r'Collected\s*:\s*(\d+)')
 
 
 BUILDS = ('ordinary', 'updateable', 'fixed')
@@ -215,10 +216,11 @@ def instructions(binary):
     """Instructions BINARY runs on one unit of work; None without valgrind."""
     if shutil.which('valgrind') is None:
         return None
-    p = subprocess.run(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
-                        binary, '1'], capture_output=True, text=True)
-    m = _COLLECTED.search(p.stderr)
-    return int(m.group(1)) if m else None
+    p = subprocess.run(common.callgrind() + [binary, '1'], capture_output=True, text=True)
+    try:
+        return common.collected(p.stderr, binary)
+    except RuntimeError:
+        return None
 
 
 def wall(binary, runs):

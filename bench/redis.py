@@ -21,16 +21,17 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'realprogs'))
 import redis_chain  # noqa: E402
+
+sys.path.insert(0, HERE)
+import common  # noqa: E402
 
 RELEASE = '2.0.4'
 BENCH_SCONSTRUCT = redis_chain.PLAIN_SCONSTRUCT + (
@@ -64,31 +65,15 @@ def _instructions(binary, tool, requests, workdir):
     its start to its exit, serving one redis-benchmark client that sends
     REQUESTS requests per test."""
     port = redis_chain.free_port()
-    os.makedirs(workdir, exist_ok=True)
-    conf = os.path.join(workdir, 'redis.conf')
-    with open(conf, 'w') as f:
-        f.write('port %d\ndir %s\nloglevel warning\nlogfile %s\n'
-                % (port, workdir, os.path.join(workdir, 'log')))
     log = os.path.join(workdir, 'callgrind.log')
-    proc = subprocess.Popen(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
-                             '--log-file=' + log, binary, conf], cwd=workdir)
+    proc = redis_chain.start(binary, port, workdir, common.callgrind(log), wait=60)
     try:
-        for _ in range(600):
-            try:
-                socket.create_connection(('127.0.0.1', port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         subprocess.run([tool, '-p', str(port), '-n', str(requests), '-c', '1', '-q'],
                        capture_output=True, timeout=1800, check=True)
     finally:
-        proc.terminate()
-        proc.wait(600)
+        redis_chain.stop(proc, timeout=600)     # callgrind reports as it exits
     with open(log) as f:
-        m = re.search(r'Collected\s*:\s*(\d+)', f.read())
-    if not m:
-        raise RuntimeError('callgrind reported no instruction count for %s' % binary)
-    return int(m.group(1))
+        return common.collected(f.read(), binary)
 
 
 def instructions_per_request(binaries, tool, tests, work, requests=500):

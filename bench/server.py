@@ -27,7 +27,6 @@ builds.
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -47,26 +46,18 @@ def load(loadgen, port, clients, seconds, warmup=0.5):
     return json.loads(out.stdout)
 
 
-_COLLECTED = re.compile(r'Collected\s*:\s*(\d+)')
-
-
 def instructions(binary, loadgen, requests, work):
     """Instructions kvd (BINARY, under callgrind) executes from its start
     to its exit, serving one client that sends REQUESTS requests after
     the 200 SETs that store the keys."""
     log = os.path.join(work, 'callgrind.log')
-    tool = ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null',
-            '--log-file=' + log]
-    with common.Server(binary, tool) as server:
+    with common.Server(binary, common.callgrind(log)) as server:
         res = subprocess.run([loadgen, str(server.port), '-c', '1', '-n', str(requests)],
                              capture_output=True, text=True, timeout=600)
         if res.returncode != 0 or json.loads(res.stdout)['wrong']:
             raise RuntimeError('loadgen under callgrind: %s%s' % (res.stdout, res.stderr))
     with open(log) as f:
-        m = _COLLECTED.search(f.read())
-    if not m:
-        raise RuntimeError('callgrind reported no instruction count for %s' % binary)
-    return int(m.group(1))
+        return common.collected(f.read(), binary)
 
 
 def per_request(binary, loadgen, work, few=1000, many=5000):

@@ -25,6 +25,12 @@ def calls_any(node, names):
                and n.name.name in names for n in nodes(node))
 
 
+def is_void(ty):
+    """Is TY (a function's return type, say) plain `void`?"""
+    return isinstance(ty, c_ast.TypeDecl) and isinstance(ty.type, c_ast.IdentifierType) \
+        and ty.type.names == ['void']
+
+
 def innermost(ty):
     """The TypeDecl at the bottom of a declarator chain (holds the name)."""
     while not isinstance(ty, c_ast.TypeDecl):

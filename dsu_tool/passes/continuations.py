@@ -69,8 +69,8 @@ from ..model.arrays import Lengths, with_length
 from ..model.builtins import is_library_name
 from ..model.tu import continuation_name, is_extracted, user_function
 from .binder import Rewriter
-from .common import SETJMP_CALLS, copy_type, declaration, innermost, nodes, pointer_to
-from .loops import UPDATE_POINT, Extractor, _Body, _is_void, _labels, _variably_modified
+from .common import SETJMP_CALLS, copy_type, declaration, innermost, is_void, nodes, pointer_to
+from .loops import UPDATE_POINT, Extractor, _Body, _labels, _variably_modified
 
 QUIESCENT_BEGIN, QUIESCENT_END = 'dsu__quiescent_begin', 'dsu__quiescent_end'
 # calls that need the frame they were written in
@@ -422,7 +422,7 @@ class ContinuationExtractor(Extractor):
             if _defines_type(ty) or _mentions(ty, local):
                 return 'it uses %s, whose type is defined in %s' % (shown, origin)
         returns = func.decl.type.type
-        void = _is_void(returns)
+        void = is_void(returns)
         key = (origin, callee)
         self.counts[key] = self.counts.get(key, 0) + 1
         cont = continuation_name(origin, callee, self.counts[key])

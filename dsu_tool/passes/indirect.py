@@ -83,11 +83,16 @@ def is_noreturn(ent, model, attrs):
     return bool(_NORETURN.search(_attributes(ent, model, attrs)))
 
 
-def _noreturn(ent, model, attrs):
-    """The attribute a slot's declaration takes when ENT does not return:
-    a call through a pointer declared noreturn is one to a function that
-    does not return, as a direct call is (-Wreturn-type, and code)."""
-    return '__attribute__((noreturn)) ' if is_noreturn(ent, model, attrs) else ''
+def _slot_text(ctx, ent, decl, hidden=True):
+    """C text of DECL, the declaration or definition of ENT's slot: hidden
+    (gcc reads it at its RIP-relative address, with no load from the GOT)
+    and, when ENT does not return, noreturn: a call through a pointer
+    declared noreturn is one to a function that does not return, as a
+    direct call is (-Wreturn-type, and code)."""
+    return '%s%s%s;\n' % ('__attribute__((visibility("hidden"))) ' if hidden else '',
+                           '__attribute__((noreturn)) '
+                           if is_noreturn(ent, ctx.model, ctx.cgen.attrs) else '',
+                           ctx.cgen.visit(decl))
 
 
 def _external(ent, unit, model, attrs):
@@ -149,8 +154,7 @@ class Indirect:
             decl_slot = declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
                                     fresh=True)
             decls = [declaration(decl.type, ent.link, attrs=attrs),
-                     '%s%s;\n' % (_noreturn(ent, self.ctx.model, attrs),
-                                   self.ctx.cgen.visit(decl_slot))]
+                     _slot_text(self.ctx, ent, decl_slot, hidden=False)]
         else:
             decls = []
         if self.direct and not isinstance(ext, c_ast.FuncDef):
@@ -178,17 +182,13 @@ class Indirect:
             self.ctx.after.extend(decls)
 
     def _declare_external(self, decl, ent):
-        """The slot of ENT, a function defined elsewhere, declared hidden
-        after its declaration DECL: gcc reads it at its RIP-relative
-        address, with no load from the GOT."""
+        """The slot of ENT, a function defined elsewhere, declared after
+        its declaration DECL."""
         self.external.add(ent.link)
         slot = SLOT % ent.link
-        attrs = self.ctx.cgen.attrs
-        decl_slot = declaration(pointer_to(decl.type, slot, attrs), slot, ['extern'],
-                                fresh=True)
-        self.ctx.after.append('__attribute__((visibility("hidden"))) %s%s;\n'
-                              % (_noreturn(ent, self.ctx.model, attrs),
-                                 self.ctx.cgen.visit(decl_slot)))
+        decl_slot = declaration(pointer_to(decl.type, slot, self.ctx.cgen.attrs), slot,
+                                ['extern'], fresh=True)
+        self.ctx.after.append(_slot_text(self.ctx, ent, decl_slot))
 
     def _own_entry(self, funcdef, ent):
         """Does the slot of ENT get a copy of the body?  For a static
@@ -232,8 +232,6 @@ class Indirect:
                                    fresh=True)
             slot_def.init = c_ast.ID((ENTRY if ent.link in self.entries else BODY)
                                      % ent.link)
-            ctx.trailer.append('__attribute__((visibility("hidden"))) %s%s;\n'
-                               % (_noreturn(ent, ctx.model, ctx.cgen.attrs),
-                                  ctx.cgen.visit(slot_def)))
+            ctx.trailer.append(_slot_text(ctx, ent, slot_def))
             ctx.trailer.append(stub_asm(ent.link, slot))
             ctx.registry.append(func_sym(ent, slot, ent.link))

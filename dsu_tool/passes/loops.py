@@ -29,7 +29,7 @@ import re
 from pycparser import c_ast
 
 from .binder import Rewriter, set_child
-from .common import calls_any, declaration, nodes, pointer_to
+from .common import calls_any, declaration, is_void, nodes, pointer_to
 from ..model.tu import LOOP_PREFIX
 
 UPDATE_POINT = 'dsu__update_point'
@@ -205,7 +205,7 @@ class LoopExtractor(Extractor):
             return loop
         func = self.function.decl
         returns = func.type.type                  # the function's return type
-        returns_value = not _is_void(returns)
+        returns_value = not is_void(returns)
         mover = _Body(visible)
         rest = mover.rewrite(copy.deepcopy(rest))
         if set(mover.used) & self.registers:
@@ -293,11 +293,6 @@ def _constant(expr):
     if isinstance(expr, c_ast.TernaryOp):
         return all(_constant(x) for x in (expr.cond, expr.iftrue, expr.iffalse))
     return False
-
-
-def _is_void(ty):
-    return isinstance(ty, c_ast.TypeDecl) and isinstance(ty.type, c_ast.IdentifierType) \
-        and ty.type.names == ['void']
 
 
 def extract_loops(unit):

@@ -34,7 +34,7 @@ from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
-from ..passes.common import c_string, declaration, pointer_to, rename_decl
+from ..passes.common import c_string, declaration, is_void, pointer_to, rename_decl
 from ..passes.aswritten import keep_fixed, mark_entities
 from ..passes.braces import restore_braces
 from ..passes.driver import decls_of
@@ -84,12 +84,6 @@ def embedded_type(ext):
     return c_ast.Decl(None, [], [], [], [], ty, None, None, coord=ext.coord)
 
 
-def _returns_void(functype):
-    ret = getattr(functype, 'type', None)
-    return isinstance(ret, c_ast.TypeDecl) and isinstance(ret.type, c_ast.IdentifierType) \
-        and ret.type.names == ['void']
-
-
 class PatchRewriter(Rewriter):
     def __init__(self, emitter):
         super().__init__()
@@ -124,7 +118,7 @@ class PatchRewriter(Rewriter):
         ent = self.e.model.entities.get(name) if name and self.lookup(name) is None else None
         direct = isinstance(node.name, c_ast.ID) and (
             node.name.name == name or node.name.name == PBODY % getattr(ent, 'link', ''))
-        if ent is None or ent.kind != FUNC or direct or not _returns_void(ent.decl.type) or \
+        if ent is None or ent.kind != FUNC or direct or not is_void(getattr(ent.decl.type, 'type', None)) or \
                 not is_noreturn(ent, self.e.model, self.e.cgen.attrs):
             return node
         # a call through a slot or the patch's import cell to a function

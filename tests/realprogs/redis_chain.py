@@ -335,14 +335,16 @@ def contents(c):
             'key:123': c('GET', 'key:123')}
 
 
-def start(binary, port, workdir):
+def start(binary, port, workdir, prefix=(), wait=5.0):
+    """redis-server BINARY on PORT, working in WORKDIR, run under PREFIX
+    (a command, such as valgrind's); it must listen within WAIT seconds."""
     os.makedirs(workdir, exist_ok=True)
     conf = os.path.join(workdir, 'redis.conf')
     with open(conf, 'w') as f:
         f.write('port %d\ndir %s\ndbfilename dump.rdb\nloglevel notice\nlogfile %s\n'
                 % (port, workdir, os.path.join(workdir, 'log')))
-    proc = subprocess.Popen([binary, conf], cwd=workdir)
-    for _ in range(100):
+    proc = subprocess.Popen(list(prefix) + [binary, conf], cwd=workdir)
+    for _ in range(int(wait / 0.05)):
         try:
             socket.create_connection(('127.0.0.1', port), timeout=1).close()
             return proc
@@ -360,10 +362,10 @@ def free_port():
     return port
 
 
-def stop(proc):
+def stop(proc, timeout=10):
     proc.terminate()
     try:
-        proc.wait(10)
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
