@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 
+from .cachelimit import CACHE, touch
 from .elf import ElfError, elf_section, undefined_symbols, unsigned_longs
 from .files import write_atomic, write_if_changed
 from .frontend.errors import DsuError
@@ -98,9 +99,6 @@ def side_base(root, obj):
     if rel.startswith('..'):
         rel = os.path.join('_abs', obj.lstrip(os.sep))
     return os.path.join(root, GEN, rel)
-
-
-CACHE = os.path.join('.dsu', 'cache')
 
 
 def _cache_key(cpp_text, cmd, tu_path, passes, layouts, fixed):
@@ -211,6 +209,8 @@ def _read_cache(cached):
     if not isinstance(manifest, dict) or not isinstance(manifest.get('_generated'), str) \
             or manifest['_generated'] not in text:
         return None
+    touch(cached + '.json')     # used now: pruned last (cachelimit)
+    touch(cached + '.c')
     return text, manifest
 
 

@@ -10,6 +10,7 @@ with .dsu/build/REL.version.json naming the version it was made for.
 import json
 import os
 
+from .cachelimit import prune
 from .frontend.errors import DsuError
 
 BUILD = os.path.join('.dsu', 'build')
@@ -68,8 +69,13 @@ def linked(root, program, summary=True):
     if not os.path.exists(version_json):
         return []         # a program with no unit of its own compiled by the pass
     mark_linked(root, program, version_json)
+    lines = []
+    try:
+        prune(root)
+    except DsuError as e:
+        lines.append('dsu: warning: %s; .dsu/cache was not pruned' % e)
     if not summary:
-        return []
+        return lines
     from .report.version import load, summary_line
     try:
         with open(version_json) as f:
@@ -77,4 +83,4 @@ def linked(root, program, summary=True):
         reports = load(root, name, program)
     except (OSError, ValueError, KeyError, DsuError):
         reports = []
-    return ['dsu: ' + summary_line(rep) for rep in reports]
+    return lines + ['dsu: ' + summary_line(rep) for rep in reports]

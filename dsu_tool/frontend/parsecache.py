@@ -26,11 +26,11 @@ import json
 import os
 import pickle
 
+from ..cachelimit import CACHE, touch
 from ..files import write_atomic
 from ..pickling import dumps, gc_paused, loads
 from .parse import parse_text
 
-CACHE = os.path.join('.dsu', 'cache')
 # A new layout of the stored form gives new keys.
 _FORMAT = b'parse-3'
 
@@ -104,6 +104,7 @@ def _read(path):
     except Exception:        # a damaged or foreign entry: parse again
         return None
     unit.member_pragmas = {id(node): found for node, found in pragmas}
+    touch(path)                 # used now: pruned last (cachelimit)
     return unit
 
 

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 
+from ..cachelimit import prune
 from ..frontend.errors import DsuError
 from ..pickling import gc_paused
 from ..elf import elf_section, unsigned_longs
@@ -196,8 +197,14 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
     FULL replaces every function and constant of the program, changed or
     not (diff.compare): a full replacement.  PROGRESS hears of each stage
     (progress.Progress)."""
-    with gc_paused():         # (dsu_tool.pickling)
-        return _build_patch(root, program, frm, to, out, force, progress, full)
+    try:
+        with gc_paused():         # (dsu_tool.pickling)
+            return _build_patch(root, program, frm, to, out, force, progress, full)
+    finally:
+        try:
+            prune(root)       # the parses it kept (a bad bound: the link says so)
+        except DsuError:
+            pass
 
 
 def _build_patch(root, program, frm, to, out, force, progress, full):

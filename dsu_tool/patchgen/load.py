@@ -8,6 +8,7 @@ import pickle
 
 from pycparser import c_ast
 
+from ..cachelimit import touch
 from ..codegen.cgen import CGen
 from ..files import write_atomic
 from ..frontend import parsecache
@@ -125,7 +126,10 @@ def _read_kept(path):
             state = loads(f.read())
     except Exception:        # none yet, damaged, foreign: read the unit
         return None
-    return state if isinstance(state, dict) and set(state) == set(_KEPT) else None
+    if not (isinstance(state, dict) and set(state) == set(_KEPT)):
+        return None
+    touch(path)              # used now: pruned last (cachelimit)
+    return state
 
 
 def _keep(path, state):
