@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import pickle
+import threading
 
 from ..cachelimit import CACHE, touch
 from ..files import write_atomic
@@ -57,7 +58,7 @@ def parse(pre, degrade, root, cwd, cache_root, background=False):
     if unit is None:
         with gc_paused():
             unit = parse_text(pre, degrade)
-        if not (background and _write_in_child(path, unit)):
+        if not (background and in_background(lambda: _write(path, unit))):
             _write(path, unit)
     return unit
 
@@ -65,18 +66,22 @@ def parse(pre, degrade, root, cwd, cache_root, background=False):
 _children = []
 
 
-def _write_in_child(path, unit):
-    """Store UNIT from a child process, which has the tree as it is now
-    (the passes then change the parent's copy only): storing it takes a
-    fifth of a parse, which the build need not wait for.  False when no
-    child can be made."""
+def in_background(work):
+    """Run WORK() in a child process, which has the program's objects as
+    they are now (the caller goes on changing its own copy): storing a
+    tree costs a fifth to a half of making it, which the caller need not
+    wait for.  False when it was not started: no child can be made, or
+    other threads run (SCons -j: a child of a threaded process may find
+    a lock held forever), and the caller does WORK itself."""
+    if threading.active_count() > 1:
+        return False
     try:
         pid = os.fork()
     except OSError:
         return False
     if pid == 0:
         try:
-            _write(path, unit)
+            work()
         finally:
             os._exit(0)       # no exit handlers, no flush of the parent's buffers
     _children.append(pid)
@@ -84,8 +89,8 @@ def _write_in_child(path, unit):
 
 
 def finish_background():
-    """Wait for the processes storing parses (a build step ends with its
-    files written)."""
+    """Wait for the processes storing parses and units (a build step or a
+    patch ends with its files written)."""
     while _children:
         try:
             os.waitpid(_children.pop(), 0)

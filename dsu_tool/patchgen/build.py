@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 from ..cachelimit import prune
+from ..frontend import parsecache
 from ..frontend.errors import DsuError
 from ..pickling import gc_paused
 from ..elf import elf_section, unsigned_longs
@@ -201,6 +202,7 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
         with gc_paused():         # (dsu_tool.pickling)
             return _build_patch(root, program, frm, to, out, force, progress, full)
     finally:
+        parsecache.finish_background()       # the units it kept, for the next patch
         try:
             prune(root)       # the parses it kept (a bad bound: the link says so)
         except DsuError:

@@ -133,8 +133,13 @@ def _read_kept(path):
 
 
 def _keep(path, state):
-    if path is None:
-        return
+    """Store STATE for the next patch, from a child process when one can
+    be made (patchgen.build waits for it: parsecache.finish_background)."""
+    if path is not None and not parsecache.in_background(lambda: _store(path, state)):
+        _store(path, state)
+
+
+def _store(path, state):
     try:
         data = dumps(state)
         os.makedirs(os.path.dirname(path), exist_ok=True)
