@@ -109,6 +109,52 @@ def test_chain_converts_untouched_values_two_steps_at_once(tmp_path, program):
     assert '"steps": 2' in status or '"steps":2' in status
 
 
+# The struct is defined in the declaration of a variable: the patch
+# generator splits the two, and code after it must still check the
+# objects it reaches (here on the heap, made under v1) and convert them.
+DECLARED_V1 = r'''
+#include <stdio.h>
+#include <stdlib.h>
+struct rec { int id; int qty; } *spare;
+static struct rec *items;
+void handle(const char *cmd)
+{
+    (void)cmd;
+    if (!items) {
+        items = calloc(4, sizeof *items);
+        for (int i = 0; i < 4; i++) {
+            items[i].id = i + 1;
+            items[i].qty = 10 * (i + 1);
+        }
+    }
+    printf("v1 %d/%d\n", items[1].id, items[1].qty);
+}
+'''
+
+DECLARED_V2 = r'''
+#include <stdio.h>
+struct rec { long qty; int id; int price; } *spare;
+static struct rec *items;
+void handle(const char *cmd)
+{
+    items[1].price += 5;
+    printf("v2 %s %d/%ld/%d\n", cmd, items[1].id, items[1].qty, items[1].price);
+}
+'''
+
+
+def test_struct_defined_with_a_variable_is_converted_in_later_code(tmp_path, program):
+    p = Project(tmp_path / 'declared')
+    p.version('v1', DECLARED_V1)
+    p.version('v2', DECLARED_V2)
+    assert 'changed type       struct rec' in p.patch('v1', 'v2').stdout
+    run = program(p.path('prog.v1'))
+    assert run.ask('fill') == 'v1 2/20'
+    assert p.apply(run.pid, 'v1', 'v2').returncode == 0
+    assert run.ask('show') == 'v2 show 2/20/5'
+    assert run.ask('again') == 'v2 again 2/20/10'
+
+
 USER_V1 = r'''
 #include <stdio.h>
 #include <string.h>

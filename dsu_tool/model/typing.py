@@ -12,9 +12,14 @@ from pycparser import c_ast
 
 
 class Typer:
-    def __init__(self, unit, typedefs, rewriter):
+    def __init__(self, unit, typedefs, rewriter, like=None):
+        """LIKE: a Typer of the same unit whose file-scope names and tags
+        this one shares (one walk of the unit, not one per function)."""
         self.typedefs = typedefs
         self.rw = rewriter
+        if like is not None:
+            self.file_scope, self.tags = like.file_scope, like.tags
+            return
         self.file_scope = {}        # name -> type, every file-scope declaration
         self.tags = {}              # struct/union tag -> definition node
         for ext in unit.ast.ext:

@@ -90,10 +90,9 @@ class PatchRewriter(Rewriter):
         self.e = emitter
         self.names = LocalStaticNames(emitter.unit.tu)
         self.local_types = {}      # link of a local static -> its type
-        self.typer = Typer(emitter.parsed, emitter.model.typedefs, self)
         # the names as the unit declares them: the emitter renames each
         # definition it has emitted (a call to it is still typed)
-        self.typer.file_scope = emitter.typer.file_scope
+        self.typer = Typer(emitter.parsed, emitter.model.typedefs, self, like=emitter.typer)
 
     def r_Decl(self, node):
         node = super().r_Decl(node)
