@@ -13,6 +13,7 @@ of 1024); 0 keeps nothing once the run is over.  Default: 1G.
 """
 
 import os
+import stat
 import time
 
 from .frontend.errors import DsuError
@@ -67,7 +68,7 @@ def prune(root, bound=None):
             st = os.stat(path)
         except OSError:
             continue
-        if not os.path.isfile(path):
+        if not stat.S_ISREG(st.st_mode):
             continue
         if name.startswith('.') and name.endswith('.tmp') and now - st.st_mtime < _WRITING:
             continue
