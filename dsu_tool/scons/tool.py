@@ -24,6 +24,7 @@ import SCons.Script
 import SCons.Tool
 
 from .. import linkstep
+from . import warm
 from ..cc import side_base, tool_digest
 from ..codegen.unit import RUNTIME_INCLUDE, RUNTIME_LINK_FLAGS
 from ..frontend.errors import DsuError
@@ -142,6 +143,16 @@ def _wrap_compiles(env):
             env.SetDefault(**{var + 'STR': '${_DSUSHOWN("%s")}' % var})
             env[var] = wrapper + env[var]
     env['_DSUSHOWN'] = _shown_compile
+
+
+def _warm_compiles(env):
+    """The wrapper's commands go to one warm process (scons/warm.py),
+    when this run compiles anything."""
+    if any(SCons.Script.GetOption(o) for o in ('clean', 'no_exec', 'help')):
+        return
+    spawn = env.get('SPAWN')
+    if callable(spawn) and not getattr(spawn, '_dsu_warm', False) and warm.start():
+        env['SPAWN'] = warm.spawn_through(spawn)
 
 
 def _shown_compile(var):
@@ -380,6 +391,7 @@ def generate(env):
     if dsu_mode():
         env.AppendUnique(CPPDEFINES=['DSU_UPDATEABLE'])
         _wrap_compiles(env)
+        _warm_compiles(env)
         # The runtime and its flags go on the link command itself, so that a
         # Program call overriding LIBS or LINKFLAGS keeps them.  Patch code
         # refers to the exported symbols.  `-z text` (in RUNTIME_LINK_FLAGS):
