@@ -23,6 +23,7 @@ When SCons exits, the server reads the end of the pair and exits too.
 `DSU_WARM=0` in SCons' own environment turns it off.
 """
 
+import atexit
 import importlib
 import json
 import os
@@ -61,7 +62,21 @@ def start():
     theirs.close()
     ours.set_inheritable(False)
     _CONTROL = ours
+    atexit.register(_stop, pid)
     return True
+
+
+def _stop(pid):
+    """At SCons' exit: end the server and wait for it, so that its time
+    counts as SCons' own (as its compiles' did when SCons started them)."""
+    global _CONTROL
+    if _CONTROL is not None:
+        _CONTROL.close()
+        _CONTROL = None
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
 
 
 def spawn_through(fallback):
@@ -166,7 +181,7 @@ def _serve(control):
             _child(*fds)
         for fd in fds:
             os.close(fd)
-    _reap()
+    _reap(block=True)
 
 
 def _warm_up():
@@ -182,10 +197,10 @@ def _warm_up():
         pass           # only slower
 
 
-def _reap():
+def _reap(block=False):
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
