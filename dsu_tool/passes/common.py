@@ -1,7 +1,5 @@
 """Small helpers shared by the passes."""
 
-import copy
-
 from pycparser import c_ast
 
 from ..codegen.literals import c_string  # noqa: F401  (the passes' one escaping function)
@@ -48,15 +46,52 @@ def drop_storage(decl, word):
         decl.storage = [s for s in decl.storage if s != word]
 
 
+def copy_tree(node, attrs=None, memo=None):
+    """A copy of the tree under NODE (or of a list of trees), as copy.deepcopy makes it (a node
+    met twice, as pycparser shares a struct between the declarators of
+    `struct s {...} a, *b;`, is copied once), several times faster: nodes
+    and their lists are new, strings and source coordinates (never
+    changed in place) are shared.  With ATTRS (codegen.cgen.AttributeMap)
+    the copies of nodes that have attributes get them too."""
+    memo = {} if memo is None else memo
+    if isinstance(node, list):
+        return [copy_tree(n, attrs, memo) if isinstance(n, c_ast.Node) else n for n in node]
+    new = memo.get(id(node))
+    if new is not None:
+        return new
+    cls = node.__class__
+    new = memo[id(node)] = cls.__new__(cls)
+    for slot in _slots(cls):
+        value = getattr(node, slot)
+        if isinstance(value, c_ast.Node):
+            value = copy_tree(value, attrs, memo)
+        elif isinstance(value, list):
+            value = [copy_tree(v, attrs, memo) if isinstance(v, c_ast.Node) else
+                     (list(v) if isinstance(v, list) else v) for v in value]
+        setattr(new, slot, value)
+    if attrs is not None:
+        attrs.copied(node, new)
+    return new
+
+
+_SLOTS = {}
+
+
+def _slots(cls):
+    """The data slots of a node class (every one is set by its __init__)."""
+    found = _SLOTS.get(cls)
+    if found is None:
+        found = _SLOTS[cls] = tuple(
+            s for k in cls.__mro__ for s in getattr(k, '__slots__', ())
+            if s != '__weakref__')
+    return found
+
+
 def copy_type(ty, attrs=None):
     """A copy of type TY.  With ATTRS (codegen.cgen.AttributeMap), the
     copies of nodes that have attributes get them too: a parameter
     declared with `vector_size` keeps its type in the copy."""
-    new = copy.deepcopy(ty)
-    if attrs is not None:
-        for old, dup in zip(nodes(ty), nodes(new)):
-            attrs.copied(old, dup)
-    return new
+    return copy_tree(ty, attrs)
 
 
 def pointer_to(ty, name, attrs=None):

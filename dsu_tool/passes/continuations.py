@@ -69,7 +69,7 @@ from ..model.arrays import Lengths, with_length
 from ..model.builtins import is_library_name
 from ..model.tu import continuation_name, is_extracted, user_function
 from .binder import Rewriter
-from .common import SETJMP_CALLS, copy_type, declaration, innermost, is_void, nodes, pointer_to
+from .common import copy_tree, SETJMP_CALLS, copy_type, declaration, innermost, is_void, nodes, pointer_to
 from .loops import UPDATE_POINT, Extractor, _Body, _labels, _variably_modified
 
 QUIESCENT_BEGIN, QUIESCENT_END = 'dsu__quiescent_begin', 'dsu__quiescent_end'
@@ -406,7 +406,7 @@ class ContinuationExtractor(Extractor):
             through = {p for p in self.params if p.startswith('__dsu_p_') or p == '__dsu_ret'}
         origin = user_function(name)
         mover = _Rest(visible, through, origin)
-        moved = mover.rewrite(copy.deepcopy(rest))
+        moved = mover.rewrite(copy_tree(rest))
         for var, ty in sorted(mover.used.items()):
             shown = var[len('__dsu_p_'):] if var.startswith('__dsu_p_') else var
             if var in self.registers:
@@ -438,7 +438,7 @@ class ContinuationExtractor(Extractor):
         if not params:
             params = [c_ast.Typename(None, [], None, c_ast.TypeDecl(
                 None, [], None, c_ast.IdentifierType(['void'])))]
-        externs = [copy.deepcopy(d) for d in prefix if isinstance(d, c_ast.Decl) and (
+        externs = [copy_tree(d) for d in prefix if isinstance(d, c_ast.Decl) and (
             'extern' in (d.storage or []) or isinstance(d.type, c_ast.FuncDecl))]
         body = externs + (moved.block_items or [])
         if self.in_main and not void and not (body and isinstance(body[-1], c_ast.Return)):

@@ -41,7 +41,6 @@ unit, so the slot's declaration can follow the user's own (its type may
 use types declared just before).
 """
 
-import copy
 import re
 
 from pycparser import c_ast
@@ -51,7 +50,7 @@ from ..codegen.stubs import stub_asm
 from ..frontend.gnu import ASM_CALL
 from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC
-from .common import (calls_any, declaration, drop_storage, nodes, pointer_to,
+from .common import (copy_tree, calls_any, declaration, drop_storage, nodes, pointer_to,
                      rename_decl)
 
 BODY = '__dsu_body_%s'
@@ -205,7 +204,7 @@ class Indirect:
         """C text of a copy of FUNCDEF named NAME, with its attributes,
         calling through slots."""
         attrs = self.ctx.cgen.attrs.decls
-        dup = copy.deepcopy(funcdef)
+        dup = copy_tree(funcdef)
         added = []
         for old, new in zip(nodes(funcdef), nodes(dup)):
             if id(old) in attrs:

@@ -23,13 +23,12 @@ a `register` or variably-modified variable of the function, or one
 whose attributes change its type (`vector_size`, `mode`).
 """
 
-import copy
 import re
 
 from pycparser import c_ast
 
 from .binder import Rewriter, set_child
-from .common import calls_any, declaration, is_void, nodes, pointer_to
+from .common import copy_tree, calls_any, declaration, is_void, nodes, pointer_to
 from ..model.tu import LOOP_PREFIX
 
 UPDATE_POINT = 'dsu__update_point'
@@ -207,7 +206,7 @@ class LoopExtractor(Extractor):
         returns = func.type.type                  # the function's return type
         returns_value = not is_void(returns)
         mover = _Body(visible)
-        rest = mover.rewrite(copy.deepcopy(rest))
+        rest = mover.rewrite(copy_tree(rest))
         if set(mover.used) & self.registers:
             return loop            # a register variable has no address, and a
             #                        vector's type is not in its declarator

@@ -34,7 +34,7 @@ from ..model.builtins import is_builtin_name
 from ..model.tu import FUNC, LocalStaticNames, UnitModel
 from ..model.typing import Typer
 from ..passes.binder import Rewriter
-from ..passes.common import c_string, declaration, is_void, pointer_to, rename_decl
+from ..passes.common import copy_tree, c_string, declaration, is_void, pointer_to, rename_decl
 from ..passes.aswritten import keep_fixed, mark_entities
 from ..passes.braces import restore_braces
 from ..passes.driver import decls_of
@@ -372,7 +372,7 @@ class UnitEmitter:
         """TY for the patch's own definition of variable LINK: writable
         when it holds a wrapped struct (passes.wrap), or when it is filled
         at apply time (patchgen.initialise)."""
-        ty = copy.deepcopy(ty)
+        ty = copy_tree(ty)
         if wrapped_in(self.typer, ty, self.wrapped_of) is not None:
             make_writable(ty)
         if link in self.filled:

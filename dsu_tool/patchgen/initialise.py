@@ -22,13 +22,12 @@ writes it); the patch's code was checked against the `const` of B's
 source and cannot write it.
 """
 
-import copy
 
 from pycparser import c_ast
 
 from ..codegen.literals import c_string
 from ..codegen.records import record
-from ..passes.common import declaration, nodes
+from ..passes.common import copy_tree, declaration, nodes
 
 FILL = '__dsu_fill_%d'
 VALUE = '__dsu_value'
@@ -66,7 +65,7 @@ def constant_shape(init, cells):
             node.expr = shape(node.expr)
             return node
         return c_ast.Constant('int', '0', node.coord) if uses_cell(node) else node
-    return shape(copy.deepcopy(init))
+    return shape(copy_tree(init))
 
 
 class Fills:

@@ -1,6 +1,5 @@
 """Read a recorded version back into models the patch generator compares."""
 
-import copy
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from ..passes import run_pre_passes
 from ..passes.driver import degrading, transform_unit
 from ..pickling import dumps, loads
 from ..versions.record import Version
+from ..passes.common import copy_tree
 
 _PLAIN = CGen(lines=False)
 
@@ -69,7 +69,7 @@ def _struct_by_tag(typedef):
         parent, ty = ty, ty.type
     if not isinstance(ty, c_ast.Struct) or not ty.name or ty.decls is None:
         return typedef
-    typedef = copy.deepcopy(typedef)
+    typedef = copy_tree(typedef)
     parent, ty = typedef, typedef.type
     while isinstance(ty, (c_ast.PtrDecl, c_ast.ArrayDecl, c_ast.TypeDecl)):
         parent, ty = ty, ty.type

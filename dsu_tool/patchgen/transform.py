@@ -33,7 +33,7 @@ from pycparser import c_ast
 from ..frontend.errors import DsuError
 from ..codegen.literals import c_comment, c_header_name, c_string
 from ..codegen.records import import_record, record
-from ..passes.common import declaration
+from ..passes.common import copy_tree, declaration
 from ..model.arrays import with_length
 from ..passes.wrap import wrap_struct
 from .diff import hook_name
@@ -140,8 +140,8 @@ class Transformers:
 
     def old_definition(self, t):
         """The old layout of T under another name, with the room it had."""
-        node = copy.deepcopy(t.old.node)
-        node.decls = copy.deepcopy(t.old.fields)
+        node = copy_tree(t.old.node)
+        node.decls = copy_tree(t.old.fields)
         cgen = self.e.cgen
         if t.old.name.startswith('struct '):
             node.name = old_name(t.old).split()[-1]
