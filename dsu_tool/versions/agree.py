@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from ..cc import Command
 from ..frontend.errors import DsuError
@@ -51,8 +52,12 @@ def make_units_agree(root, manifests, compile_env=None):
             s['wrapped'] and s['key'] in fixed for s in m.get('structs', []))]
         if not stale:
             return recompiled
-        for path, m in stale:
-            obj = recompile(root, m, compile_env)
+        # in parallel: this waits at the link, after the last unit
+        workers = max(1, min(len(stale), os.cpu_count() or 1))
+        with ThreadPoolExecutor(workers) as pool:
+            objects = list(pool.map(lambda m: recompile(root, m, compile_env),
+                                    [m for _, m in stale]))
+        for (path, _), obj in zip(stale, objects):
             if (path, obj) not in recompiled:
                 recompiled.append((path, obj))
     s = next(s for _, m in stale for s in m['structs'] if s['wrapped'] and s['key'] in fixed)
