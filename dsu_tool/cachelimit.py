@@ -54,8 +54,12 @@ def prune(root, bound=None):
     left fits in BOUND bytes (default: limit()).  Returns the number of
     bytes removed.  A file another process removes meanwhile is skipped;
     a cache that cannot be read or pruned costs nothing but space."""
-    bound = limit() if bound is None else bound
-    directory = os.path.join(root, CACHE)
+    return prune_directory(os.path.join(root, CACHE), limit() if bound is None else bound)
+
+
+def prune_directory(directory, bound):
+    """prune() for the cache DIRECTORY (the project's, or the machine's
+    parsed headers: frontend.headers)."""
     try:
         names = os.listdir(directory)
     except OSError:

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pycparser import c_ast
 from pycparser.c_parser import Coord
 
+from .cachelimit import touch
 
 @contextmanager
 def gc_paused():
@@ -143,3 +144,20 @@ def dumps(obj, identity_tables=True):
 def loads(data):
     with gc_paused():
         return _Unpickler(io.BytesIO(data)).load()
+
+
+def load_entry(path):
+    """What the cache entry PATH holds (dumps), marked used now (pruned
+    last: cachelimit); None when it cannot be read whole: a damaged or
+    foreign entry is a miss."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError:
+        return None
+    try:
+        value = loads(data)
+    except Exception:
+        return None
+    touch(path)
+    return value

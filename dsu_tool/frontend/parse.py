@@ -8,6 +8,7 @@ from pycparser import c_ast, c_parser
 
 from .aswritten import (RAW_TYPEDEF, blank, declaration_record, function_spans, locate,
                         locate_declaration, mark, original_text)
+from . import headers
 from .errors import DsuError
 from .gnu import PARSER_PRELUDE, tidy
 from .preprocess import PROJECT, preprocess
@@ -80,11 +81,14 @@ def _parse(blanked, pre):
     # The parser sees the prelude first; a line marker right after it puts
     # the coordinates of the real text back on track.
     first = '# 1 "%s"\n' % pre.source
-    parser = c_parser.CParser()
-    try:
-        ast = parser.parse(prelude + first + text, filename=pre.source)
-    except c_parser.ParseError as e:
-        raise _locate(str(e), blanked, text) from None
+    # the headers it starts with, parsed once per machine (frontend.headers)
+    ast = headers.parse(prelude + first, text, pre)
+    if ast is None:
+        parser = c_parser.CParser()
+        try:
+            ast = parser.parse(prelude + first + text, filename=pre.source)
+        except c_parser.ParseError as e:
+            raise _locate(str(e), blanked, text) from None
     project_files = {loc[0] for loc, origin in zip(pre.locs, pre.origins)
                      if loc and origin == PROJECT}
     define_types_once(ast)

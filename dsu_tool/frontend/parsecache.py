@@ -27,9 +27,9 @@ import os
 import pickle
 import threading
 
-from ..cachelimit import CACHE, touch
+from ..cachelimit import CACHE
 from ..files import write_atomic
-from ..pickling import dumps, gc_paused, loads
+from ..pickling import dumps, gc_paused, load_entry
 from .parse import parse_text
 
 # A new layout of the stored form gives new keys.
@@ -99,17 +99,12 @@ def finish_background():
 
 
 def _read(path):
+    kept = load_entry(path)
     try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError:
+        unit, pragmas = kept
+        unit.member_pragmas = {id(node): found for node, found in pragmas}
+    except (TypeError, ValueError, AttributeError):   # none, or not ours: parse again
         return None
-    try:
-        unit, pragmas = loads(data)
-    except Exception:        # a damaged or foreign entry: parse again
-        return None
-    unit.member_pragmas = {id(node): found for node, found in pragmas}
-    touch(path)                 # used now: pruned last (cachelimit)
     return unit
 
 
