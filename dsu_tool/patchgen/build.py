@@ -6,6 +6,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 from ..cachelimit import prune
 from ..frontend import parsecache
@@ -226,36 +227,42 @@ def _build_patch(root, program, frm, to, out, force, progress, full):
     os.makedirs(work)
     progress('checking the uses of changed types')
     check_type_uses(plan, lambda u: u.parse())
-    objects, counts = [], []
+    counts = []
     units = [u for u in plan.b.units
              if plan.patch_functions(u) or plan.patch_variables(u)]
-    for i, unit in enumerate(units):
-        progress('compiling', i, len(units))
-        text, count = emit_unit(plan, unit)
-        counts.append(count)
-        objects.append(_compile(work, '%d_%s' % (i, os.path.basename(unit.tu)[:-2]),
-                                text, unit))
-    transformers = []
-    homes = _transformer_homes(plan)
-    for i, (unit, (types, retyped)) in enumerate(homes.items()):
-        progress('compiling transformers', i, len(homes))
-        xf = transformer_file(root, program, frm, to, None if len(homes) == 1
-                              else os.path.basename(unit.tu)[:-2])
-        text, count = emit_transformers(plan, unit, types, retyped, xf)
-        counts.append(count)
-        objects.append(_compile(work, 'xf%d_%s' % (i, os.path.basename(unit.tu)[:-2]),
-                                text, unit))
-        transformers += ['%s: generated%s' % (t.name, ' + ' + os.path.relpath(xf, root)
-                                              if os.path.exists(xf) else '')
-                         for t in types]
-        transformers += ["global '%s': generated%s" % (c.ent.name, ' + ' + os.path.relpath(
-            xf, root) if os.path.exists(xf) else '') for c in retyped]
+    # each unit compiles while the next is written, and beside the others
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+        compiles = []
+        for i, unit in enumerate(units):
+            progress('compiling', i, len(units))
+            text, count = emit_unit(plan, unit)
+            counts.append(count)
+            compiles.append(pool.submit(_compile, work, '%d_%s' % (
+                i, os.path.basename(unit.tu)[:-2]), text, unit))
+        transformers = []
+        homes = _transformer_homes(plan)
+        for i, (unit, (types, retyped)) in enumerate(homes.items()):
+            progress('compiling transformers', i, len(homes))
+            xf = transformer_file(root, program, frm, to, None if len(homes) == 1
+                                  else os.path.basename(unit.tu)[:-2])
+            text, count = emit_transformers(plan, unit, types, retyped, xf)
+            counts.append(count)
+            compiles.append(pool.submit(_compile, work, 'xf%d_%s' % (
+                i, os.path.basename(unit.tu)[:-2]), text, unit))
+            transformers += ['%s: generated%s' % (t.name, ' + ' + os.path.relpath(xf, root)
+                                                  if os.path.exists(xf) else '')
+                             for t in types]
+            transformers += ["global '%s': generated%s" % (c.ent.name, ' + ' + os.path.relpath(
+                xf, root) if os.path.exists(xf) else '') for c in retyped]
+        desc = os.path.join(work, 'descriptor.c')
+        with open(desc, 'w') as f:
+            f.write(descriptor(plan, counts, summary, transformers))
+        cc = plan.b.units[0].manifest['cc'] if plan.b.units else 'cc'
+        described = pool.submit(_run, [cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
+        # the first to fail, in the order they were written
+        objects = [c.result() for c in compiles]
+        described.result()
     _check_sizes(plan, objects)
-    desc = os.path.join(work, 'descriptor.c')
-    with open(desc, 'w') as f:
-        f.write(descriptor(plan, counts, summary, transformers))
-    cc = plan.b.units[0].manifest['cc'] if plan.b.units else 'cc'
-    _run([cc, '-fPIC', '-c', '-o', desc[:-2] + '.o', desc], work)
     objects.append(desc[:-2] + '.o')
     progress('linking')
     tmp = os.path.abspath(out) + '.tmp'     # the link runs in WORK
