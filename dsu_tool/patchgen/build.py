@@ -21,6 +21,7 @@ from .load import ProgramVersion
 from .transform import transformer_file
 from ..model.tu import continuation_label, continuation_of
 from ..versions.names import check_version_name
+from ..versions.record import Version
 from ..progress import no_progress
 
 PATCH_DIR = os.path.join('.dsu', 'patches')
@@ -210,16 +211,50 @@ def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
             pass
 
 
+def _no_point(frm, blocked):
+    return DsuError('no update point of %s can take this patch: the types it '
+                    'changes are used by code that may still be running at every '
+                    'update point:\n  %s\nMove an update point to where none of '
+                    'this code is active (a loop head whose body uses the types is '
+                    'fine: the body is extracted into its own function)'
+                    % (frm, '\n  '.join(blocked)))
+
+
+def _blocked_by_records(root, program, frm, to):
+    """What blocking() says of the patch, from the two versions' records
+    alone (the layouts each unit's compile recorded), before any unit is
+    read: a patch no update point can take is refused at once.  None
+    when a point can take it, or when the records show a change the
+    comparison refuses for another reason (it says why, as before)."""
+    check_version_name(frm, 'from')
+    check_version_name(to, 'to')
+    a, b = Version(root, frm, program), Version(root, to, program)
+
+    def structs(v):
+        found = {}
+        for manifest, _ in v.units:
+            for st in manifest.get('structs', []):
+                found.setdefault(st['key'], st)
+        return found
+    old, changed = structs(a), []
+    for key, new in structs(b).items():
+        was = old.get(key)
+        if was is None or was['hash'] == new['hash'] and was['wrapped'] == new['wrapped']:
+            continue
+        if not (was['wrapped'] and new['wrapped']):
+            return None
+        changed.append(key)
+    return blocking(a.points, changed)
+
+
 def _build_patch(root, program, frm, to, out, force, progress, full):
+    blocked = None if force else _blocked_by_records(root, program, frm, to)
+    if blocked:
+        raise _no_point(frm, blocked)
     plan = plan_patch(root, program, frm, to, progress, full)
     blocked = blocking(plan.a.points, plan.types)
     if blocked and not force:
-        raise DsuError('no update point of %s can take this patch: the types it '
-                       'changes are used by code that may still be running at every '
-                       'update point:\n  %s\nMove an update point to where none of '
-                       'this code is active (a loop head whose body uses the types is '
-                       'fine: the body is extracted into its own function)'
-                       % (frm, '\n  '.join(blocked)))
+        raise _no_point(frm, blocked)
     _note_running_forever(plan)
     summary = plan.summary()
     work = os.path.join(root, PATCH_DIR, program, '%s-to-%s' % (frm, to))
