@@ -34,6 +34,10 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 
 RELEASE = '2.0.4'
+# the updateable server without the runtime's control thread: a process
+# with a second thread takes glibc's multi-threaded paths (locks in stdio
+# and malloc, cancellation in system calls)
+POLL = ', DSU_CONTROL=poll'
 BENCH_SCONSTRUCT = redis_chain.PLAIN_SCONSTRUCT + (
     "env.Program('redis-benchmark', Split('ae.c anet.c redis-benchmark.c sds.c adlist.c "
     "zmalloc.c'))\n")
@@ -84,8 +88,17 @@ def instructions_per_request(binaries, tool, tests, work, requests=500):
         return None
     out = {}
     for name, binary in binaries.items():
-        few = _instructions(binary, tool, requests, os.path.join(work, 'cg-few-' + name))
-        many = _instructions(binary, tool, 5 * requests, os.path.join(work, 'cg-many-' + name))
+        env = dict(os.environ)
+        if name.endswith(POLL):
+            os.environ['DSU_CONTROL'] = 'poll'
+        try:
+            tag = name.split(',')[0]
+            few = _instructions(binary, tool, requests, os.path.join(work, 'cg-few-' + tag))
+            many = _instructions(binary, tool, 5 * requests,
+                                 os.path.join(work, 'cg-many-' + tag))
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
         out[name] = (many - few) / (4 * requests * tests)
     return out
 
@@ -133,13 +146,15 @@ def main():
     for name, kb in rss.items():
         print('| %s | %d KB (%.2fx) |' % (name, kb, kb / rss['ordinary']))
     ipr = instructions_per_request(
-        {name: os.path.join(tree, 'redis-server') for name, tree in (('ordinary', plain),
-                                                                     ('dsu=1', dsu))},
+        {name: os.path.join(tree, 'redis-server') for name, tree in (
+            ('ordinary', plain), ('dsu=1', dsu), ('dsu=1' + POLL, dsu))},
         os.path.join(plain, 'redis-benchmark'), len(results['ordinary']), work)
     if ipr:
         print('\ninstructions per request in the server (callgrind, one client, every test, '
-              '%d requests per test): ordinary %.0f, dsu=1 %.0f, ratio %.3f' % (
-                  4 * 500, ipr['ordinary'], ipr['dsu=1'], ipr['dsu=1'] / ipr['ordinary']))
+              '%d requests per test)\n\n| build | instructions | ratio |\n|---|---|---|'
+              % (4 * 500))
+        for name, n in ipr.items():
+            print('| %s | %.0f | %.3f |' % (name, n, n / ipr['ordinary']))
 
 
 if __name__ == '__main__':
