@@ -198,3 +198,25 @@ def test_an_interrupted_build_leaves_no_process(tmp_path):
     while time.time() < deadline and _leftover(root):
         time.sleep(0.1)
     assert not _leftover(root)
+
+
+def test_a_command_the_shell_must_unquote_goes_to_the_shell(tmp_path):
+    """A define SCons leaves for the shell to read (`\\"`, `$` in double
+    quotes) is read by the shell, as in the plain build."""
+    root, log = _project(tmp_path)
+    with open(os.path.join(root, 'SConstruct'), 'a') as f:
+        f.write("env.Append(CPPDEFINES=[('GREETING', '\\\\\"a$$USER b\\\\\"')])\n")
+    _write(os.path.join(root, 'src', 'main.c'), MAIN.replace(
+        'printf("%g\\n", area(&s));', 'printf("%g %s\\n", area(&s), GREETING);'))
+    shapes = os.path.join(root, 'shapes')
+    r = _scons(root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    plain = subprocess.run([shapes], capture_output=True, text=True).stdout
+    assert plain.startswith('12 a') and plain.endswith(' b\n'), plain
+    assert _scons(root, '-c').returncode == 0
+    os.remove(log)
+    r = _scons(root, 'dsu=1', 'version=v1')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert subprocess.run([shapes], capture_output=True, text=True).stdout == plain
+    wrapped = [line for line in _log(log) if line.startswith('args: -E ')]
+    assert len(wrapped) == 2 and all('-m dsu_tool.cc' in line for line in wrapped), wrapped

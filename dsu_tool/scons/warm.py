@@ -36,7 +36,7 @@ import traceback
 
 _CONTROL = None           # the SCons end of the server's socket pair
 _LOCK = threading.Lock()
-_SHELL_CHARS = set('|&;<>()`$\n*?[]~{}#')
+_SHELL_CHARS = set('|&;<>()\n*?[]~{}#')
 
 
 def start():
@@ -98,6 +98,10 @@ def _wrapper_argv(args):
     `sh -c`) run `SCons' Python -m dsu_tool.cc` with nothing only a shell
     could do; else None."""
     line = ' '.join(args)
+    # what the shell reads inside double quotes too (SCons writes `$` as
+    # `\$` there), which shlex would take otherwise
+    if set(line) & set('$`\\'):
+        return None
     try:
         words = shlex.split(line)
     except ValueError:
