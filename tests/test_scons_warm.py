@@ -6,6 +6,7 @@ command only a shell can run still goes to the shell; and the warm
 process does not outlive SCons."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -220,3 +221,26 @@ def test_a_command_the_shell_must_unquote_goes_to_the_shell(tmp_path):
     assert subprocess.run([shapes], capture_output=True, text=True).stdout == plain
     wrapped = [line for line in _log(log) if line.startswith('args: -E ')]
     assert len(wrapped) == 2 and all('-m dsu_tool.cc' in line for line in wrapped), wrapped
+
+
+def test_the_cache_settings_of_the_shell_reach_the_compiles(tmp_path):
+    """SCons runs compiles in its ENV; the caches' settings the developer
+    gave in the shell still apply there (frontend.headers keeps the
+    parsed system headers under $DSU_CACHE_DIR, unless DSU_HEADER_CACHE=0)."""
+    root, _ = _project(tmp_path / 'proj')
+    cache = str(tmp_path / 'cache')
+    for off in (True, False):
+        env = dict(tool_env(), DSU_CACHE_DIR=cache, DSU_HEADER_CACHE='0' if off else '1')
+        r = subprocess.run([sys.executable, '-m', 'SCons', '-Q', 'dsu=1', 'version=v1'],
+                           cwd=root, capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        kept = os.path.join(cache, 'headers')
+        entries = os.listdir(kept) if os.path.isdir(kept) else []
+        if off:
+            assert entries == []
+            assert subprocess.run([sys.executable, '-m', 'SCons', '-Q', '-c', 'dsu=1'],
+                                  cwd=root, env=env, capture_output=True).returncode == 0
+            shutil.rmtree(os.path.join(root, '.dsu'))
+        else:
+            # a kept prefix per unit: its line markers name the unit
+            assert len(entries) == 2, entries

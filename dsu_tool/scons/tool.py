@@ -41,6 +41,9 @@ _PACKAGE_PARENT = os.path.dirname(_PACKAGE_DIR)
 # .json is nobody's source.  The manifest holds a digest of the
 # preprocessed unit, so it changes whenever the unit does.
 SIDE_SUFFIXES = ('.dsu.json',)
+# The settings of the caches (runtimelib, cachelimit, frontend.headers)
+# that a compile reads from its environment.
+_CACHE_SETTINGS = ('DSU_CACHE_DIR', 'XDG_CACHE_HOME', 'DSU_CACHE_SIZE', 'DSU_HEADER_CACHE')
 
 
 # Every ARGUMENT the tool reads, for `scons -h`.
@@ -385,6 +388,11 @@ def generate(env):
     if _PACKAGE_PARENT not in pythonpath.split(os.pathsep):
         env['ENV']['PYTHONPATH'] = os.pathsep.join(
             p for p in (_PACKAGE_PARENT, pythonpath) if p)
+    # The compiles run in SCons' ENV, not in the shell's environment: the
+    # caches they use and their bounds are the ones the developer set
+    for var in _CACHE_SETTINGS:
+        if var in os.environ and var not in env['ENV']:
+            env['ENV'][var] = os.environ[var]
     _check_names()
     env.AppendUnique(PROGEMITTER=[_program_emitter], LIBEMITTER=[_library_emitter],
                      SHLIBEMITTER=[_library_emitter])
