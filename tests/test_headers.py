@@ -1,5 +1,5 @@
 """frontend.headers: the parse of the headers a unit starts with is kept
-per machine, and a unit parsed with it gives the tree, coordinates and
+between builds, and a unit parsed with it gives the tree, coordinates and
 messages a parse of its whole text gives."""
 
 import os

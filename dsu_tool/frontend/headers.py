@@ -1,15 +1,17 @@
-"""The parse of the headers a unit starts with, kept between units,
-builds and projects.
+"""The parse of the headers a unit starts with, kept between builds.
 
 Most of a small unit's preprocessed text is the system headers it
 includes first (kvd's net.c: 3,200 of 3,500 lines), and most of its
-parse goes to them, again in every unit and every build.  A unit's
+parse goes to them, again in every build.  A unit's
 prefix is its text up to the first line of the program's own code (the
 parser's prelude, then the headers outside the project); it is parsed
 alone, and its declarations and the parser's table of the names it
 made types are kept under the machine's cache directory (that of the
 compiled runtimes, runtimelib.runtime_cache_dir), keyed by the exact
-text and the tool's code.  The rest of the unit is then parsed with that
+text and the tool's code.  (The prefix's line markers name the unit's
+own file: an entry serves that unit's later builds, after an edit below
+its includes or from clean, not other units.)  The rest of the unit is
+then parsed with that
 table, starting at a line marker that gives its first line the place it
 has in the whole text: the tree and every coordinate are those a parse
 of the whole text makes.

@@ -81,7 +81,7 @@ def _parse(blanked, pre):
     # The parser sees the prelude first; a line marker right after it puts
     # the coordinates of the real text back on track.
     first = '# 1 "%s"\n' % pre.source
-    # the headers it starts with, parsed once per machine (frontend.headers)
+    # the headers it starts with, parsed once and kept (frontend.headers)
     ast = headers.parse(prelude + first, text, pre)
     if ast is None:
         parser = c_parser.CParser()
