@@ -1,5 +1,5 @@
 """frontend.headers: the parse of the headers a unit starts with is kept
-between builds, and a unit parsed with it gives the tree, coordinates and
+between units and builds, and a unit parsed with it gives the tree, coordinates and
 messages a parse of its whole text gives."""
 
 import os
@@ -9,7 +9,7 @@ from pycparser import c_ast
 
 from dsu_tool.frontend import headers
 from dsu_tool.frontend.parse import parse_text
-from dsu_tool.frontend.preprocess import run_cpp, split
+from dsu_tool.frontend.preprocess import PROJECT, run_cpp, split
 from dsu_tool.passes.common import copy_tree
 from dsu_tool.pickling import gc_paused
 
@@ -214,3 +214,34 @@ def test_the_kept_headers_are_what_the_unit_gets(unit):
     tree = _parse(pre, cache=True).ast
     (size_t,) = [e for e in tree.ext if isinstance(e, c_ast.Typedef) and e.name == 'size_t']
     assert size_t.type.type.names == ['unsigned', 'char']
+
+
+def test_units_that_start_with_the_same_headers_share_an_entry(unit):
+    pre = _pre(unit)
+    _parse(pre, cache=True)
+    # another unit, another name, the same headers first
+    with open(os.path.join(unit, 'other.c'), 'w') as f:
+        f.write(SOURCE.replace('shadow', 'darken'))
+    other = split(run_cpp('gcc', ['-O2'], 'other.c', cwd=unit), 'other.c', unit, cwd=unit)
+    whole = _parse(other, cache=False)
+    kept = _parse(other, cache=True)
+    assert len(_entries()) == 1
+    assert _differ(whole.ast, kept.ast) is None, _differ(whole.ast, kept.ast)
+    own = [(e.decl.name, e.coord.file) for e in kept.ast.ext if isinstance(e, c_ast.FuncDef)]
+    assert own[-3:] == [('darken', 'other.c'), ('swap', 'other.c'), ('main', 'other.c')]
+
+
+def test_a_prefix_with_code_of_the_unit_itself_is_not_kept(unit):
+    """Were the unit's own code in the part kept (lines of it taken for
+    outside code), the kept tree would place it in the name shared by
+    every unit: such a prefix is not kept, and the unit is parsed whole."""
+    from dsu_tool.frontend.gnu import PARSER_PRELUDE
+    from dsu_tool.frontend.preprocess import EXTERNAL, Preprocessed
+    own = ['int early%d;' % i for i in range(120)]
+    text = ['# 1 "main.c"'] + own + ['# 1 "pair.h" 1', 'typedef int pair_t;',
+                                     '# 3 "main.c" 2', 'pair_t p;']
+    origins = [EXTERNAL] * (1 + len(own)) + [PROJECT] * 4
+    pre = Preprocessed('main.c', '\n'.join(text), origins, [None] * len(text))
+    head = '# 1 "<dsu-builtins>"\n' + PARSER_PRELUDE + '# 1 "main.c"\n'
+    assert headers.parse(head, '\n'.join(text), pre) is None
+    assert _entries() == []

@@ -1,4 +1,5 @@
-"""The parse of the headers a unit starts with, kept between builds.
+"""The parse of the headers a unit starts with, kept between units and
+builds.
 
 Most of a small unit's preprocessed text is the system headers it
 includes first (kvd's net.c: 3,200 of 3,500 lines), and most of its
@@ -8,10 +9,11 @@ parser's prelude, then the headers outside the project); it is parsed
 alone, and its declarations and the parser's table of the names it
 made types are kept under the machine's cache directory (that of the
 compiled runtimes, runtimelib.runtime_cache_dir), keyed by the exact
-text and the tool's code.  (The prefix's line markers name the unit's
-own file: an entry serves that unit's later builds, after an edit below
-its includes or from clean, not other units.)  The rest of the unit is
-then parsed with that
+text and the tool's code.  The unit's own name in the prefix's line
+markers is replaced by one name for every unit (no node of the headers
+takes its place from it; a prefix where one would is not kept), so that
+units which start with the same headers, in one project or another,
+share an entry.  The rest of the unit is then parsed with that
 table, starting at a line marker that gives its first line the place it
 has in the whole text: the tree and every coordinate are those a parse
 of the whole text makes.
@@ -40,6 +42,7 @@ _FORMAT = b'headers-1'
 # a prefix with fewer lines of code than this is parsed with the unit:
 # reading it back would not pay
 _SHORTEST = 100
+_UNIT = '"<dsu-unit>"'
 _MARKER = re.compile(r'#\s*(\d+)\s+("(?:[^"\\]|\\.)*")')
 
 
@@ -87,14 +90,16 @@ def parse(head, text, pre):
     if at is None or sum(1 for line in lines[:at] if line.strip() and
                          not line.lstrip().startswith('#')) < _SHORTEST:
         return None
-    prefix = head + '\n'.join(lines[:at]) + '\n'
     rest = _marker(head, lines, at) + '\n'.join(lines[at:])
+    prefix = _anonymous(head.split('\n'), lines[:at], pre.source)
     path = os.path.join(directory(), _key(prefix) + '.parse')
     kept = _read(path)
     try:
         if kept is None:
             parser = _Parser()
             ast = parser.parse(prefix, filename=pre.source)
+            if _names_the_unit(ast):
+                return None
             names = dict(parser._scope_stack[0])
             _write(path, ast.ext, names)
             ext = ast.ext
@@ -104,6 +109,36 @@ def parse(head, text, pre):
     except c_parser.ParseError:
         return None                  # the whole parse says where, and why
     return c_ast.FileAST(list(ext) + list(tail.ext), coord=None)
+
+
+def _anonymous(head, lines, source):
+    """HEAD and LINES (the unit's first lines) as one text, the unit's own
+    name in their line markers replaced by one for every unit: the
+    headers' parse does not depend on it, and units that start with the
+    same headers share an entry."""
+    own = {'"%s"' % source}            # as the parser's head spells it
+    m = _MARKER.match(lines[0]) if lines else None
+    if m:
+        own.add(m.group(2))            # as cpp does: its first line names the unit
+
+    def anonymous(line):
+        m = _MARKER.match(line)
+        if m and m.group(2) in own:
+            return line[:m.start(2)] + _UNIT + line[m.end(2):]
+        return line
+    return '\n'.join(anonymous(line) for line in head + lines) + '\n'
+
+
+def _names_the_unit(ast):
+    """Does a node of AST take its place from the unit's own (replaced)
+    name?  Then the kept tree would name no file: not kept."""
+    todo = [ast]
+    while todo:
+        node = todo.pop()
+        if node.coord is not None and node.coord.file == _UNIT[1:-1]:
+            return True
+        todo.extend(child for _, child in node.children())
+    return False
 
 
 def _marker(head, lines, at):
