@@ -45,7 +45,9 @@ def gc_paused():
 _SLOTS = {}
 
 
-def _slots(cls):
+def node_slots(cls):
+    """The data slots of a pycparser node class, in order (its
+    __init__ sets every one)."""
     if cls not in _SLOTS:
         _SLOTS[cls] = tuple(s for s in cls.__slots__ if s != '__weakref__')
     return _SLOTS[cls]
@@ -53,14 +55,14 @@ def _slots(cls):
 
 def _make_node(cls, values):
     node = cls.__new__(cls)
-    for name, value in zip(_slots(cls), values):
+    for name, value in zip(node_slots(cls), values):
         object.__setattr__(node, name, value)
     return node
 
 
 def _reduce_node(node):
     cls = type(node)
-    return _make_node, (cls, tuple(getattr(node, s, None) for s in _slots(cls)))
+    return _make_node, (cls, tuple(getattr(node, s, None) for s in node_slots(cls)))
 
 
 def _reduce_coord(coord):

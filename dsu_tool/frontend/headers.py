@@ -91,7 +91,7 @@ def parse(head, text, pre):
                          not line.lstrip().startswith('#')) < _SHORTEST:
         return None
     rest = _marker(head, lines, at) + '\n'.join(lines[at:])
-    prefix = _anonymous(head.split('\n'), lines[:at], pre.source)
+    prefix = _anonymous(head.splitlines(), lines[:at], pre.source)
     path = os.path.join(directory(), _key(prefix) + '.parse')
     kept = _read(path)
     try:

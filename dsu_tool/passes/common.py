@@ -2,6 +2,7 @@
 
 from pycparser import c_ast
 
+from ..pickling import node_slots
 from ..codegen.literals import c_string  # noqa: F401  (the passes' one escaping function)
 
 
@@ -61,7 +62,7 @@ def copy_tree(node, attrs=None, memo=None):
         return new
     cls = node.__class__
     new = memo[id(node)] = cls.__new__(cls)
-    for slot in _slots(cls):
+    for slot in node_slots(cls):
         value = getattr(node, slot)
         if isinstance(value, c_ast.Node):
             value = copy_tree(value, attrs, memo)
@@ -72,19 +73,6 @@ def copy_tree(node, attrs=None, memo=None):
     if attrs is not None:
         attrs.copied(node, new)
     return new
-
-
-_SLOTS = {}
-
-
-def _slots(cls):
-    """The data slots of a node class (every one is set by its __init__)."""
-    found = _SLOTS.get(cls)
-    if found is None:
-        found = _SLOTS[cls] = tuple(
-            s for k in cls.__mro__ for s in getattr(k, '__slots__', ())
-            if s != '__weakref__')
-    return found
 
 
 def copy_type(ty, attrs=None):

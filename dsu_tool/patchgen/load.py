@@ -7,7 +7,6 @@ import pickle
 
 from pycparser import c_ast
 
-from ..cachelimit import touch
 from ..codegen.cgen import CGen
 from ..files import write_atomic
 from ..frontend import parsecache
@@ -17,7 +16,7 @@ from ..model.structs import fixed_of
 from ..model.tu import FUNC
 from ..passes import run_pre_passes
 from ..passes.driver import degrading, transform_unit
-from ..pickling import dumps, loads
+from ..pickling import dumps, load_entry
 from ..versions.record import Version
 from ..passes.common import copy_tree
 
@@ -119,16 +118,9 @@ def _kept_path(manifest, i_path, cache_root):
 
 
 def _read_kept(path):
-    if path is None:
-        return None
-    try:
-        with open(path, 'rb') as f:
-            state = loads(f.read())
-    except Exception:        # none yet, damaged, foreign: read the unit
-        return None
+    state = load_entry(path) if path is not None else None
     if not (isinstance(state, dict) and set(state) == set(_KEPT)):
-        return None
-    touch(path)              # used now: pruned last (cachelimit)
+        return None          # none yet, damaged, foreign: read the unit
     return state
 
 
