@@ -54,14 +54,21 @@ def command(name, help, *args):
     return register
 
 
-def _pid(text):
-    try:
-        pid = int(text)
-    except ValueError:
-        pid = 0
-    if pid <= 0:
-        raise argparse.ArgumentTypeError("not a process id: %r" % text)
-    return pid
+def _positive(what):
+    """An argparse type: a whole number above 0, else 'not WHAT'."""
+    def parse(text):
+        try:
+            n = int(text)
+        except ValueError:
+            n = 0
+        if n <= 0:
+            raise argparse.ArgumentTypeError("not %s: %r" % (what, text))
+        return n
+    return parse
+
+
+_pid = _positive("a process id")
+_jobs = _positive("a number of jobs")
 
 
 def _seconds(text):
@@ -506,6 +513,8 @@ def cmd_cc(args):
     arg("--full", action="store_true", help="a full replacement: every function is "
         "replaced and every constant renewed, changed or not"),
     arg("--quiet", "-q", action="store_true", help="print only the summary"),
+    arg("-j", "--jobs", type=_jobs, metavar="N", help="compiles at once (default: "
+        "one per processor)"),
 )
 def cmd_patch(args):
     from .frontend.errors import DsuError
@@ -515,7 +524,8 @@ def cmd_patch(args):
     root = os.path.abspath(args.root) if args.root else find_root(".")
     try:
         out, summary = make_patch(root, args.program, args.frm, args.to, args.output,
-                                  force=args.force, full=args.full, quiet=args.quiet)
+                                  force=args.force, full=args.full, quiet=args.quiet,
+                                  jobs=args.jobs)
     except DsuError as e:
         _error(str(e) if e.file else e.message)
         return EXIT_BAD_INPUT

@@ -15,7 +15,7 @@ def patch_path(root, program, frm, to):
 
 
 def make_patch(root, program_path, frm, to, out=None, force=False, full=False,
-               quiet=False):
+               quiet=False, jobs=None):
     """Build the patch of the program at PROGRAM_PATH; return (its path,
     its summary).  Raises DsuError."""
     from .patchgen import build_patch
@@ -35,7 +35,7 @@ def make_patch(root, program_path, frm, to, out=None, force=False, full=False,
     progress = Progress('dsu: patch %s %s -> %s' % (program, frm, to), quiet=quiet)
     try:
         summary = build_patch(root, program, frm, to, out, force=force, full=full,
-                              progress=progress)
+                              progress=progress, jobs=jobs)
     finally:
         progress.close()
     return out, summary

@@ -35,6 +35,8 @@ def test_usage_errors_exit_2():
     assert dsu('apply').returncode == 2
     assert dsu('apply', 'notapid', 'x.so').returncode == 2
     assert dsu('frobnicate').returncode == 2
+    r = dsu('patch', '--from', 'a', '--to', 'b', 'prog', '-j', '0')
+    assert r.returncode == 2 and 'not a number of jobs' in r.stderr, r.stderr
 
 
 def test_info_describes_a_patch_and_refuses_other_files(tmp_path):

@@ -5,9 +5,17 @@ All cases are built together in one SCons project, as a developer would:
 version=v2`, `scons patch from=v1 to=v2`.  Each test then starts the v1
 binary, talks to it, applies the patch with `dsu apply`, and checks the
 answers: the new code runs and the old state is still there.
+
+Each case is then done again with the same patch cut into files compiled
+side by side (what a large unit's patch is on a machine with several
+processors, patchgen.build), cut as finely as it goes: up to three
+files, a function in each, so that calls from one file to a body in
+another, a definition one file makes and another uses, and each file's
+own tables are all on the path.
 """
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -15,6 +23,7 @@ import pytest
 
 from conftest import PROGRAMS, copy_tree, dsu, scons
 from dsu_tool.adopt import init
+from dsu_tool.patchgen import build_patch
 
 CASES = sorted(d for d in os.listdir(PROGRAMS)
                if os.path.isdir(os.path.join(PROGRAMS, d)))
@@ -37,6 +46,9 @@ class Suite:
 
     def patch(self, case):
         return os.path.join(self.root, case, 'prog.v1-to-v2.patch.so')
+
+    def parts_patch(self, case):
+        return os.path.join(self.root, case, 'prog.v1-to-v2.parts.patch.so')
 
 
 def _install_version(root, version):
@@ -63,20 +75,42 @@ def suite(tmp_path_factory):
     _install_version(root, 'v2')
     scons(root, '-j2', 'dsu=1', 'version=v2')
     proc = scons(root, '-j2', 'patch', 'from=v1', 'to=v2')
-    return Suite(root, proc.stdout)
+    suite = Suite(root, proc.stdout)
+    cut = 0
+    for case in CASES:
+        work = os.path.join(root, '.dsu', 'patches', case, 'prog', 'v1-to-v2')
+        build_patch(root, case + '/prog', 'v1', 'v2', suite.parts_patch(case), jobs=3,
+                    part_size=1)
+        # each unit with two functions or more in the patch is in several files
+        files = {}
+        for name in os.listdir(work):
+            if name.endswith('.c') and name[0].isdigit():
+                with open(os.path.join(work, name)) as f:
+                    bodies = len(_BODY.findall(f.read()))
+                files.setdefault(name.split('.')[0], []).append(bodies)
+        for unit, counts in files.items():
+            assert len(counts) == min(3, sum(counts)), (case, unit, counts)
+            assert all(counts), (case, unit, counts)
+            cut += len(counts) > 1
+    assert cut >= 15, cut
+    return suite
+
+
+_BODY = re.compile(r'^[^\s#].*\b__dsu_pbody_\w+\(.*\)$', re.M)
 
 
 def update(suite, case, before, after, program):
-    """Ask BEFORE, apply the patch, ask AFTER; compare every answer."""
-    p = program(suite.binary(case))
-    for question, answer in before:
-        assert p.ask(question) == answer
-    r = dsu('apply', p.pid, suite.patch(case), '--timeout', '10')
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert 'v1 -> v2' in r.stdout
-    for question, answer in after:
-        assert p.ask(question) == answer
-    return p
+    """Ask BEFORE, apply the patch, ask AFTER; compare every answer.  The
+    same again in another process with the patch cut into files."""
+    for patch in (suite.patch(case), suite.parts_patch(case)):
+        p = program(suite.binary(case))
+        for question, answer in before:
+            assert p.ask(question) == answer, patch
+        r = dsu('apply', p.pid, patch, '--timeout', '10')
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert 'v1 -> v2' in r.stdout
+        for question, answer in after:
+            assert p.ask(question) == answer, patch
 
 
 def test_patch_from_kept_units_is_the_same(suite):

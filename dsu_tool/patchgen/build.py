@@ -44,6 +44,14 @@ def _compile(work, stem, text, unit):
     return obj
 
 
+def _processors():
+    """The processors this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def _transformer_homes(plan):
     """unit of B -> (type changes, retyped globals) whose transformers it holds."""
     homes = {}
@@ -193,16 +201,21 @@ def _variables(ent):
 
 
 def build_patch(root, program, frm, to, out, force=False, progress=no_progress,
-                full=False):
+                full=False, jobs=None, part_size=None):
     """Generate and compile the patch; return its summary.  FORCE builds a
     patch that the updateability analysis says no update point can take
     (the runtime will refuse it too; useful to see that, and for tests).
     FULL replaces every function and constant of the program, changed or
     not (diff.compare): a full replacement.  PROGRESS hears of each stage
-    (progress.Progress)."""
+    (progress.Progress).  JOBS: compiles at once (default: one per
+    processor this process may run on); a unit's patch code is cut into
+    up to JOBS files of at least PART_SIZE characters of source each
+    (emit.PART_TEXT by default)."""
+    jobs = max(1, jobs) if jobs else _processors()
     try:
         with gc_paused():         # (dsu_tool.pickling)
-            return _build_patch(root, program, frm, to, out, force, progress, full)
+            return _build_patch(root, program, frm, to, out, force, progress, full, jobs,
+                                part_size)
     finally:
         parsecache.finish_background()       # the units it kept, for the next patch
         try:
@@ -247,7 +260,7 @@ def _blocked_by_records(root, program, frm, to):
     return blocking(a.points, changed)
 
 
-def _build_patch(root, program, frm, to, out, force, progress, full):
+def _build_patch(root, program, frm, to, out, force, progress, full, jobs, part_size):
     blocked = None if force else _blocked_by_records(root, program, frm, to)
     if blocked:
         raise _no_point(frm, blocked)
@@ -265,15 +278,17 @@ def _build_patch(root, program, frm, to, out, force, progress, full):
     counts = []
     units = [u for u in plan.b.units
              if plan.patch_functions(u) or plan.patch_variables(u)]
-    # each unit compiles while the next is written, and beside the others
-    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+    # each unit compiles while the next is written, and beside the others;
+    # a large one is written in parts that compile side by side
+    with ThreadPoolExecutor(jobs) as pool:
         compiles = []
         for i, unit in enumerate(units):
             progress('compiling', i, len(units))
-            text, count = emit_unit(plan, unit)
-            counts.append(count)
-            compiles.append(pool.submit(_compile, work, '%d_%s' % (
-                i, os.path.basename(unit.tu)[:-2]), text, unit))
+            for part, (text, count) in enumerate(emit_unit(plan, unit, jobs, part_size)):
+                counts.append(count)
+                compiles.append(pool.submit(_compile, work, '%d_%s%s' % (
+                    i, os.path.basename(unit.tu)[:-2], '.%d' % part if part else ''),
+                    text, unit))
         transformers = []
         homes = _transformer_homes(plan)
         for i, (unit, (types, retyped)) in enumerate(homes.items()):

@@ -55,6 +55,11 @@ CELL = {'slot': '__dsu_imps_%s', 'stub': '__dsu_impa_%s', 'var': '__dsu_impv_%s'
 IMPORT_KIND = {'slot': 'DSU_IMPORT_SLOT', 'stub': 'DSU_IMPORT_STUB',
                'var': 'DSU_IMPORT_VAR'}
 HIDDEN = '__attribute__((visibility("hidden"))) '
+EVERY = None        # a declaration every part of a unit's patch file repeats
+# A unit whose patch code is larger than this (characters of its functions'
+# source) is written as several files compiled side by side, one per
+# processor at most (gcc compiles one file on one processor)
+PART_TEXT = 40000
 
 
 def is_type_declaration(ext):
@@ -204,8 +209,14 @@ class UnitEmitter:
         self.model = UnitModel(self.parsed, unit.tu, self.cgen.attrs)
         self.imports = {}          # (link, kind) -> (cell, hash)
         self.declared = set()      # names declared in this file
-        self.before = []           # C text to put before the current node
-        self.defs, self.updates = [], []
+        self.before = []           # (part or EVERY, C text) to put before the current node
+        self.home = EVERY          # the part the current node goes to
+        self.part_of = {}          # link of a function -> its part
+        self.cross = set()         # bodies called directly from another part
+        self.defs, self.updates = [], []   # (part or EVERY, record)
+        self.var_home = {}         # link of a variable this file defines -> its part
+        self.fill_homes = []       # the part of each fill routine (self.fills.states)
+        self.parts = 1
         self.defined_vars = []
         self.fills = Fills(self.cgen)
         self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs,
@@ -263,8 +274,8 @@ class UnitEmitter:
                 self.declared.add(name)
                 attrs = self.cgen.attrs
                 ty = pointer_to(ent.decl.type, name, attrs) if call else ent.decl.type
-                self.before.append(HIDDEN + self.cgen.visit(
-                    declaration(ty, name, ['extern'], attrs=attrs, fresh=call)) + ';\n')
+                self.before.append((EVERY, HIDDEN + self.cgen.visit(
+                    declaration(ty, name, ['extern'], attrs=attrs, fresh=call)) + ';\n'))
             return c_ast.ID(name, node.coord)
         kind = 'slot' if call else 'stub'
         cell = self._import(link, kind, ent.decl.type)
@@ -284,9 +295,9 @@ class UnitEmitter:
             else:
                 target = '__dsu_pcall_%s' % ent.link
                 cell = self._import(ent.link, 'stub', ent.decl.type)
-                self.before.append(stub_asm(target, cell, local=True))
-            self.before.append('%s __asm__("%s");\n' % (self.cgen.visit(
-                declaration(ent.decl.type, ent.name, ['extern'])), target))
+                self.before.append((EVERY, stub_asm(target, cell, local=True)))
+            self.before.append((EVERY, '%s __asm__("%s");\n' % (self.cgen.visit(
+                declaration(ent.decl.type, ent.name, ['extern'])), target)))
         return c_ast.ID(ent.name, node.coord)
 
     def declare_body(self, ent):
@@ -296,9 +307,14 @@ class UnitEmitter:
         if name in self.declared:
             return
         self.declared.add(name)
-        decl = declaration(ent.decl.type, name, ['static'], attrs=self.cgen.attrs)
-        self.before.append(' '.join(self.body_attrs.get(ent.name, []) +
-                                    [self.cgen.visit(decl)]) + ';\n')
+        # a body another part calls is a hidden symbol of the patch
+        cross = ent.link in self.cross
+        decl = declaration(ent.decl.type, name, ['extern' if cross else 'static'],
+                           attrs=self.cgen.attrs)
+        self.before.append((EVERY if cross else self.part_of.get(ent.link, 0),
+                            (HIDDEN if cross else '') +
+                            ' '.join(self.body_attrs.get(ent.name, []) +
+                                     [self.cgen.visit(decl)]) + ';\n'))
 
     def complete(self, ty, link):
         """TY, the declared type of variable LINK in this unit, with the
@@ -316,8 +332,8 @@ class UnitEmitter:
             name = PVAR % link
             if name not in self.declared:
                 self.declared.add(name)
-                self.before.append(HIDDEN + self.cgen.visit(
-                    declaration(self.object_type(ty, link), name, ['extern'])) + ';\n')
+                self.before.append((EVERY, HIDDEN + self.cgen.visit(
+                    declaration(self.object_type(ty, link), name, ['extern'])) + ';\n'))
             return c_ast.ID(name, node.coord)
         target = self.plan.b.entity(link)
         if target is not None and target.thread_local:
@@ -335,8 +351,8 @@ class UnitEmitter:
             attrs = self.cgen.attrs
             cty = pointer_to(pointer_to(ty, cell, attrs), cell, attrs) if kind == 'slot' \
                 else pointer_to(ty, cell, attrs)
-            self.before.append(self.cgen.visit(
-                declaration(cty, cell, ['static'], fresh=True)) + ';\n')
+            self.before.append((EVERY, self.cgen.visit(
+                declaration(cty, cell, ['static'], fresh=True)) + ';\n'))
         return self.imports[key][0]
 
     def check(self, d):
@@ -410,11 +426,18 @@ class UnitEmitter:
             assert link in self.filled, link   # else a declaration disagrees
             new.init = constant_shape(full, set(cells))
         self.declared.add(storage)
-        self.before.append(HIDDEN + self.cgen.visit(new) + ';\n')
+        home = self.home if self.home is not EVERY else 0
+        if self.parts > 1:       # the other parts' code may use it (and its size)
+            self.before.append((EVERY, HIDDEN + self.cgen.visit(declaration(
+                self.object_type(self.complete(decl.type, link), link), storage,
+                ['extern'])) + ';\n'))
+        self.before.append((home, HIDDEN + self.cgen.visit(new) + ';\n'))
         if cells:
             where = "'%s' (%s:%d)" % (decl.name, decl.coord.file, decl.coord.line)
-            self.before.append(self.fills.routine(where, decl.type, full, storage))
+            self.before.append((home, self.fills.routine(where, decl.type, full, storage)))
+            self.fill_homes.append(home)
         self.defined_vars.append(link)
+        self.var_home[link] = home
 
     def imports_in(self, node):
         """The import cells NODE uses."""
@@ -430,18 +453,23 @@ class UnitEmitter:
 
     # -- the file ---------------------------------------------------------------------
 
-    def emit(self):
+    def emit(self, parts=1, part_size=PART_TEXT):
+        """The unit's patch file, as [(C text, counts)]: one file, or up to
+        PARTS files of about equal size (at least PART_SIZE characters of
+        the functions' source each) that compile side by side."""
         changes = {c.link: c for c in self.plan.patch_functions(self.unit)}
         self._no_raw_names(changes)
         new_vars = {c.link for c in self.plan.patch_variables(self.unit)}
-        chunks = []
+        self._partition(changes, parts, part_size)
+        chunks = []                # (part or EVERY, C text)
         for ext in self.parsed.ast.ext:
             if not self.parsed.is_project(ext):
                 continue
             self.before = []
+            self.home = EVERY
             definition = embedded_type(ext)
             if definition is not None:
-                chunks.append(self.cgen.toplevel(self.type_declaration(definition)))
+                chunks.append((EVERY, self.cgen.toplevel(self.type_declaration(definition))))
             if isinstance(ext, c_ast.FuncDef):
                 ent = self.model.entities.get(ext.decl.name)
                 if ent is not None and ent.inline_only and self.plan.b.entity(ent.link) is None:
@@ -450,16 +478,18 @@ class UnitEmitter:
                         continue
                     ext = self._local_inline(ext)
                     chunks += self.before
-                    chunks.append(self.cgen.toplevel(ext))
+                    chunks.append((EVERY, self.cgen.toplevel(ext)))
                     continue
                 change = changes.get(ent.link) if ent else None
                 if change is None:
                     continue
+                self.home = self.part_of[ent.link]
                 rw = PatchRewriter(self)
                 ext = rw.rewrite(ext)
                 self.declare_body(ent)
                 rename_decl(ext.decl, PBODY % ent.link)
-                ext.decl.storage = ['static']
+                # a body another part calls is a hidden symbol of the patch
+                ext.decl.storage = [] if ent.link in self.cross else ['static']
                 ext.decl.funcspec = [f for f in ext.decl.funcspec or [] if f != 'inline']
                 self._table(change, ext.decl.type)
             elif is_type_declaration(ext):
@@ -470,21 +500,50 @@ class UnitEmitter:
                         self.plan.b.entity(ent.link) is None:
                     # the program's own declaration of a library function or
                     # variable (`void exit(int);`): its code uses the name
-                    chunks.append(self.cgen.toplevel(ext))
+                    chunks.append((EVERY, self.cgen.toplevel(ext)))
                     continue
                 if ent is None or ent.link not in new_vars or ent.kind == FUNC \
                         or not ent.defined or ext is not ent.decl:
                     continue
+                self.home = 0
                 self.define_variable(ent.link, ext)
                 chunks += self.before
                 continue
             else:
                 continue
             chunks += self.before
-            chunks.append(self.cgen.toplevel(ext))
+            chunks.append((self.home, self.cgen.toplevel(ext)))
         for link in self.defined_vars:
-            self.defs.append(var_sym(self.plan.b.entity(link), PVAR % link))
-        return self._render(chunks)
+            self.defs.append((self.var_home[link],
+                              var_sym(self.plan.b.entity(link), PVAR % link)))
+        return [self._render(chunks, part) for part in range(self.parts)]
+
+    def _partition(self, changes, parts, part_size):
+        """Cut the functions of CHANGES, in the unit's order, into up to
+        PARTS runs of about equal source text, at most one per PART_SIZE
+        characters (self.part_of); a body that a function of another part
+        calls directly becomes a hidden symbol of the patch (self.cross)."""
+        order = [self.model.entities[ext.decl.name].link for ext in self.parsed.ast.ext
+                 if isinstance(ext, c_ast.FuncDef) and self.parsed.is_project(ext)
+                 and ext.decl.name in self.model.entities
+                 and self.model.entities[ext.decl.name].link in changes]
+        order = list(dict.fromkeys(order)) + sorted(set(changes) - set(order))
+        weight = {link: len(self.unit.body(changes[link].ent)) + 200 for link in order}
+        total = sum(weight.values())
+        self.parts = n = max(1, min(parts, total // max(1, part_size), len(order)))
+        done, part = 0, -1
+        for i, link in enumerate(order):
+            # where its middle falls, no part skipped, none left empty
+            at = (2 * done + weight[link]) * n // (2 * max(1, total))
+            part = max(min(at, part + 1, n - 1), n - (len(order) - i), part)
+            self.part_of[link] = part
+            done += weight[link]
+        if self.parts > 1:
+            direct = self.unit.model.facts['functions']
+            for link in order:
+                for callee in direct.get(link, {}).get('direct', ()):
+                    if callee in self.part_of and self.part_of[callee] != self.part_of[link]:
+                        self.cross.add(callee)
 
     def _no_raw_names(self, changes):
         """A declaration kept as written declares names the program's table
@@ -521,31 +580,40 @@ class UnitEmitter:
     def _table(self, change, functype):
         link, ent = change.link, change.ent
         body = PBODY % link
+        home = self.part_of.get(link, 0)
         if change.kind in (CHANGED, REBOUND):
-            self.updates.append(record('dsu_update', name=c_string(link),
-                                       type_hash=c_string(ent.hash),
-                                       body='__extension__ (void *)' + body))
+            self.updates.append((home, record('dsu_update', name=c_string(link),
+                                              type_hash=c_string(ent.hash),
+                                              body='__extension__ (void *)' + body)))
             return
         if change.kind == RENAMED and change.old.hash == ent.hash:
             # old callers and old function pointers reach the new code too
-            self.updates.append(record('dsu_update', name=c_string(change.old.link),
-                                       type_hash=c_string(change.old.hash),
-                                       body='__extension__ (void *)' + body))
+            self.updates.append((home, record('dsu_update', name=c_string(change.old.link),
+                                              type_hash=c_string(change.old.hash),
+                                              body='__extension__ (void *)' + body)))
         self.new_functions.append((link, ent, functype))
 
-    def _render(self, chunks):
-        trailer = []
+    def _render(self, chunks, part):
+        """The text and counts of part PART of the file: what every part
+        repeats (types, declarations, the import cells and their table)
+        and what is its own (bodies, definitions and their tables)."""
+        def own(home):
+            return home is EVERY or home == part
+        trailer, defs = [], [d for home, d in self.defs if own(home)]
+        declared = set()
         for link, ent, functype in self.new_functions:
+            if self.part_of.get(link, 0) != part:
+                continue
             slot, stub = PSLOT % link, PSTUB % link
             slot_def = declaration(pointer_to(functype, slot), slot)
             slot_def.init = c_ast.ID(PBODY % link)
             trailer.append(HIDDEN + self.cgen.visit(slot_def) + ';\n')
             trailer.append(stub_asm(stub, slot, hidden=True))
-            if stub not in self.declared:      # the table below takes its address
-                self.declared.add(stub)
+            if stub not in self.declared and stub not in declared:
+                declared.add(stub)     # the table below takes its address
                 trailer.append(HIDDEN + self.cgen.visit(
                     declaration(ent.decl.type, stub, ['extern'], attrs=self.cgen.attrs)) + ';\n')
-            self.defs.append(func_sym(ent, slot, stub))
+            defs.append(func_sym(ent, slot, stub))
         imports = [import_record(link, h, IMPORT_KIND[kind], cell)
                    for (link, kind), (cell, h) in sorted(self.imports.items())]
         imports += self.extra_imports
@@ -554,24 +622,27 @@ class UnitEmitter:
             checks.append(CHECK % {'macro': macro, 'cell': cell, 'tag': TAG,
                                    'value': d.tag_value()})
             imports.append(import_record(key, d.hash, 'DSU_IMPORT_TYPE', cell))
-        body = standard_spellings(''.join(checks + chunks))
-        tables = (registry_table(self.defs, 'dsu_defs', 'dsu_sym', 'def')
+        updates = [u for home, u in self.updates if own(home)]
+        states = [s for home, s in zip(self.fill_homes, self.fills.states) if own(home)]
+        body = standard_spellings(''.join(checks + [text for home, text in chunks
+                                                    if own(home)]))
+        tables = (registry_table(defs, 'dsu_defs', 'dsu_sym', 'def')
                   + registry_table(imports, 'dsu_imports', 'dsu_import', 'import')
-                  + registry_table(self.updates, 'dsu_updates', 'dsu_update', 'update')
-                  + registry_table(self.fills.states, 'dsu_states', 'dsu_state', 'fill_state')
+                  + registry_table(updates, 'dsu_updates', 'dsu_update', 'update')
+                  + registry_table(states, 'dsu_states', 'dsu_state', 'fill_state')
                   + registry_table(list(self.new_types.values()), 'dsu_newtypes', 'dsu_type',
                                    'newtype')
                   + sizes_table(self.sizes))
         text = head(self.parsed, body + ''.join(trailer) + tables, 'patch') + body
-        self.counts = (len(self.defs), len(imports), len(self.updates), 0,
-                       len(self.fills.states), len(self.new_types))
-        return text + ''.join(trailer) + tables
+        counts = (len(defs), len(imports), len(updates), 0, len(states),
+                  len(self.new_types))
+        return text + ''.join(trailer) + tables, counts
 
 
-def emit_unit(plan, unit):
-    e = UnitEmitter(plan, unit)
-    text = e.emit()
-    return text, e.counts
+def emit_unit(plan, unit, parts=1, part_size=None):
+    """[(C text, counts)] of UNIT's patch file, in up to PARTS parts of at
+    least PART_SIZE characters of source (PART_TEXT by default)."""
+    return UnitEmitter(plan, unit).emit(parts, part_size or PART_TEXT)
 
 
 def emit_transformers(plan, unit, types, retyped, xf_path):

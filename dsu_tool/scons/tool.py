@@ -81,6 +81,13 @@ def _flag(name):
     return _arguments().get(name, '0') not in ('0', '', 'no', 'false')
 
 
+def _patch_jobs():
+    """The compiles a patch may run at once: SCons' -j when it is given
+    (more than one), else one per processor (patchgen.build)."""
+    jobs = SCons.Script.GetOption('num_jobs')
+    return jobs if isinstance(jobs, int) and jobs > 1 else None
+
+
 def dsu_mode():
     return _flag('dsu')
 
@@ -351,7 +358,7 @@ def _build_patch_action(target, source, env):
         summary = build_patch(env.Dir('#').get_abspath(), rel, frm, to,
                               target[0].get_abspath(),
                               force=_flag('force'), full=_flag('full'),
-                              progress=progress)
+                              progress=progress, jobs=_patch_jobs())
     except DsuError as e:
         refused = str(e)
     finally:

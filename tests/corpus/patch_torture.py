@@ -1,6 +1,7 @@
 """Patch torture: every corpus program replaced in full, live, at the start of main.
 
-    python tests/corpus/patch_torture.py [--sample N] [--jobs J] [--out results.json]
+    python tests/corpus/patch_torture.py [--sample N] [--jobs J] [--parts P]
+                                         [--out results.json]
 
 For each program of gcc's torture tests (the build corpus, run.py) that
 builds and passes the ordinary way:
@@ -22,6 +23,11 @@ builds and passes the ordinary way:
 With --mutate, v2 is the program with every string literal inside a
 function changed (so the new code is visibly the one that runs), and the
 patched run is compared with the ordinary build of that mutated program.
+With --parts P, each patch is written as up to P files compiled side by
+side and cut as finely as its functions allow (what `scons patch` does
+with a large unit on a machine with several processors), so that calls
+between the files, definitions in one used by another and the tables of
+each are tried on every program.
 
 Each program lands in one category:
 
@@ -200,7 +206,7 @@ def _patched_run(exe, patch, work):
 
 def check(args):
     """One program through the whole path; returns (name, category, detail)."""
-    src, scratch, mutate = args
+    src, scratch, mutate, parts = args
     name = os.path.basename(src)
     work = tempfile.mkdtemp(dir=scratch)
     cwd = os.getcwd()
@@ -228,7 +234,8 @@ def check(args):
             record_version(work, PROGRAM, 'v2', manifests, os.path.join(work, 'v2.version.c'))
         patch = os.path.join(work, '%s.v1-to-v2.patch.so' % PROGRAM)
         try:
-            build_patch(work, PROGRAM, 'v1', 'v2', patch, full=True)
+            build_patch(work, PROGRAM, 'v1', 'v2', patch, full=True, jobs=parts,
+                        part_size=1 if parts > 1 else None)
         except DsuError as e:
             text = str(e)
             if 'compiling the patch failed' in text.split('\n')[0]:
@@ -323,6 +330,9 @@ def main(argv=None):
     ap.add_argument('--only', nargs='*', help='just these program names')
     ap.add_argument('--mutate', action='store_true',
                     help='v2 changes every string literal in a function')
+    ap.add_argument('--parts', type=int, default=1,
+                    help='each patch written as up to N files compiled side by side, cut '
+                    'as finely as its functions allow (large patches are cut so)')
     opts = ap.parse_args(argv)
     programs = fetch()
     names = sorted(f for f in os.listdir(programs) if f.endswith('.c'))
@@ -333,8 +343,8 @@ def main(argv=None):
     start = time.time()
     try:
         with multiprocessing.Pool(opts.jobs) as pool:
-            results = pool.map(check, [(os.path.join(programs, n), scratch, opts.mutate)
-                                       for n in names], chunksize=2)
+            results = pool.map(check, [(os.path.join(programs, n), scratch, opts.mutate,
+                                        max(1, opts.parts)) for n in names], chunksize=2)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.time() - start
@@ -344,9 +354,10 @@ def main(argv=None):
     tested = [r for r in results if r[1] != EXCLUDED]
     considered = len(tested)
     gcc = _run(['gcc', '-dumpfullversion']).stdout.strip()
-    print('patch torture%s, gcc.c-torture/execute, %d programs%s, gcc %s, %s, %.0f s '
+    print('patch torture%s%s, gcc.c-torture/execute, %d programs%s, gcc %s, %s, %.0f s '
           '(%.2f s per tested program, one job)' % (
-              ' (mutated strings)' if opts.mutate else '', len(results),
+              ' (mutated strings)' if opts.mutate else '',
+              ' (patches in up to %d parts)' % opts.parts if opts.parts > 1 else '', len(results),
               ' (sample)' if opts.sample else '', gcc, time.strftime('%Y-%m-%d'), elapsed,
               sum(r[3] for r in tested) / max(1, considered)))
     print('| %-16s | %5s | %6s |' % ('category', 'count', 'share'))
