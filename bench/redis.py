@@ -103,58 +103,77 @@ def instructions_per_request(binaries, tool, tests, work, requests=500):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--rounds', type=int, default=5)
-    ap.add_argument('--requests', type=int, default=10000)
-    ap.add_argument('--work', help='work directory (default: a new one under /tmp)')
-    args = ap.parse_args()
+def measure(work, rounds=5, requests=10000):
+    """The figures of one run (None without the redis sources): per test,
+    the requests per second of each build in each round; the peak RSS of
+    each server; instructions per request (None without valgrind)."""
     src = redis_chain.sources()
     if src is None:
-        sys.exit('redis sources not found: set DSU_REALPROGS to the realprogs directory')
-    work = args.work or tempfile.mkdtemp(prefix='dsu-redis-bench-')
+        return None
     plain, dsu = build(work, src)
     servers = {}
     for name, tree in (('ordinary', plain), ('dsu=1', dsu)):
         port = redis_chain.free_port()
         servers[name] = (redis_chain.start(os.path.join(tree, 'redis-server'), port,
                                            os.path.join(work, 'run-' + name)), port)
-    results = {name: {} for name in servers}
+    rates = {name: {} for name in servers}
     try:
-        for _ in range(args.rounds):
+        for _ in range(rounds):
             for name, (_, port) in servers.items():
                 for test, rate in benchmark(os.path.join(plain, 'redis-benchmark'), port,
-                                            args.requests).items():
-                    results[name].setdefault(test, []).append(rate)
+                                            requests).items():
+                    rates[name].setdefault(test, []).append(rate)
         rss = {name: redis_chain.peak_rss_kb(proc.pid) for name, (proc, _) in servers.items()}
+        load = os.getloadavg()[0]
     finally:
         for proc, _ in servers.values():
             redis_chain.stop(proc)
-    load = os.getloadavg()[0]
-    print('redis %s, %d rounds of %d requests per test, 50 clients, load %.1f at the end'
-          % (RELEASE, args.rounds, args.requests, load))
-    print('| test | ordinary (req/s, median) | dsu=1 (req/s, median) | ratio |')
-    print('|---|---|---|---|')
-    ratios = []
-    for test in results['ordinary']:
-        a = statistics.median(results['ordinary'][test])
-        b = statistics.median(results['dsu=1'].get(test, [0]))
-        ratios.append(b / a)
-        print('| %s | %.0f | %.0f | %.3f |' % (test, a, b, b / a))
-    print('| median of the ratios | | | %.3f |' % statistics.median(ratios))
-    print('\n| build | peak RSS |\n|---|---|')
-    for name, kb in rss.items():
-        print('| %s | %d KB (%.2fx) |' % (name, kb, kb / rss['ordinary']))
+    ratios = {test: statistics.median(rates['dsu=1'].get(test, [0])) /
+              statistics.median(runs) for test, runs in rates['ordinary'].items()}
     ipr = instructions_per_request(
         {name: os.path.join(tree, 'redis-server') for name, tree in (
             ('ordinary', plain), ('dsu=1', dsu), ('dsu=1' + POLL, dsu))},
-        os.path.join(plain, 'redis-benchmark'), len(results['ordinary']), work)
+        os.path.join(plain, 'redis-benchmark'), len(rates['ordinary']), work)
+    return {'release': RELEASE, 'rounds': rounds, 'requests': requests, 'rates': rates,
+            'ratios': ratios, 'throughput_ratio': statistics.median(ratios.values()),
+            'rss_kb': rss, 'instructions_per_request': ipr, 'load': load}
+
+
+def table(res):
+    lines = ['redis %s, %d rounds of %d requests per test, 50 clients, load %.1f at the end'
+             % (res['release'], res['rounds'], res['requests'], res['load']),
+             '| test | ordinary (req/s, median) | dsu=1 (req/s, median) | ratio |',
+             '|---|---|---|---|']
+    rates = res['rates']
+    for test, runs in rates['ordinary'].items():
+        lines.append('| %s | %.0f | %.0f | %.3f |' % (
+            test, statistics.median(runs), statistics.median(rates['dsu=1'].get(test, [0])),
+            res['ratios'][test]))
+    lines.append('| median of the ratios | | | %.3f |' % res['throughput_ratio'])
+    lines += ['', '| build | peak RSS |', '|---|---|']
+    for name, kb in res['rss_kb'].items():
+        lines.append('| %s | %d KB (%.2fx) |' % (name, kb, kb / res['rss_kb']['ordinary']))
+    ipr = res['instructions_per_request']
     if ipr:
-        print('\ninstructions per request in the server (callgrind, one client, every test, '
-              '%d requests per test)\n\n| build | instructions | ratio |\n|---|---|---|'
-              % (4 * 500))
+        lines += ['', 'instructions per request in the server (callgrind, one client, every '
+                  'test, %d requests per test)' % (4 * 500), '',
+                  '| build | instructions | ratio |', '|---|---|---|']
         for name, n in ipr.items():
-            print('| %s | %.0f | %.3f |' % (name, n, n / ipr['ordinary']))
+            lines.append('| %s | %.0f | %.3f |' % (name, n, n / ipr['ordinary']))
+    return '\n'.join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--requests', type=int, default=10000)
+    ap.add_argument('--work', help='work directory (default: a new one under /tmp)')
+    args = ap.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix='dsu-redis-bench-')
+    res = measure(work, args.rounds, args.requests)
+    if res is None:
+        sys.exit('redis sources not found: set DSU_REALPROGS to the realprogs directory')
+    print(table(res))
 
 
 if __name__ == '__main__':

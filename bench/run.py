@@ -1,6 +1,6 @@
 """Every benchmark, in one command, with a summary against the goals.
 
-    python bench/run.py [--quick] [--only overhead,server,pause,memory,build]
+    python bench/run.py [--quick] [--only overhead,server,pause,memory,build,redis]
                         [--out bench/results]
 
 Runs the sections in this order (or those named with --only):
@@ -10,6 +10,8 @@ Runs the sections in this order (or those named with --only):
   pause     the update pause, and the lazy conversion after it (bench/pause.py)
   memory    peak RSS and the size of wrapped structs (bench/memory.py)
   build     scons dsu=1 against scons, and the pass's speed (bench/build_cost.py)
+  redis     redis 2.0.4 under redis-benchmark, and its instructions per
+            request (bench/redis.py; when the redis sources are found)
 
 Each section's table is printed as soon as it is done, under a line naming
 the machine, the compiler, the flags, the date and the load average when
@@ -36,9 +38,10 @@ import common  # noqa: E402
 import memory  # noqa: E402
 import overhead  # noqa: E402
 import pause  # noqa: E402
+import redis as redis_bench  # noqa: E402  (bench/redis.py)
 import server  # noqa: E402
 
-SECTIONS = ('overhead', 'server', 'pause', 'memory', 'build')
+SECTIONS = ('overhead', 'server', 'pause', 'memory', 'build', 'redis')
 
 
 def run_section(name, work, quick):
@@ -65,6 +68,16 @@ def run_section(name, work, quick):
         if corpus:
             note += '; the pass alone on kvd and on %d programs of the gcc corpus' % corpus
         return res, build_cost.table(res), note
+    if name == 'redis':
+        rounds, requests = (2, 2000) if quick else (5, 10000)
+        os.makedirs(os.path.join(work, 'redis'))
+        res = redis_bench.measure(os.path.join(work, 'redis'), rounds, requests)
+        if res is None:
+            return None, ('not run: the redis sources were not found (../shared/realprogs '
+                          'beside the project, or $DSU_REALPROGS)'), ''
+        return res, redis_bench.table(res), (
+            'redis %s built both ways, the two servers side by side, redis-benchmark '
+            'against each in turn, interleaved' % res['release'])
     raise ValueError(name)
 
 
@@ -165,6 +178,22 @@ def summary(results):
         cells = ['%s %.2f s' % (n, b['refused patch']) for n, b in res['builds'].items()]
         return ', '.join(cells), all(b['refused patch'] < 2.0 for b in res['builds'].values())
 
+    def redis_(res):
+        ratios = res['ratios']
+        low = min(ratios, key=ratios.get)
+        return ('%.3f (median of the %d tests\' ratios; lowest: %s %.2f)' % (
+            res['throughput_ratio'], len(ratios), low, ratios[low]),
+            res['throughput_ratio'] >= 0.98)
+
+    def redis_ipr(res):
+        ipr = res['instructions_per_request']
+        if not ipr:
+            return 'no figure (valgrind was not found)', None
+        ratio = ipr['dsu=1'] / ipr['ordinary']
+        return ('%.3fx (%.0f against %.0f); %.3fx with DSU_CONTROL=poll' % (
+            ratio, ipr['dsu=1'], ipr['ordinary'],
+            ipr['dsu=1' + redis_bench.POLL] / ipr['ordinary']), ratio <= 1.03)
+
     row('overhead', 'compute-bound instruction overhead (max over bench/programs)',
         '≤ 1.05x', overhead_)
     row('memory', 'peak RSS and static data (without the runtime\'s own) of bench/programs, '
@@ -177,6 +206,10 @@ def summary(results):
         '≤ 2x', build_)
     row('build', 'scons patch (run again) against an ordinary clean build', '≤ 1x', patch_)
     row('build', 'a refused patch (run again)', '< 2 s', refusal_)
+    row('redis', 'redis-benchmark throughput, updateable redis 2.0 / ordinary', '≥ 0.98',
+        redis_)
+    row('redis', 'redis instructions per request, updateable / ordinary', '≤ 1.03x',
+        redis_ipr)
     return rows
 
 
