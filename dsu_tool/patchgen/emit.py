@@ -214,10 +214,8 @@ class UnitEmitter:
         self.part_of = {}          # link of a function -> its part
         self.cross = set()         # bodies called directly from another part
         self.defs, self.updates = [], []   # (part or EVERY, record)
-        self.var_home = {}         # link of a variable this file defines -> its part
         self.fill_homes = []       # the part of each fill routine (self.fills.states)
         self.parts = 1
-        self.defined_vars = []
         self.fills = Fills(self.cgen)
         self.structs = struct_defs(self.parsed, self.model.canon, self.cgen.attrs,
                                    fixed_of(unit.manifest))
@@ -436,8 +434,7 @@ class UnitEmitter:
             where = "'%s' (%s:%d)" % (decl.name, decl.coord.file, decl.coord.line)
             self.before.append((home, self.fills.routine(where, decl.type, full, storage)))
             self.fill_homes.append(home)
-        self.defined_vars.append(link)
-        self.var_home[link] = home
+        self.defs.append((home, var_sym(self.plan.b.entity(link), storage)))
 
     def imports_in(self, node):
         """The import cells NODE uses."""
@@ -513,9 +510,6 @@ class UnitEmitter:
                 continue
             chunks += self.before
             chunks.append((self.home, self.cgen.toplevel(ext)))
-        for link in self.defined_vars:
-            self.defs.append((self.var_home[link],
-                              var_sym(self.plan.b.entity(link), PVAR % link)))
         return [self._render(chunks, part) for part in range(self.parts)]
 
     def _partition(self, changes, parts, part_size):
